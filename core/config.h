@@ -1,0 +1,36 @@
+/* gs_config: every option that defines a run (SPEC §1-3). Written to /config of the
+ * run file as attributes, so a run file alone says how to reproduce it. */
+#ifndef GS_CONFIG_H
+#define GS_CONFIG_H
+
+#include <stdint.h>
+
+#include "error.h"
+#include "task.h"
+
+typedef struct {
+    /* task */
+    int p;            /* modulus; tokens 0..p-1 and p meaning "=" */
+    gs_op op;
+    double frac;      /* fraction of the pairs that train */
+    int64_t seed;     /* drives the split (CPython shuffle) and the init */
+    /* model */
+    int d_model, n_heads, d_mlp; /* d_head = d_model / n_heads */
+    /* optimizer (AdamW, PyTorch semantics) */
+    double lr, wd, beta1, beta2, eps;
+    int warmup;       /* lr_t = lr * min(t / warmup, 1) */
+    /* schedule */
+    long epochs;      /* total optimizer steps; checkpoints 0..epochs */
+    long every;       /* checkpoint interval */
+    double stop_test_loss; /* stop once test loss < this; 0 = never */
+} gs_config;
+
+/* The paper's defaults: p=113 add frac 0.3 seed 0, 128/4/512, lr 1e-3 wd 1 betas
+ * (0.9, 0.98), 10 warm-up steps, 40,000 epochs, checkpoint every 100. */
+void gs_config_default(gs_config *cfg);
+
+/* Checks ranges and consistency (p >= 3, 0 < frac < 1, div needs prime p, memory
+ * bounds...). Returns 0 or -1 with one line in err. */
+int gs_config_validate(const gs_config *cfg, gs_err *err);
+
+#endif

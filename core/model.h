@@ -1,0 +1,98 @@
+/* gs_model: the one-layer transformer of SPEC §2, forward and backward.
+ *
+ * Parameters, gradients and activations each live in one allocation. Only the last
+ * position's residual stream reaches the logits in a one-layer model, so the MLP and
+ * unembedding run at the last position only; attention runs over all three positions
+ * (its keys and values come from positions 0..2). This is exact, not an approximation:
+ * the paper's model computes positions 0 and 1 of the MLP too, but they never touch
+ * the loss. */
+#ifndef GS_MODEL_H
+#define GS_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "params.h"
+
+typedef struct {
+    gs_dims d;
+    gs_param_info info[GS_N_PARAMS];
+    size_t n_params;
+    float *params; /* n_params floats; grads follow in the same allocation */
+    float *grads;
+    int max_batch;
+    float *acts; /* all activations, carved below */
+    size_t n_acts;
+    /* activation views, sized for max_batch (N) */
+    float *x0;     /* [N, 3, D] token + position embedding */
+    float *q, *k, *v; /* [N, 3, H, E] */
+    float *att;    /* [N, H, 3, 3] softmax probabilities (causal; upper triangle 0) */
+    float *z;      /* [N, 3, H, E] attention-weighted values */
+    float *x1;     /* [N, 3, D] residual after attention */
+    float *pre;    /* [N, M] MLP pre-activation, last position */
+    float *post;   /* [N, M] relu(pre) */
+    float *x2;     /* [N, D] residual after the MLP, last position */
+    float *logits; /* [N, V_out] */
+    /* backward scratch */
+    float *dlogits, *dx2, *dpost, *dx1, *dz, *dq, *dk, *dv, *dx0;
+    /* fast path (model_fast.c): per-token tables, last position only */
+    int fast;
+    float *tab;    /* all tables, carved in model_fast.c */
+    size_t n_tab;
+    float *alpha;  /* [N, H, 3] attention of the last position */
+    float *xl;     /* [N, D] residual after attention, last position */
+} gs_model;
+
+typedef enum {
+    GS_PATH_REFERENCE = 0, /* every position through every layer; the oracle */
+    GS_PATH_FAST = 1       /* per-token tables, last position only (model_fast.c) */
+} gs_path;
+
+/* Allocates parameters, gradients and activations for batches of up to max_batch
+ * inputs, for one computation path. Parameters are zero: load or gs_params_init them. */
+int gs_model_create(gs_model *m, const gs_dims *d, int max_batch, gs_path path, gs_err *err);
+void gs_model_free(gs_model *m);
+
+/* Summary of a batch: mean float64 cross-entropy over the n_out classes and the
+ * number of inputs whose argmax logit is the target. */
+typedef struct {
+    double loss_sum; /* sum, not mean, so chunks can be added */
+    long n_correct;
+    long n;
+} gs_eval;
+
+/* Inputs are pair indices i = a*p + b (tokens a, b, "="), targets in 0..p-1.
+ * Forward fills the activations (for backward) and returns the loss summary.
+ * Both dispatch on the path chosen at creation. */
+gs_eval gs_model_forward(gs_model *m, const int32_t *idx, const int32_t *target, int n);
+
+/* Gradient of the mean loss over the same batch as the last forward; accumulates
+ * (+=) into m->grads. */
+void gs_model_backward(gs_model *m, const int32_t *idx, const int32_t *target, int n);
+
+/* Forward over any number of inputs in chunks of max_batch (evaluation only). */
+gs_eval gs_model_evaluate(gs_model *m, const int32_t *idx, const int32_t *target, int n);
+
+/* The fast path's halves (called through the two above). */
+gs_eval gs_model_fast_forward(gs_model *m, const int32_t *idx, const int32_t *target, int n);
+void gs_model_fast_backward(gs_model *m, const int32_t *idx, const int32_t *target, int n);
+size_t gs_model_fast_tables_size(const gs_dims *d);
+
+/* Shared by both paths: MLP, unembedding and loss from the last position's residual
+ * xl [n, D] (row stride ld); backward returns dxl in m->dx2's sibling buffer. */
+gs_eval gs_model_head_forward(gs_model *m, const float *xl, int ld, const int32_t *target, int n);
+/* Accumulates head gradients; writes d(loss)/d(xl) into dxl [n, D] (row stride ld). */
+void gs_model_head_backward(gs_model *m, float *dxl, int ld, const float *xl, const int32_t *target, int n);
+
+/* Per-head projections shared by both paths: out[rows, H*E] (head h in columns h*E..,
+ * row stride D) = x[rows, D] @ W[h] for W of shape [H, D, E]; the backward
+ * accumulates gW[h] += x^T dout_h and dx += dout_h W[h]^T. */
+void gs_heads_project(float *out, const float *x, const float *W, int rows, const gs_dims *d);
+void gs_heads_project_backward(float *dx, float *gW, const float *dout, const float *x,
+                               const float *W, int rows, const gs_dims *d);
+
+/* float64 cross-entropy of one row of logits against target; also argmax check. */
+double gs_cross_entropy_row(const float *logits, int n_classes, int target, int *correct);
+
+#endif

@@ -1,0 +1,40 @@
+/* gs_trainer: one full-batch epoch at a time (SPEC §3). Owns the model, the split's
+ * targets and the AdamW moments; knows nothing of files, so the caller decides when to
+ * checkpoint. Nothing is allocated after gs_trainer_init. */
+#ifndef GS_TRAINER_H
+#define GS_TRAINER_H
+
+#include "config.h"
+#include "model.h"
+#include "task.h"
+
+typedef struct {
+    double train_loss, test_loss, train_acc, test_acc;
+} gs_epoch_metrics;
+
+typedef struct {
+    gs_config cfg;
+    gs_dims dims;
+    gs_model model;
+    gs_split split;     /* owned */
+    int32_t *train_tgt; /* targets; test_tgt follows in the same allocation */
+    int32_t *test_tgt;
+    float *adam_m;      /* n_params floats; adam_v follows in the same allocation */
+    float *adam_v;
+    long step;          /* optimizer steps taken = the epoch of the current weights */
+} gs_trainer;
+
+/* Takes ownership of *split (it is moved out and zeroed). Parameters and moments are
+ * zero: initialize or load them. */
+int gs_trainer_init(gs_trainer *tr, const gs_config *cfg, gs_split *split, gs_err *err);
+void gs_trainer_free(gs_trainer *tr);
+
+/* Loss and accuracy of the current weights on train and test (epoch tr->step). Leaves
+ * the training batch's activations in place for gs_trainer_update. */
+void gs_trainer_measure(gs_trainer *tr, gs_epoch_metrics *out);
+
+/* Backward over the training set (after gs_trainer_measure on the same weights) and
+ * one AdamW step; tr->step increases by one. */
+void gs_trainer_update(gs_trainer *tr);
+
+#endif

@@ -1,0 +1,104 @@
+/* grokscope info: what a run file is and how far it got. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "runfile.h"
+
+static const char info_usage[] =
+    "usage: grokscope info RUN.h5\n"
+    "\n"
+    "Prints a run's configuration, epochs done, checkpoints, status, the last train/test\n"
+    "loss and accuracy, and the first epoch at which test accuracy reached 99%.\n";
+
+static const char *status_name(gs_run_status s)
+{
+    switch (s) {
+    case GS_RUN_FINISHED: return "finished";
+    case GS_RUN_STOPPED_EARLY: return "stopped early (test loss threshold)";
+    case GS_RUN_DIVERGED: return "diverged";
+    default: return "incomplete (training, or stopped before its last epoch; --resume continues it)";
+    }
+}
+
+static int print_info(gs_run *run, gs_err *err)
+{
+    const gs_config *c = gs_run_config(run);
+    const char *path = gs_run_path(run);
+    const int n_ck = gs_run_n_checkpoints(run);
+    const long n_rows = gs_run_n_metrics(run);
+    long status_epoch = 0;
+    const gs_run_status st = gs_run_get_status(run, &status_epoch);
+    printf("run        %s\n", path);
+    printf("created by %s\n", gs_run_created_by(run));
+    printf("command    %s\n", gs_run_command_line(run));
+    printf("task       (a %s b) mod %d, train fraction %g, seed %lld\n", gs_op_name(c->op), c->p,
+           c->frac, (long long)c->seed);
+    printf("model      d_model %d, %d heads, d_mlp %d\n", c->d_model, c->n_heads, c->d_mlp);
+    printf("optimizer  AdamW lr %g, wd %g, betas (%g, %g), warm-up %d\n", c->lr, c->wd, c->beta1,
+           c->beta2, c->warmup);
+    printf("schedule   %ld epochs, checkpoint every %ld", c->epochs, c->every);
+    if (c->stop_test_loss > 0)
+        printf(", stop when test loss < %g", c->stop_test_loss);
+    printf("\nstatus     %s", status_name(st));
+    if (st == GS_RUN_DIVERGED || st == GS_RUN_STOPPED_EARLY)
+        printf(" at epoch %ld", status_epoch);
+    printf("\n");
+    if (n_ck == 0 || n_rows == 0) {
+        printf("progress   no checkpoint yet\n");
+        return 0;
+    }
+    long *epochs = malloc((size_t)n_ck * sizeof *epochs);
+    gs_metrics_row *rows = malloc((size_t)n_rows * sizeof *rows);
+    int rc = -1;
+    if (!epochs || !rows) {
+        gs_err_set(err, "out of memory");
+        goto out;
+    }
+    if (gs_run_checkpoint_epochs(run, epochs, err) != 0 || gs_run_read_metrics(run, 0, n_rows, rows, err) != 0)
+        goto out;
+    printf("progress   %ld of %ld epochs, %d checkpoints (epochs %ld .. %ld)\n", rows[n_rows - 1].epoch,
+           c->epochs, n_ck, epochs[0], epochs[n_ck - 1]);
+    const gs_metrics_row *l = &rows[n_rows - 1];
+    printf("last       epoch %ld: train loss %.4g, test loss %.4g, train acc %.2f%%, test acc %.2f%%\n",
+           l->epoch, l->train_loss, l->test_loss, 100 * l->train_acc, 100 * l->test_acc);
+    long first99 = -1, train99 = -1;
+    for (long i = 0; i < n_rows; i++) {
+        if (train99 < 0 && rows[i].train_acc >= 0.99)
+            train99 = rows[i].epoch;
+        if (first99 < 0 && rows[i].test_acc >= 0.99)
+            first99 = rows[i].epoch;
+    }
+    if (train99 >= 0)
+        printf("memorized  train accuracy first >= 99%% at epoch %ld\n", train99);
+    if (first99 >= 0)
+        printf("grokked    test accuracy first >= 99%% at epoch %ld\n", first99);
+    else
+        printf("grokked    not yet (test accuracy never reached 99%%)\n");
+    rc = 0;
+out:
+    free(epochs);
+    free(rows);
+    return rc;
+}
+
+int gs_cmd_info(int argc, char **argv)
+{
+    if (gs_wants_help(argc, argv)) {
+        fputs(info_usage, stdout);
+        return 0;
+    }
+    gs_err err;
+    if (argc != 2 || argv[1][0] == '-') {
+        gs_err_set(&err, "expected one run file (usage: grokscope info RUN.h5)");
+        return gs_fail("info", &err);
+    }
+    gs_run *run;
+    if (gs_run_open(&run, argv[1], GS_RUN_READ, 0, &err) != 0)
+        return gs_fail("info", &err);
+    int rc = print_info(run, &err);
+    gs_err cerr;
+    gs_run_close(run, &cerr);
+    return rc == 0 ? 0 : gs_fail("info", &err);
+}

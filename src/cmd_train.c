@@ -1,0 +1,168 @@
+/* grokscope train: option parsing; the work is in train_run.c. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "opts.h"
+#include "train_run.h"
+
+static const char train_usage[] =
+    "usage: grokscope train --out RUN.h5 [options]\n"
+    "       grokscope train --resume RUN.h5 [--epochs N] [--threads N] [--quiet]\n"
+    "\n"
+    "Trains the one-layer transformer of Nanda et al. 2023 on (a op b) mod p, full batch,\n"
+    "AdamW, and writes checkpoints of all weights to an HDF5 run file.\n"
+    "\n"
+    "task:\n"
+    "  --p N               modulus (default 113)\n"
+    "  --op OP             add, sub, mul or div (default add; div needs a prime p)\n"
+    "  --frac F            fraction of the p*p pairs that train (default 0.3)\n"
+    "  --seed S            split (CPython random.shuffle) and init seed (default 0)\n"
+    "model:\n"
+    "  --d-model N         residual width (default 128)\n"
+    "  --n-heads N         attention heads, dividing d-model (default 4)\n"
+    "  --d-mlp N           MLP width (default 512)\n"
+    "optimizer (AdamW, PyTorch semantics, 10-step linear warm-up):\n"
+    "  --lr X              learning rate (default 1e-3)\n"
+    "  --wd X              decoupled weight decay (default 1.0)\n"
+    "  --beta1 X           (default 0.9)\n"
+    "  --beta2 X           (default 0.98)\n"
+    "schedule and output:\n"
+    "  --epochs N          optimizer steps (default 40000); with --resume, the new total\n"
+    "  --every N           checkpoint interval in epochs (default 100)\n"
+    "  --stop-test-loss X  stop once the test loss is below X (default: never)\n"
+    "  --init FILE         start from another run's last checkpoint, or from an HDF5 file\n"
+    "                      holding the parameters under their TransformerLens keys\n"
+    "  --out FILE          the run file to create\n"
+    "  --force             overwrite FILE if it exists (never done without this)\n"
+    "  --resume FILE       continue FILE from its last checkpoint, bit-exactly\n"
+    "  --threads N         OpenBLAS threads (default: all CPUs); same count => same bits\n"
+    "  --quiet             no progress line\n";
+
+static int parse(int argc, char **argv, gs_train_job *job, gs_err *err)
+{
+    gs_config *c = &job->cfg;
+    long v;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *val = NULL;
+        int r;
+#define OPT(name) ((r = gs_opt_value(argv, argc, &i, name, &val, err)) < 0 ? -1 : r)
+#define LONG_OPT(name, lo, hi, dst)                                                       \
+    if ((r = OPT(name)) != 0) {                                                           \
+        if (r < 0 || gs_parse_long(name, val, lo, hi, &v, err) != 0)                      \
+            return -1;                                                                    \
+        dst = v;                                                                          \
+        continue;                                                                         \
+    }
+#define DOUBLE_OPT(name, lo, hi, dst)                                                     \
+    if ((r = OPT(name)) != 0) {                                                           \
+        if (r < 0 || gs_parse_double(name, val, lo, hi, &dst, err) != 0)                  \
+            return -1;                                                                    \
+        continue;                                                                         \
+    }
+        LONG_OPT("--p", 3, 4096, c->p)
+        LONG_OPT("--seed", -9223372036854775807L, 9223372036854775807L, c->seed)
+        LONG_OPT("--d-model", 1, 8192, c->d_model)
+        LONG_OPT("--n-heads", 1, 8192, c->n_heads)
+        LONG_OPT("--d-mlp", 1, 8192, c->d_mlp)
+        LONG_OPT("--epochs", 1, 100000000L, c->epochs)
+        LONG_OPT("--every", 1, 100000000L, c->every)
+        LONG_OPT("--threads", 1, 256, job->threads)
+        DOUBLE_OPT("--frac", 0.0, 1.0, c->frac)
+        DOUBLE_OPT("--lr", 0.0, 1e6, c->lr)
+        DOUBLE_OPT("--wd", 0.0, 1e6, c->wd)
+        DOUBLE_OPT("--beta1", 0.0, 1.0, c->beta1)
+        DOUBLE_OPT("--beta2", 0.0, 1.0, c->beta2)
+        DOUBLE_OPT("--stop-test-loss", 0.0, 1e6, c->stop_test_loss)
+        if ((r = OPT("--op")) != 0) {
+            if (r < 0)
+                return -1;
+            if (gs_op_parse(val, &c->op) != 0)
+                return gs_err_set(err, "--op: unknown operation '%s' (add, sub, mul, div)", val);
+            continue;
+        }
+        if ((r = OPT("--out")) != 0) {
+            if (r < 0)
+                return -1;
+            job->out = val;
+            continue;
+        }
+        if ((r = OPT("--init")) != 0) {
+            if (r < 0)
+                return -1;
+            job->init = val;
+            continue;
+        }
+        if ((r = OPT("--resume")) != 0) {
+            if (r < 0)
+                return -1;
+            job->out = val;
+            job->resume = 1;
+            continue;
+        }
+#undef OPT
+#undef LONG_OPT
+#undef DOUBLE_OPT
+        if (strcmp(a, "--force") == 0)
+            job->force = 1;
+        else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0)
+            job->quiet = 1;
+        else
+            return gs_err_set(err, "unknown option '%s' (see grokscope train --help)", a);
+    }
+    return 0;
+}
+
+/* Options that define a run cannot change on resume: the file already holds them. */
+static int check_resume_options(int argc, char **argv, gs_err *err)
+{
+    static const char *allowed[] = {"--resume", "--epochs", "--threads", "--quiet", "-q"};
+    for (int i = 1; i < argc; i++) {
+        if (strncmp(argv[i], "--", 2) != 0 && argv[i][0] != '-')
+            continue;
+        int ok = 0;
+        for (size_t k = 0; k < sizeof allowed / sizeof *allowed; k++) {
+            size_t n = strlen(allowed[k]);
+            if (strncmp(argv[i], allowed[k], n) == 0 && (argv[i][n] == '\0' || argv[i][n] == '='))
+                ok = 1;
+        }
+        if (!ok)
+            return gs_err_set(err, "%s cannot be combined with --resume: the run file fixes it", argv[i]);
+    }
+    return 0;
+}
+
+int gs_cmd_train(int argc, char **argv)
+{
+    if (gs_wants_help(argc, argv)) {
+        fputs(train_usage, stdout);
+        return 0;
+    }
+    gs_train_job job = {0};
+    gs_config_default(&job.cfg);
+    gs_err err;
+    char cmdline[4096];
+    if (parse(argc, argv, &job, &err) != 0)
+        return gs_fail("train", &err);
+    if (!job.out) {
+        gs_err_set(&err, "missing --out FILE (or --resume FILE)");
+        return gs_fail("train", &err);
+    }
+    if (job.resume) {
+        if (check_resume_options(argc, argv, &err) != 0)
+            return gs_fail("train", &err);
+        for (int i = 1; i < argc; i++)
+            if (strncmp(argv[i], "--epochs", 8) == 0)
+                job.resume_epochs = job.cfg.epochs;
+    } else if (gs_config_validate(&job.cfg, &err) != 0) {
+        return gs_fail("train", &err);
+    }
+    gs_join_args(cmdline, sizeof cmdline, argc, argv);
+    job.command_line = cmdline;
+    int status = gs_train_run(&job, &err);
+    if (status != 0)
+        fprintf(stderr, "grokscope train: %s\n", err.msg);
+    else if (!job.quiet)
+        fprintf(stderr, "wrote %s\n", job.out);
+    return status;
+}

@@ -1,0 +1,52 @@
+/* grokscope: train, inspect and analyse grokking runs. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+
+static const char usage[] =
+    "usage: grokscope COMMAND [options]   (grokscope COMMAND --help for details)\n"
+    "\n"
+    "  train   train the one-layer transformer of Nanda et al. 2023 on modular\n"
+    "          arithmetic, checkpointing all weights to an HDF5 run file\n"
+    "  info    print what a run file holds: config, progress, final metrics\n"
+    "  demo    train a small run that groks in about a minute, then summarise it\n";
+
+int gs_fail(const char *cmd, const gs_err *err)
+{
+    fprintf(stderr, "grokscope %s: %s\n", cmd, err->msg);
+    return GS_EXIT_USAGE;
+}
+
+int gs_wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return 1;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return GS_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "train") == 0)
+        return gs_cmd_train(argc - 1, argv + 1);
+    if (strcmp(cmd, "info") == 0)
+        return gs_cmd_info(argc - 1, argv + 1);
+    if (strcmp(cmd, "demo") == 0)
+        return gs_cmd_demo(argc - 1, argv + 1);
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("grokscope %s\n", GS_VERSION);
+        return 0;
+    }
+    fprintf(stderr, "grokscope: unknown command '%s'\n%s", cmd, usage);
+    return GS_EXIT_USAGE;
+}

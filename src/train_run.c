@@ -1,0 +1,176 @@
+#include "train_run.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "progress.h"
+#include "runfile.h"
+#include "trainer.h"
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+int gs_set_threads(int threads)
+{
+    if (threads <= 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = n > 0 ? (int)n : 1;
+    }
+    openblas_set_num_threads(threads);
+    return threads;
+}
+
+/* Opens or creates the run file and brings the trainer to the state it continues from.
+ * On return *first is the first epoch to compute. */
+static int setup(const gs_train_job *job, gs_trainer *tr, gs_run **run, long *first, gs_err *err)
+{
+    gs_split split = {0};
+    if (job->resume) {
+        if (gs_run_open(run, job->out, GS_RUN_RESUME, job->resume_epochs, err) != 0)
+            return -1;
+        const gs_config *cfg = gs_run_config(*run);
+        const int n_ck = gs_run_n_checkpoints(*run);
+        long *epochs = malloc((size_t)n_ck * sizeof *epochs);
+        if (!epochs)
+            return gs_err_set(err, "out of memory");
+        if (gs_run_checkpoint_epochs(*run, epochs, err) != 0) {
+            free(epochs);
+            return -1;
+        }
+        *first = epochs[n_ck - 1];
+        free(epochs);
+        if (*first >= cfg->epochs)
+            return gs_err_set(err, "%s: the run already has %ld epochs; pass --epochs N with N > %ld to continue it",
+                              job->out, *first, *first);
+        if (gs_run_read_split(*run, &split, err) != 0 || gs_trainer_init(tr, cfg, &split, err) != 0) {
+            gs_split_free(&split);
+            return -1;
+        }
+        long step;
+        if (gs_run_read_checkpoint(*run, n_ck - 1, tr->model.params, err) != 0 ||
+            gs_run_read_resume(*run, tr->adam_m, tr->adam_v, &step, err) != 0)
+            return -1;
+        if (step != *first)
+            return gs_err_set(err, "%s: optimizer state is for step %ld but the last checkpoint is epoch %ld",
+                              job->out, step, *first);
+        tr->step = step;
+        return 0;
+    }
+    const gs_config *cfg = &job->cfg;
+    if (gs_config_validate(cfg, err) != 0)
+        return -1;
+    if (gs_split_make(&split, cfg->p, cfg->op, cfg->frac, cfg->seed, err) != 0)
+        return -1;
+    if (gs_trainer_init(tr, cfg, &split, err) != 0)
+        return -1;
+    if (job->init) {
+        if (gs_params_load_file(job->init, &tr->dims, tr->model.params, err) != 0)
+            return -1;
+    } else {
+        gs_params_init(tr->model.params, &tr->dims, cfg->seed);
+    }
+    *first = 0;
+    /* Created last, so that no bad option or --init file leaves a file behind. */
+    return gs_run_create(run, job->out, cfg, &tr->split, job->command_line, job->force, err);
+}
+
+static int finite_metrics(const gs_epoch_metrics *m)
+{
+    return isfinite(m->train_loss) && isfinite(m->test_loss);
+}
+
+int gs_train_run(const gs_train_job *job, gs_err *err)
+{
+    gs_trainer tr = {0};
+    gs_run *run = NULL;
+    gs_metrics_row *rows = NULL;
+    long first = 0;
+    int status = GS_EXIT_USAGE;
+    gs_set_threads(job->threads);
+    if (setup(job, &tr, &run, &first, err) != 0)
+        goto done;
+    const gs_config *cfg = &tr.cfg;
+    if (job->resume)
+        tr.cfg = *gs_run_config(run); /* --epochs may have grown */
+    /* Rows since the last checkpoint wait here; at most `every` of them. */
+    rows = malloc((size_t)(cfg->every + 1) * sizeof *rows);
+    if (!rows) {
+        gs_err_set(err, "out of memory");
+        goto done;
+    }
+    int n_rows = 0;
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    gs_progress pr;
+    gs_progress_start(&pr, job->resume ? "resume" : "epoch", first, cfg->epochs, job->quiet);
+    for (long e = first;; e++) {
+        gs_epoch_metrics m;
+        gs_trainer_measure(&tr, &m);
+        if (!finite_metrics(&m)) {
+            gs_err tmp;
+            gs_progress_end(&pr);
+            gs_run_set_status(run, GS_RUN_DIVERGED, e, &tmp);
+            gs_err_set(err, "%s: training diverged at epoch %ld (train loss %g, test loss %g); "
+                            "kept everything up to the last checkpoint and marked the run diverged",
+                       job->out, e, m.train_loss, m.test_loss);
+            status = GS_EXIT_DIVERGED;
+            goto done;
+        }
+        const int resumed_row = job->resume && e == first; /* already stored */
+        const int stop_early = cfg->stop_test_loss > 0 && m.test_loss < cfg->stop_test_loss && !resumed_row;
+        const int last = e == cfg->epochs || stop_early || interrupted;
+        if (!resumed_row) {
+            rows[n_rows++] = (gs_metrics_row){e, m.train_loss, m.test_loss, m.train_acc, m.test_acc};
+            if (e % cfg->every == 0 || last) {
+                if (gs_run_append(run, rows, n_rows, e, tr.model.params, tr.adam_m, tr.adam_v, tr.step, err) != 0)
+                    goto done;
+                n_rows = 0;
+            }
+        }
+        char detail[160];
+        snprintf(detail, sizeof detail, "train %.4g  test %.4g  test acc %.1f%%", m.train_loss,
+                 m.test_loss, 100.0 * m.test_acc);
+        gs_progress_update(&pr, e, detail, last);
+        if (last) {
+            gs_progress_end(&pr);
+            if (interrupted && e != cfg->epochs && !stop_early) {
+                gs_err_set(err, "%s: interrupted at epoch %ld (checkpoint written); continue with: grokscope train --resume %s",
+                           job->out, e, job->out);
+                status = GS_EXIT_INTERRUPTED;
+                goto done;
+            }
+            if (gs_run_set_status(run, stop_early ? GS_RUN_STOPPED_EARLY : GS_RUN_FINISHED, e, err) != 0)
+                goto done;
+            if (stop_early && !job->quiet)
+                fprintf(stderr, "stopped early at epoch %ld: test loss %.4g < %g\n", e, m.test_loss,
+                        cfg->stop_test_loss);
+            break;
+        }
+        gs_trainer_update(&tr);
+    }
+    status = 0;
+done:
+    free(rows);
+    if (run) {
+        gs_err cerr;
+        if (gs_run_close(run, &cerr) != 0 && status == 0) {
+            *err = cerr;
+            status = GS_EXIT_USAGE;
+        }
+    }
+    gs_trainer_free(&tr);
+    return status;
+}

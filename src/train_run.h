@@ -1,0 +1,29 @@
+/* The training driver: trainer + run file + progress line + signals. Shared by
+ * `grokscope train` and `grokscope demo`. */
+#ifndef GS_TRAIN_RUN_H
+#define GS_TRAIN_RUN_H
+
+#include "config.h"
+#include "error.h"
+
+typedef struct {
+    gs_config cfg;          /* ignored when resuming (taken from the file) */
+    const char *out;        /* run file */
+    int resume;             /* continue `out` from its last checkpoint */
+    long resume_epochs;     /* new total epochs when resuming (0 = keep) */
+    const char *init;       /* --init FILE or NULL */
+    int force, quiet, threads;
+    const char *command_line;
+} gs_train_job;
+
+/* Exit statuses beyond 0 and GS_EXIT_USAGE (2). */
+#define GS_EXIT_DIVERGED 3
+#define GS_EXIT_INTERRUPTED 130
+
+/* Returns an exit status; on failure err holds the one line to print. */
+int gs_train_run(const gs_train_job *job, gs_err *err);
+
+/* Sets OpenBLAS's thread count (0 = all online CPUs); returns the count used. */
+int gs_set_threads(int threads);
+
+#endif
