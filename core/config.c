@@ -37,8 +37,8 @@ int gs_config_validate(const gs_config *c, gs_err *err)
         return gs_err_set(err, "--d-mlp %d is out of range (1..%d)", c->d_mlp, GS_MAX_WIDTH);
     if (!(c->lr > 0.0 && isfinite(c->lr)))
         return gs_err_set(err, "--lr %g must be a positive number", c->lr);
-    if (!(c->wd >= 0.0 && isfinite(c->wd)) || c->lr * c->wd >= 1.0)
-        return gs_err_set(err, "--wd %g must be >= 0 with lr*wd < 1", c->wd);
+    if (!(c->wd >= 0.0 && isfinite(c->wd)))
+        return gs_err_set(err, "--wd %g must be a number >= 0", c->wd);
     if (!(c->beta1 >= 0.0 && c->beta1 < 1.0))
         return gs_err_set(err, "--beta1 %g must lie in [0, 1)", c->beta1);
     if (!(c->beta2 >= 0.0 && c->beta2 < 1.0))

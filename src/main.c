@@ -47,6 +47,6 @@ int main(int argc, char **argv)
         printf("grokscope %s\n", GS_VERSION);
         return 0;
     }
-    fprintf(stderr, "grokscope: unknown command '%s'\n%s", cmd, usage);
+    fprintf(stderr, "grokscope: unknown command '%s' (see grokscope --help)\n", cmd);
     return GS_EXIT_USAGE;
 }

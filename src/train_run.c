@@ -36,6 +36,16 @@ static int setup(const gs_train_job *job, gs_trainer *tr, gs_run **run, long *fi
 {
     gs_split split = {0};
     if (job->resume) {
+        /* Look before touching: a refused resume must leave the file as it was. */
+        if (gs_run_open(run, job->out, GS_RUN_READ, 0, err) != 0)
+            return -1;
+        const long target = job->resume_epochs > 0 ? job->resume_epochs : gs_run_config(*run)->epochs;
+        const long done = gs_run_n_metrics(*run) - 1;
+        gs_run_close(*run, NULL);
+        *run = NULL;
+        if (done >= target)
+            return gs_err_set(err, "%s: the run already has %ld epochs; pass --epochs N with N > %ld to continue it",
+                              job->out, done, done);
         if (gs_run_open(run, job->out, GS_RUN_RESUME, job->resume_epochs, err) != 0)
             return -1;
         const gs_config *cfg = gs_run_config(*run);

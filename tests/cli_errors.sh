@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Every bad option or file: exactly one error line on stderr, exit status 2, and no
+# file created or changed. Usage: cli_errors.sh GROKSCOPE
+set -u
+GS=$1
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+pass=0 fail=0
+
+# expect_error DESCRIPTION PATTERN -- ARGS...: exit 2, one stderr line matching PATTERN
+expect_error() {
+    local desc=$1 pattern=$2
+    shift 3
+    "$GS" "$@" >"$T/out" 2>"$T/err"
+    local rc=$? lines
+    lines=$(wc -l <"$T/err")
+    if [ $rc -eq 2 ] && [ "$lines" -eq 1 ] && grep -qE -- "$pattern" "$T/err"; then
+        pass=$((pass + 1))
+    else
+        fail=$((fail + 1))
+        echo "FAIL: $desc: exit $rc, $lines stderr lines (want 2, 1 line matching '$pattern'):"
+        sed 's/^/    /' "$T/err"
+    fi
+    if [ -e "$T/new.h5" ]; then
+        fail=$((fail + 1))
+        echo "FAIL: $desc: left $T/new.h5 behind"
+        rm -f "$T/new.h5"
+    fi
+}
+
+O="--out $T/new.h5 --quiet"
+expect_error "p < 3" "--p" -- train $O --p 2
+expect_error "p not a number" "--p: 'abc' is not an integer" -- train $O --p abc
+expect_error "p too large for memory" "--p" -- train $O --p 100000
+expect_error "frac 0" "frac" -- train $O --frac 0
+expect_error "frac 1" "frac" -- train $O --frac 1
+expect_error "frac 1.5" "frac" -- train $O --frac 1.5
+expect_error "frac nan" "frac" -- train $O --frac nan
+expect_error "div non-prime" "prime" -- train $O --op div --p 8
+expect_error "unknown op" "unknown operation 'pow'" -- train $O --op pow
+expect_error "epochs 0" "--epochs" -- train $O --epochs 0
+expect_error "epochs 1e30" "--epochs" -- train $O --epochs 1e30
+expect_error "epochs overflow" "--epochs" -- train $O --epochs 99999999999999999999999
+expect_error "every 0" "--every" -- train $O --every 0
+expect_error "negative lr" "--lr" -- train $O --lr -1
+expect_error "heads not dividing" "--n-heads" -- train $O --n-heads 3
+expect_error "beta2 1" "--beta2" -- train $O --beta2 1
+expect_error "missing value" "--seed needs a value" -- train $O --seed
+expect_error "unknown option" "unknown option '--bogus'" -- train $O --bogus
+expect_error "no --out" "missing --out" -- train --quiet
+expect_error "unknown command" "unknown command" -- frobnicate
+
+# files
+printf 'not an hdf5 file\n' >"$T/text.h5"
+: >"$T/empty.h5"
+mkdir "$T/dir.h5"
+if command -v h5mkgrp >/dev/null; then
+    h5mkgrp "$T/foreign.h5" /something
+else
+    /usr/bin/python3 -c "import h5py,sys; h5py.File(sys.argv[1],'w').create_group('x')" "$T/foreign.h5"
+fi
+for f in missing.h5 text.h5 empty.h5 dir.h5 foreign.h5; do
+    expect_error "info $f" "$f" -- info "$T/$f"
+    expect_error "resume $f" "$f" -- train --resume "$T/$f" --quiet
+    expect_error "init $f" "$f" -- train $O --init "$T/$f"
+done
+expect_error "info without file" "expected one run file" -- info
+expect_error "resume with a config option" "cannot be combined with --resume" -- train --resume "$T/x.h5" --p 7
+
+# an existing file is never overwritten without --force
+"$GS" train --out "$T/run.h5" --p 7 --d-model 8 --n-heads 2 --d-mlp 8 --epochs 3 --every 1 --quiet
+sum=$(md5sum <"$T/run.h5")
+expect_error "existing file" "already exists" -- train --out "$T/run.h5" --p 7 --epochs 2 --quiet
+[ "$(md5sum <"$T/run.h5")" = "$sum" ] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL: existing file changed"; }
+expect_error "resume a finished run" "already has 3 epochs" -- train --resume "$T/run.h5" --quiet
+[ "$(md5sum <"$T/run.h5")" = "$sum" ] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL: finished run changed by a refused resume"; }
+# --init with a shape mismatch (d_model 8 run into the default 128 model)
+expect_error "init shape mismatch" "d_model=8.*expected" -- train $O --p 7 --init "$T/run.h5"
+# a run file from a newer grokscope
+cp "$T/run.h5" "$T/newer.h5"
+/usr/bin/python3 - "$T/newer.h5" <<'PY' 2>/dev/null && expect_error "newer format" "newer" -- info "$T/newer.h5"
+import h5py, sys
+f = h5py.File(sys.argv[1], "r+")
+for k in list(f.attrs):
+    if k.startswith("format_version"):
+        v = f.attrs[k]
+        f.attrs[k] = "99.0" if isinstance(v, (str, bytes)) else 99
+PY
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
