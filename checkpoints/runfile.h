@@ -66,7 +66,8 @@ int gs_run_set_status(gs_run *run, gs_run_status status, long epoch, gs_err *err
  * clear message), config attributes, dataset presence, shapes and types. In
  * GS_RUN_RESUME mode any partial data past the last complete checkpoint (metrics rows
  * beyond it, a checkpoint without its optimizer state) is trimmed, new_epochs (if > 0)
- * replaces /config epochs, and the file is switched to SWMR writing. */
+ * replaces /config epochs, /status becomes {RUNNING, last checkpoint epoch}, and the
+ * file is switched to SWMR writing. A second writer on the same file is refused. */
 int gs_run_open(gs_run **out, const char *path, gs_run_mode mode, long new_epochs, gs_err *err);
 
 const char *gs_run_path(const gs_run *run);
@@ -78,6 +79,8 @@ const char *gs_run_created_by(const gs_run *run);
 /* Re-reads the sizes (for a SWMR reader following a live run). */
 int gs_run_refresh(gs_run *run, gs_err *err);
 
+/* Committed counts: checkpoints whose /checkpoints/epoch row exists, and metric rows up
+ * to the last checkpoint's epoch (rows past it belong to an uncommitted checkpoint). */
 int gs_run_n_checkpoints(const gs_run *run);
 long gs_run_n_metrics(const gs_run *run);
 gs_run_status gs_run_get_status(const gs_run *run, long *status_epoch);

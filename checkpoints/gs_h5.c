@@ -1,0 +1,168 @@
+/* gs_h5: error handling, file checks and locking (attributes and datasets live in
+ * gs_h5_attr.c and gs_h5_dset.c). */
+#include "gs_h5.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void gs_h5_init(void)
+{
+    static int done;
+    if (!done) {
+        /* Our messages replace HDF5's multi-line stack dumps on stderr. */
+        H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+        done = 1;
+    }
+}
+
+typedef struct {
+    char desc[256];
+} innermost;
+
+static herr_t take_innermost(unsigned n, const H5E_error2_t *e, void *data)
+{
+    innermost *in = data;
+    if (n == 0 && e->desc)
+        snprintf(in->desc, sizeof in->desc, "%s", e->desc);
+    return 0;
+}
+
+int gs_h5_fail(gs_err *err, const char *fmt, ...)
+{
+    innermost in = {{0}};
+    /* Upward walk starts at the most specific frame: "No space left on device" etc. */
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, take_innermost, &in);
+    H5Eclear2(H5E_DEFAULT);
+    if (!err)
+        return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
+    if (in.desc[0]) {
+        for (char *c = in.desc; *c; c++)
+            if (*c == '\n' || *c == '\r')
+                *c = ' '; /* keep the promise of one line */
+        size_t len = strlen(err->msg);
+        snprintf(err->msg + len, sizeof err->msg - len, " (HDF5: %s)", in.desc);
+    }
+    return -1;
+}
+
+int gs_h5_close(hid_t *id)
+{
+    if (*id < 0)
+        return 0;
+    herr_t r;
+    switch (H5Iget_type(*id)) {
+    case H5I_FILE: r = H5Fclose(*id); break;
+    case H5I_GROUP: r = H5Gclose(*id); break;
+    case H5I_DATATYPE: r = H5Tclose(*id); break;
+    case H5I_DATASPACE: r = H5Sclose(*id); break;
+    case H5I_DATASET: r = H5Dclose(*id); break;
+    case H5I_ATTR: r = H5Aclose(*id); break;
+    case H5I_GENPROP_LST: r = H5Pclose(*id); break;
+    default: r = -1; break;
+    }
+    *id = -1;
+    return r < 0 ? -1 : 0;
+}
+
+int gs_h5_check_path(const char *path, gs_err *err)
+{
+    gs_h5_init();
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return errno == ENOENT ? gs_err_set(err, "%s: no such file", path)
+                               : gs_err_set(err, "%s: cannot access: %s", path, strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return gs_err_set(err, "%s: is a directory, not a run file", path);
+    if (!S_ISREG(st.st_mode))
+        return gs_err_set(err, "%s: not a regular file", path);
+    if (access(path, R_OK) != 0)
+        return gs_err_set(err, "%s: cannot read: %s", path, strerror(errno));
+#if H5_VERSION_GE(1, 12, 0)
+    htri_t is = H5Fis_accessible(path, H5P_DEFAULT);
+#else
+    htri_t is = H5Fis_hdf5(path);
+#endif
+    if (is < 0)
+        return gs_h5_fail(err, "%s: cannot read as HDF5", path);
+    if (is == 0)
+        return gs_err_set(err, "%s: not an HDF5 file", path);
+    return 0;
+}
+
+hid_t gs_h5_fapl(int clear_status_flags)
+{
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl < 0)
+        return -1;
+    /* v110 objects and superblock 3: what SWMR needs, and what every HDF5 >= 1.10
+     * (h5py included) reads. Pinned rather than LATEST so a newer HDF5 does not
+     * silently write files older readers cannot open. */
+    if (H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_V110) < 0) {
+        H5Pclose(fapl);
+        return -1;
+    }
+    if (clear_status_flags) {
+        /* What h5clear does: a writer killed in SWMR mode leaves "open for writing"
+         * flags in the superblock; only set once we hold the writer lock. */
+        hbool_t yes = 1;
+        if (H5Pset(fapl, "clear_status_flags", &yes) < 0) {
+            H5Pclose(fapl);
+            return -1;
+        }
+    }
+    return fapl;
+}
+
+hid_t gs_h5_open_read(const char *path, int *swmr, gs_err *err)
+{
+    gs_h5_init();
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, H5P_DEFAULT);
+    if (f >= 0) {
+        *swmr = 1;
+        return f;
+    }
+    /* Files written by other tools (superblock < 3) cannot be SWMR-read. */
+    H5Eclear2(H5E_DEFAULT);
+    *swmr = 0;
+    f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0)
+        gs_h5_fail(err, "%s: cannot open", path);
+    return f;
+}
+
+int gs_h5_lock_file(const char *path, gs_err *err)
+{
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        gs_err_set(err, "%s: cannot open for writing: %s", path, strerror(errno));
+        return -1;
+    }
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+    if (fcntl(fd, F_SETLK, &fl) != 0) {
+        int e = errno;
+        close(fd);
+        if (e == EACCES || e == EAGAIN)
+            gs_err_set(err, "%s: is being written by another process (is a training run "
+                       "still going on it?)", path);
+        else
+            gs_err_set(err, "%s: cannot lock: %s", path, strerror(e));
+        return -1;
+    }
+    return fd;
+}
+
+void gs_h5_unlock_file(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd); /* closing releases the fcntl lock */
+    *fd = -1;
+}

@@ -1,0 +1,208 @@
+/* Root attributes (format, version, provenance) and /config: the run's definition. */
+#include "runfile_internal.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef GS_VERSION
+#define GS_VERSION "unknown"
+#endif
+
+int gs_run_write_attrs(gs_run *run, gs_err *err)
+{
+    char where[GS_WHERE_MAX], version[32];
+    const gs_config *c = &run->cfg;
+    gs_run_where(where, run->path, "/");
+    snprintf(version, sizeof version, "%d.%d", GS_RUN_FORMAT_MAJOR, GS_RUN_FORMAT_MINOR);
+    hid_t f = run->file;
+    /* The version twice: a string for people and h5dump, integers for programs. */
+    if (gs_h5_attr_write_str(f, "format", GS_RUN_FORMAT, where, err) < 0 ||
+        gs_h5_attr_write_str(f, "format_version", version, where, err) < 0 ||
+        gs_h5_attr_write_i64(f, "format_version_major", GS_RUN_FORMAT_MAJOR, where, err) < 0 ||
+        gs_h5_attr_write_i64(f, "format_version_minor", GS_RUN_FORMAT_MINOR, where, err) < 0 ||
+        gs_h5_attr_write_str(f, "created_by", run->created_by, where, err) < 0 ||
+        gs_h5_attr_write_str(f, "command_line", run->command_line, where, err) < 0)
+        return -1;
+
+    gs_run_where(where, run->path, "/config");
+    hid_t g = H5Gopen2(f, "config", H5P_DEFAULT);
+    if (g < 0)
+        return gs_h5_fail(err, "%s: cannot open", where);
+    int rc = -1;
+    if (gs_h5_attr_write_i64(g, "p", c->p, where, err) < 0 ||
+        gs_h5_attr_write_str(g, "op", gs_op_name(c->op), where, err) < 0 ||
+        gs_h5_attr_write_f64(g, "frac", c->frac, where, err) < 0 ||
+        gs_h5_attr_write_i64(g, "seed", c->seed, where, err) < 0 ||
+        gs_h5_attr_write_i64(g, "d_model", c->d_model, where, err) < 0 ||
+        gs_h5_attr_write_i64(g, "n_heads", c->n_heads, where, err) < 0 ||
+        gs_h5_attr_write_i64(g, "d_head", c->d_model / c->n_heads, where, err) < 0 ||
+        gs_h5_attr_write_i64(g, "d_mlp", c->d_mlp, where, err) < 0 ||
+        gs_h5_attr_write_f64(g, "lr", c->lr, where, err) < 0 ||
+        gs_h5_attr_write_f64(g, "wd", c->wd, where, err) < 0 ||
+        gs_h5_attr_write_f64(g, "beta1", c->beta1, where, err) < 0 ||
+        gs_h5_attr_write_f64(g, "beta2", c->beta2, where, err) < 0 ||
+        gs_h5_attr_write_f64(g, "eps", c->eps, where, err) < 0 ||
+        gs_h5_attr_write_i64(g, "warmup", c->warmup, where, err) < 0 ||
+        gs_h5_attr_write_i64(g, "epochs", c->epochs, where, err) < 0 ||
+        gs_h5_attr_write_i64(g, "every", c->every, where, err) < 0 ||
+        gs_h5_attr_write_f64(g, "stop_test_loss", c->stop_test_loss, where, err) < 0 ||
+        gs_h5_attr_write_i64(g, "n_train", run->n_train, where, err) < 0 ||
+        gs_h5_attr_write_i64(g, "n_test", run->n_test, where, err) < 0)
+        goto done;
+    rc = 0;
+done:
+    if (H5Gclose(g) < 0 && rc == 0)
+        rc = gs_h5_fail(err, "%s: cannot close", where);
+    return rc;
+}
+
+static int read_version(gs_run *run, const char *where, gs_err *err)
+{
+    hid_t f = run->file;
+    char *format = NULL;
+    int has = gs_h5_attr_exists(f, "format", where, err);
+    if (has <= 0)
+        return has < 0 ? -1
+                       : gs_err_set(err, "%s: not a grokscope run file (no 'format' attribute "
+                                    "at the root)", run->path);
+    if (gs_h5_attr_read_str(f, "format", &format, where, err) < 0)
+        return -1;
+    int same = strcmp(format, GS_RUN_FORMAT) == 0;
+    if (!same)
+        gs_err_set(err, "%s: not a grokscope run file (format is '%.100s')", run->path, format);
+    free(format);
+    if (!same)
+        return -1;
+
+    /* Programs read the integers; a file that only has the string is parsed. */
+    int64_t major = -1, minor = 0;
+    if ((has = gs_h5_attr_exists(f, "format_version_major", where, err)) < 0)
+        return -1;
+    if (has) {
+        if (gs_h5_attr_read_i64(f, "format_version_major", &major, where, err) < 0)
+            return -1;
+        if ((has = gs_h5_attr_exists(f, "format_version_minor", where, err)) < 0 ||
+            (has && gs_h5_attr_read_i64(f, "format_version_minor", &minor, where, err) < 0))
+            return -1;
+    } else {
+        char *v = NULL;
+        if (gs_h5_attr_read_str(f, "format_version", &v, where, err) < 0)
+            return -1;
+        long long a, b;
+        if (sscanf(v, "%lld.%lld", &a, &b) == 2) {
+            major = a;
+            minor = b;
+        }
+        free(v);
+    }
+    if (major < 1)
+        return gs_err_set(err, "%s: run-file format version is unreadable", run->path);
+    if (major > GS_RUN_FORMAT_MAJOR)
+        return gs_err_set(err, "%s: run-file format version %lld.%lld is newer than this "
+                          "grokscope understands (%d.%d)", run->path, (long long)major,
+                          (long long)minor, GS_RUN_FORMAT_MAJOR, GS_RUN_FORMAT_MINOR);
+    return 0;
+}
+
+static int read_int(hid_t g, const char *name, int64_t lo, int64_t hi, int64_t *out,
+                    const char *where, gs_err *err)
+{
+    if (gs_h5_attr_read_i64(g, name, out, where, err) < 0)
+        return -1;
+    if (*out < lo || *out > hi)
+        return gs_err_set(err, "%s: attribute %s = %lld is out of range", where, name,
+                          (long long)*out);
+    return 0;
+}
+
+static int read_config(gs_run *run, hid_t g, const char *where, gs_err *err)
+{
+    gs_config *c = &run->cfg;
+    int64_t p, d_model, n_heads, d_head, d_mlp, warmup, epochs, every, n_train, n_test;
+    char *op = NULL;
+    if (read_int(g, "p", 1, INT_MAX, &p, where, err) < 0 ||
+        gs_h5_attr_read_str(g, "op", &op, where, err) < 0)
+        return -1;
+    int bad_op = gs_op_parse(op, &c->op) != 0;
+    if (bad_op)
+        gs_err_set(err, "%s: unknown operation '%.100s'", where, op);
+    free(op);
+    if (bad_op)
+        return -1;
+    if (gs_h5_attr_read_f64(g, "frac", &c->frac, where, err) < 0 ||
+        gs_h5_attr_read_i64(g, "seed", &c->seed, where, err) < 0 ||
+        read_int(g, "d_model", 1, INT_MAX, &d_model, where, err) < 0 ||
+        read_int(g, "n_heads", 1, INT_MAX, &n_heads, where, err) < 0 ||
+        read_int(g, "d_head", 1, INT_MAX, &d_head, where, err) < 0 ||
+        read_int(g, "d_mlp", 1, INT_MAX, &d_mlp, where, err) < 0 ||
+        gs_h5_attr_read_f64(g, "lr", &c->lr, where, err) < 0 ||
+        gs_h5_attr_read_f64(g, "wd", &c->wd, where, err) < 0 ||
+        gs_h5_attr_read_f64(g, "beta1", &c->beta1, where, err) < 0 ||
+        gs_h5_attr_read_f64(g, "beta2", &c->beta2, where, err) < 0 ||
+        gs_h5_attr_read_f64(g, "eps", &c->eps, where, err) < 0 ||
+        read_int(g, "warmup", 0, INT_MAX, &warmup, where, err) < 0 ||
+        read_int(g, "epochs", 0, LONG_MAX, &epochs, where, err) < 0 ||
+        read_int(g, "every", 0, LONG_MAX, &every, where, err) < 0 ||
+        gs_h5_attr_read_f64(g, "stop_test_loss", &c->stop_test_loss, where, err) < 0 ||
+        read_int(g, "n_train", 1, INT_MAX, &n_train, where, err) < 0 ||
+        read_int(g, "n_test", 1, INT_MAX, &n_test, where, err) < 0)
+        return -1;
+    c->p = (int)p;
+    c->d_model = (int)d_model;
+    c->n_heads = (int)n_heads;
+    c->d_mlp = (int)d_mlp;
+    c->warmup = (int)warmup;
+    c->epochs = (long)epochs;
+    c->every = (long)every;
+    gs_err inner;
+    if (gs_config_validate(c, &inner) < 0)
+        return gs_err_set(err, "%s: invalid run definition: %s", where, inner.msg);
+    if (d_head * n_heads != d_model)
+        return gs_err_set(err, "%s: d_head %lld is not d_model / n_heads", where,
+                          (long long)d_head);
+    /* validate bounds p, so p*p cannot overflow */
+    if (n_train + n_test > p * p)
+        return gs_err_set(err, "%s: n_train + n_test = %lld exceeds the %lld pairs", where,
+                          (long long)(n_train + n_test), (long long)(p * p));
+    run->n_train = (int)n_train;
+    run->n_test = (int)n_test;
+    gs_dims_make(&run->dims, c->p, c->d_model, c->n_heads, c->d_mlp);
+    run->n_params = gs_params_layout(&run->dims, run->info);
+    return 0;
+}
+
+/* Provenance attributes are informational: a file without them still reads. */
+static int read_optional_str(hid_t f, const char *name, char **out, const char *where,
+                             gs_err *err)
+{
+    int has = gs_h5_attr_exists(f, name, where, err);
+    if (has < 0)
+        return -1;
+    if (has)
+        return gs_h5_attr_read_str(f, name, out, where, err);
+    *out = strdup("");
+    return *out ? 0 : gs_err_set(err, "%s: out of memory", where);
+}
+
+int gs_run_read_attrs(gs_run *run, gs_err *err)
+{
+    char where[GS_WHERE_MAX];
+    gs_run_where(where, run->path, "/");
+    if (read_version(run, where, err) < 0 ||
+        read_optional_str(run->file, "created_by", &run->created_by, where, err) < 0 ||
+        read_optional_str(run->file, "command_line", &run->command_line, where, err) < 0)
+        return -1;
+    gs_run_where(where, run->path, "/config");
+    htri_t has = H5Lexists(run->file, "config", H5P_DEFAULT);
+    if (has <= 0)
+        return has < 0 ? gs_h5_fail(err, "%s: cannot look it up", where)
+                       : gs_err_set(err, "%s: missing", where);
+    hid_t g = H5Gopen2(run->file, "config", H5P_DEFAULT);
+    if (g < 0)
+        return gs_h5_fail(err, "%s: cannot open", where);
+    int rc = read_config(run, g, where, err);
+    H5Gclose(g);
+    return rc;
+}

@@ -1,0 +1,326 @@
+/* The objects of the run file (docs/run-file.md): creating them all before SWMR
+ * writing starts (SWMR cannot add objects later), and opening them with their types
+ * and shapes checked against /config, so no later read can leave its buffer. */
+#include "runfile_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const gs_run_metric_names[GS_N_METRICS] = {"epoch", "train_loss", "test_loss",
+                                                       "train_acc", "test_acc"};
+
+static const char *const metric_units[GS_N_METRICS] = {
+    "epochs (optimizer steps taken)", "nats", "nats", "fraction", "fraction"};
+static const char *const metric_desc[GS_N_METRICS] = {
+    "row e holds the metrics of the weights after e optimizer steps (equals the row index)",
+    "mean cross-entropy over the p+1 outputs on the training pairs, in float64",
+    "mean cross-entropy over the p+1 outputs on the test pairs, in float64",
+    "share of training pairs whose largest logit (of p+1) is the answer",
+    "share of test pairs whose largest logit (of p+1) is the answer"};
+
+#define METRIC_CHUNK 1024 /* rows: ~8 KiB per chunk, one chunk per ~1000 epochs */
+#define EPOCH_CHUNK 64
+#define INDEX_CHUNK 65536
+#define FLAT_CHUNK (1 << 20) /* floats per chunk of the flat optimizer state */
+
+static hsize_t min_chunk(hsize_t n, hsize_t cap) { return n < 1 ? 1 : n < cap ? n : cap; }
+
+static hid_t make_group(hid_t file, const char *name, const char *path, gs_err *err)
+{
+    char where[GS_WHERE_MAX];
+    hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
+    hid_t g = -1;
+    /* No time stamps: the same run gives the same bytes. */
+    if (gcpl < 0 || H5Pset_obj_track_times(gcpl, 0) < 0 ||
+        (g = H5Gcreate2(file, name, H5P_DEFAULT, gcpl, H5P_DEFAULT)) < 0)
+        gs_h5_fail(err, "%s: cannot create", gs_run_where(where, path, name));
+    gs_h5_close(&gcpl);
+    return g;
+}
+
+/* Creates a dataset, optionally writes n0 initial rows of buf, closes it. */
+static int make_dset(hid_t group, const char *gname, const char *name, hid_t ftype,
+                     hid_t mtype, int rank, const hsize_t *dims, const hsize_t *chunk,
+                     const void *fill, const char *units, const char *desc, const void *buf,
+                     const char *path, gs_err *err)
+{
+    char obj[300], where[GS_WHERE_MAX];
+    snprintf(obj, sizeof obj, "/%s/%s", gname, name);
+    gs_run_where(where, path, obj);
+    hid_t d = gs_h5_dset_create(group, name, ftype, rank, dims, chunk, fill, units, desc,
+                                where, err);
+    if (d < 0)
+        return -1;
+    int rc = 0;
+    if (buf && gs_h5_write_rows(d, mtype, 0, dims[0], buf, where, err) < 0)
+        rc = -1;
+    if (gs_h5_close(&d) < 0 && rc == 0)
+        rc = gs_h5_fail(err, "%s: cannot close", where);
+    return rc;
+}
+
+static int create_data(hid_t g, const gs_run *run, const gs_split *s, gs_err *err)
+{
+    hsize_t n[2] = {(hsize_t)s->n_train, (hsize_t)s->n_test};
+    hsize_t c[2] = {min_chunk(n[0], INDEX_CHUNK), min_chunk(n[1], INDEX_CHUNK)};
+    const char *desc[2] = {
+        "training pairs, i = a*p + b, in the shuffled order of CPython's random.shuffle",
+        "test pairs, i = a*p + b, in the shuffled order of CPython's random.shuffle"};
+    return make_dset(g, "data", "train_idx", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, &n[0],
+                     &c[0], NULL, "pair index a*p + b", desc[0], s->train_idx, run->path,
+                     err) < 0 ||
+                   make_dset(g, "data", "test_idx", H5T_STD_I32LE, H5T_NATIVE_INT32, 1,
+                             &n[1], &c[1], NULL, "pair index a*p + b", desc[1], s->test_idx,
+                             run->path, err) < 0
+               ? -1
+               : 0;
+}
+
+static int create_metrics(hid_t g, const gs_run *run, gs_err *err)
+{
+    hsize_t zero = 0, chunk = METRIC_CHUNK;
+    for (int m = 0; m < GS_N_METRICS; m++) {
+        hid_t ft = m == GS_M_EPOCH ? H5T_STD_I64LE : H5T_IEEE_F64LE;
+        if (make_dset(g, "metrics", gs_run_metric_names[m], ft, -1, 1, &zero, &chunk, NULL,
+                      metric_units[m], metric_desc[m], NULL, run->path, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int create_checkpoints(hid_t g, const gs_run *run, gs_err *err)
+{
+    hsize_t zero = 0, chunk = EPOCH_CHUNK;
+    const int64_t none = GS_RUN_NO_EPOCH;
+    if (make_dset(g, "checkpoints", "epoch", H5T_STD_I64LE, -1, 1, &zero, &chunk, &none,
+                  "epochs (optimizer steps taken)",
+                  "checkpoint k holds the weights after epoch[k] optimizer steps, aligned "
+                  "with /metrics row epoch[k]; this row is written last and commits the "
+                  "checkpoint",
+                  NULL, run->path, err) < 0)
+        return -1;
+    for (int t = 0; t < GS_N_PARAMS; t++) {
+        const gs_param_info *pi = &run->info[t];
+        hsize_t dims[GS_MAX_RANK + 1] = {0}, chunks[GS_MAX_RANK + 1] = {1};
+        for (int i = 0; i < pi->rank; i++)
+            dims[i + 1] = chunks[i + 1] = (hsize_t)pi->shape[i];
+        if (pi->count * sizeof(float) >= ((size_t)1 << 32))
+            return gs_err_set(err, "%s: %s has %zu values, more than one HDF5 chunk holds",
+                              run->path, pi->key, pi->count);
+        char desc[200];
+        snprintf(desc, sizeof desc,
+                 "TransformerLens parameter %s, one row per checkpoint (see /checkpoints/epoch)",
+                 pi->key);
+        if (make_dset(g, "checkpoints", pi->key, H5T_IEEE_F32LE, -1, pi->rank + 1, dims,
+                      chunks, NULL, "model weight", desc, NULL, run->path, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int create_resume(hid_t g, const gs_run *run, gs_err *err)
+{
+    hsize_t flat[2] = {GS_RUN_SLOTS, (hsize_t)run->n_params};
+    hsize_t flat_chunk[2] = {1, min_chunk(run->n_params, FLAT_CHUNK)};
+    hsize_t two = GS_RUN_SLOTS;
+    const int64_t none = GS_RUN_NO_EPOCH;
+    const int64_t epochs[GS_RUN_SLOTS] = {GS_RUN_NO_EPOCH, GS_RUN_NO_EPOCH};
+    const int64_t steps[GS_RUN_SLOTS] = {0, 0};
+    const char *moment_desc[2] = {
+        "AdamW first moments (PyTorch exp_avg), flat in the parameter order of attribute "
+        "keys; row s belongs to checkpoint epoch /resume/epoch[s]",
+        "AdamW second moments (PyTorch exp_avg_sq), flat in the parameter order of "
+        "attribute keys; row s belongs to checkpoint epoch /resume/epoch[s]"};
+    if (make_dset(g, "resume", "adam_m", H5T_IEEE_F32LE, -1, 2, flat, flat_chunk, NULL,
+                  "same as the weights", moment_desc[0], NULL, run->path, err) < 0 ||
+        make_dset(g, "resume", "adam_v", H5T_IEEE_F32LE, -1, 2, flat, flat_chunk, NULL,
+                  "square of the gradient's units", moment_desc[1], NULL, run->path, err) < 0 ||
+        make_dset(g, "resume", "step", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, &two, &two, NULL,
+                  "optimizer steps taken",
+                  "step[s]: optimizer steps taken when slot s was saved (Adam's bias "
+                  "correction continues from it)",
+                  steps, run->path, err) < 0 ||
+        make_dset(g, "resume", "epoch", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, &two, &two, &none,
+                  "epochs (optimizer steps taken)",
+                  "epoch[s]: the checkpoint slot s belongs to; the slot whose epoch equals "
+                  "the last /checkpoints/epoch is the valid one; -1: empty or being written",
+                  epochs, run->path, err) < 0)
+        return -1;
+
+    /* Python readers slice the flat moments with this list and the checkpoint shapes. */
+    char keys[600] = "";
+    size_t len = 0;
+    for (int t = 0; t < GS_N_PARAMS; t++)
+        len += (size_t)snprintf(keys + len, sizeof keys - len, "%s%s", t ? " " : "",
+                                run->info[t].key);
+    char where[GS_WHERE_MAX];
+    int rc = 0;
+    for (int i = 0; i < 2 && rc == 0; i++) {
+        const char *name = i ? "adam_v" : "adam_m";
+        gs_run_where(where, run->path, i ? "/resume/adam_v" : "/resume/adam_m");
+        hid_t d = H5Dopen2(g, name, H5P_DEFAULT);
+        if (d < 0)
+            return gs_h5_fail(err, "%s: cannot open", where);
+        rc = gs_h5_attr_write_str(d, "keys", keys, where, err);
+        H5Dclose(d);
+    }
+    return rc;
+}
+
+static int create_status(hid_t file, const gs_run *run, gs_err *err)
+{
+    char where[GS_WHERE_MAX];
+    gs_run_where(where, run->path, "/status");
+    hsize_t two = 2;
+    const int64_t init[2] = {GS_RUN_RUNNING, 0};
+    hid_t d = gs_h5_dset_create(file, "status", H5T_STD_I64LE, 1, &two, &two, NULL,
+                                "code, epochs",
+                                "[status, epoch]: 0 running (or killed while running), 1 "
+                                "finished, 2 stopped early (test loss below "
+                                "stop_test_loss), 3 diverged (NaN/Inf loss); epoch: the "
+                                "epoch it refers to",
+                                where, err);
+    if (d < 0)
+        return -1;
+    int rc = gs_h5_write_rows(d, H5T_NATIVE_INT64, 0, 2, init, where, err);
+    if (H5Dclose(d) < 0 && rc == 0)
+        rc = gs_h5_fail(err, "%s: cannot close", where);
+    return rc;
+}
+
+int gs_run_create_objects(gs_run *run, const gs_split *split, gs_err *err)
+{
+    static const char *const groups[] = {"config", "data", "metrics", "checkpoints",
+                                         "resume"};
+    int rc = 0;
+    for (int i = 0; i < 5 && rc == 0; i++) {
+        hid_t g = make_group(run->file, groups[i], run->path, err);
+        if (g < 0)
+            return -1;
+        switch (i) {
+        case 1: rc = create_data(g, run, split, err); break;
+        case 2: rc = create_metrics(g, run, err); break;
+        case 3: rc = create_checkpoints(g, run, err); break;
+        case 4: rc = create_resume(g, run, err); break;
+        default: break;
+        }
+        if (H5Gclose(g) < 0 && rc == 0)
+            rc = gs_h5_fail(err, "%s: cannot close /%s", run->path, groups[i]);
+    }
+    return rc < 0 ? -1 : create_status(run->file, run, err);
+}
+
+/* ---- opening ---- */
+
+static hid_t open_in(gs_run *run, const char *group, const char *name, H5T_class_t cls,
+                     int rank, const hsize_t *dims, hsize_t *n0, gs_err *err)
+{
+    char obj[300], where[GS_WHERE_MAX];
+    hid_t loc = run->file, g = -1;
+    if (group) {
+        snprintf(obj, sizeof obj, "/%s", group);
+        gs_run_where(where, run->path, obj);
+        htri_t has = H5Lexists(run->file, group, H5P_DEFAULT);
+        if (has <= 0) {
+            if (has < 0)
+                gs_h5_fail(err, "%s: cannot look it up", where);
+            else
+                gs_err_set(err, "%s: missing", where);
+            return -1;
+        }
+        if ((g = H5Gopen2(run->file, group, H5P_DEFAULT)) < 0) {
+            gs_h5_fail(err, "%s: cannot open", where);
+            return -1;
+        }
+        loc = g;
+    }
+    snprintf(obj, sizeof obj, "%s%s/%s", group ? "/" : "", group ? group : "", name);
+    hsize_t len;
+    hid_t d = gs_h5_dset_open(loc, name, cls, rank, dims, n0 ? n0 : &len,
+                              gs_run_where(where, run->path, obj), err);
+    gs_h5_close(&g);
+    return d;
+}
+
+/* Fixed-length datasets must hold at least `need` rows. */
+static int need_rows(gs_run *run, const char *obj, hsize_t have, hsize_t need, gs_err *err)
+{
+    if (have >= need)
+        return 0;
+    return gs_err_set(err, "%s: %s has %llu rows, expected %llu", run->path, obj,
+                      (unsigned long long)have, (unsigned long long)need);
+}
+
+int gs_run_open_objects(gs_run *run, gs_err *err)
+{
+    hsize_t n, flat[2] = {GS_RUN_SLOTS, (hsize_t)run->n_params};
+    if ((run->train_idx = open_in(run, "data", "train_idx", H5T_INTEGER, 1, NULL, &n, err)) < 0 ||
+        n != (hsize_t)run->n_train)
+        return run->train_idx < 0 ? -1
+                                  : gs_err_set(err, "%s: /data/train_idx has %llu rows, "
+                                               "/config n_train is %d", run->path,
+                                               (unsigned long long)n, run->n_train);
+    if ((run->test_idx = open_in(run, "data", "test_idx", H5T_INTEGER, 1, NULL, &n, err)) < 0 ||
+        n != (hsize_t)run->n_test)
+        return run->test_idx < 0 ? -1
+                                 : gs_err_set(err, "%s: /data/test_idx has %llu rows, "
+                                              "/config n_test is %d", run->path,
+                                              (unsigned long long)n, run->n_test);
+    for (int m = 0; m < GS_N_METRICS; m++)
+        if ((run->metrics[m] = open_in(run, "metrics", gs_run_metric_names[m],
+                                       m == GS_M_EPOCH ? H5T_INTEGER : H5T_FLOAT, 1, NULL,
+                                       NULL, err)) < 0)
+            return -1;
+    if ((run->ck_epoch = open_in(run, "checkpoints", "epoch", H5T_INTEGER, 1, NULL, NULL,
+                                 err)) < 0)
+        return -1;
+    for (int t = 0; t < GS_N_PARAMS; t++) {
+        const gs_param_info *pi = &run->info[t];
+        hsize_t dims[GS_MAX_RANK + 1] = {0};
+        for (int i = 0; i < pi->rank; i++)
+            dims[i + 1] = (hsize_t)pi->shape[i];
+        if ((run->params[t] = open_in(run, "checkpoints", pi->key, H5T_FLOAT, pi->rank + 1,
+                                      dims, NULL, err)) < 0)
+            return -1;
+    }
+    if ((run->adam_m = open_in(run, "resume", "adam_m", H5T_FLOAT, 2, flat, &n, err)) < 0 ||
+        need_rows(run, "/resume/adam_m", n, GS_RUN_SLOTS, err) < 0 ||
+        (run->adam_v = open_in(run, "resume", "adam_v", H5T_FLOAT, 2, flat, &n, err)) < 0 ||
+        need_rows(run, "/resume/adam_v", n, GS_RUN_SLOTS, err) < 0 ||
+        (run->rs_step = open_in(run, "resume", "step", H5T_INTEGER, 1, NULL, &n, err)) < 0 ||
+        need_rows(run, "/resume/step", n, GS_RUN_SLOTS, err) < 0 ||
+        (run->rs_epoch = open_in(run, "resume", "epoch", H5T_INTEGER, 1, NULL, &n, err)) < 0 ||
+        need_rows(run, "/resume/epoch", n, GS_RUN_SLOTS, err) < 0 ||
+        (run->status_ds = open_in(run, NULL, "status", H5T_INTEGER, 1, NULL, &n, err)) < 0 ||
+        need_rows(run, "/status", n, 2, err) < 0)
+        return -1;
+    return 0;
+}
+
+int gs_run_close_objects(gs_run *run, gs_err *err)
+{
+    hid_t *ids[] = {&run->ck_epoch, &run->adam_m, &run->adam_v, &run->rs_step,
+                    &run->rs_epoch, &run->status_ds, &run->train_idx, &run->test_idx};
+    int rc = 0;
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
+        rc |= gs_h5_close(ids[i]);
+    for (int m = 0; m < GS_N_METRICS; m++)
+        rc |= gs_h5_close(&run->metrics[m]);
+    for (int t = 0; t < GS_N_PARAMS; t++)
+        rc |= gs_h5_close(&run->params[t]);
+    return rc ? gs_h5_fail(err, "%s: cannot close a dataset (data may not have reached the "
+                           "disk)", run->path)
+              : 0;
+}
+
+int gs_run_start_swmr(gs_run *run, gs_err *err)
+{
+    /* HDF5 1.10 refuses to start SWMR writing with attributes or types open and
+     * reopens datasets itself; closing everything first is the portable way. */
+    if (gs_run_close_objects(run, err) < 0)
+        return -1;
+    if (H5Fstart_swmr_write(run->file) < 0)
+        return gs_h5_fail(err, "%s: cannot switch to SWMR writing", run->path);
+    return gs_run_open_objects(run, err);
+}

@@ -1,0 +1,250 @@
+/* gs_run reading: checkpoints, metrics, split, optimizer state; and --init FILE. */
+#include "runfile_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int gs_run_checkpoint_epochs(gs_run *run, long *epochs, gs_err *err)
+{
+    if (!run || (!epochs && run->n_ckpt > 0))
+        return gs_err_set(err, "internal error: gs_run_checkpoint_epochs without arguments");
+    if (run->n_ckpt > 0)
+        memcpy(epochs, run->ck_epochs, (size_t)run->n_ckpt * sizeof *epochs);
+    return 0;
+}
+
+int gs_run_read_checkpoint(gs_run *run, int index, float *params, gs_err *err)
+{
+    if (!run || !params)
+        return gs_err_set(err, "internal error: gs_run_read_checkpoint without arguments");
+    if (index < 0 || index >= run->n_ckpt)
+        return gs_err_set(err, "%s: no checkpoint %d (the run has %d)", run->path, index,
+                          run->n_ckpt);
+    char where[GS_WHERE_MAX], obj[128];
+    for (int t = 0; t < GS_N_PARAMS; t++) {
+        snprintf(obj, sizeof obj, "/checkpoints/%s", run->info[t].key);
+        if (gs_h5_read_rows(run->params[t], H5T_NATIVE_FLOAT, (hsize_t)index, 1,
+                            params + run->info[t].offset, gs_run_where(where, run->path, obj),
+                            err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int gs_run_read_metrics(gs_run *run, long first, long n, gs_metrics_row *rows, gs_err *err)
+{
+    if (!run || (n > 0 && !rows))
+        return gs_err_set(err, "internal error: gs_run_read_metrics without arguments");
+    if (first < 0 || n < 0 || first > run->n_metrics || n > run->n_metrics - first)
+        return gs_err_set(err, "%s: metrics rows %ld..%ld are outside the %ld stored",
+                          run->path, first, first + n - 1, run->n_metrics);
+    if (n == 0)
+        return 0;
+    int64_t *ep = malloc((size_t)n * sizeof *ep);
+    double *col = malloc((size_t)n * sizeof *col);
+    int rc = ep && col ? 0 : gs_err_set(err, "%s: out of memory reading metrics", run->path);
+    char where[GS_WHERE_MAX], obj[64];
+    for (int m = 0; m < GS_N_METRICS && rc == 0; m++) {
+        snprintf(obj, sizeof obj, "/metrics/%s", gs_run_metric_names[m]);
+        rc = gs_h5_read_rows(run->metrics[m],
+                             m == GS_M_EPOCH ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE,
+                             (hsize_t)first, (hsize_t)n, m == GS_M_EPOCH ? (void *)ep : (void *)col,
+                             gs_run_where(where, run->path, obj), err);
+        for (long i = 0; i < n && rc == 0; i++) {
+            switch (m) {
+            case GS_M_EPOCH: rows[i].epoch = (long)ep[i]; break;
+            case GS_M_TRAIN_LOSS: rows[i].train_loss = col[i]; break;
+            case GS_M_TEST_LOSS: rows[i].test_loss = col[i]; break;
+            case GS_M_TRAIN_ACC: rows[i].train_acc = col[i]; break;
+            default: rows[i].test_acc = col[i]; break;
+            }
+        }
+    }
+    free(ep);
+    free(col);
+    return rc;
+}
+
+int gs_run_read_split(gs_run *run, gs_split *out, gs_err *err)
+{
+    if (!run || !out)
+        return gs_err_set(err, "internal error: gs_run_read_split without arguments");
+    memset(out, 0, sizeof *out);
+    const int n = run->n_train + run->n_test;
+    /* One block, as gs_split_free expects. */
+    int32_t *block = malloc((size_t)n * sizeof *block);
+    if (!block)
+        return gs_err_set(err, "%s: out of memory reading the split", run->path);
+    char where[GS_WHERE_MAX];
+    if (gs_h5_read_rows(run->train_idx, H5T_NATIVE_INT32, 0, (hsize_t)run->n_train, block,
+                        gs_run_where(where, run->path, "/data/train_idx"), err) < 0 ||
+        gs_h5_read_rows(run->test_idx, H5T_NATIVE_INT32, 0, (hsize_t)run->n_test,
+                        block + run->n_train, gs_run_where(where, run->path, "/data/test_idx"),
+                        err) < 0) {
+        free(block);
+        return -1;
+    }
+    const int64_t n_pairs = (int64_t)run->cfg.p * run->cfg.p;
+    for (int i = 0; i < n; i++) {
+        if (block[i] < 0 || block[i] >= n_pairs) {
+            gs_err_set(err, "%s: %s holds index %d, outside 0..p*p-1", run->path,
+                       i < run->n_train ? "/data/train_idx" : "/data/test_idx", (int)block[i]);
+            free(block);
+            return -1;
+        }
+    }
+    out->n_train = run->n_train;
+    out->n_test = run->n_test;
+    out->train_idx = block;
+    out->test_idx = block + run->n_train;
+    return 0;
+}
+
+int gs_run_read_resume(gs_run *run, float *adam_m, float *adam_v, long *step, gs_err *err)
+{
+    if (!run || !adam_m || !adam_v || !step)
+        return gs_err_set(err, "internal error: gs_run_read_resume without arguments");
+    if (run->n_ckpt == 0)
+        return gs_err_set(err, "%s: has no checkpoint", run->path);
+    if (run->slot < 0)
+        return gs_err_set(err, "%s: the optimizer state of checkpoint epoch %ld is missing",
+                          run->path, run->ck_epochs[run->n_ckpt - 1]);
+    char where[GS_WHERE_MAX];
+    const hsize_t s = (hsize_t)run->slot;
+    int64_t st;
+    if (gs_h5_read_rows(run->adam_m, H5T_NATIVE_FLOAT, s, 1, adam_m,
+                        gs_run_where(where, run->path, "/resume/adam_m"), err) < 0 ||
+        gs_h5_read_rows(run->adam_v, H5T_NATIVE_FLOAT, s, 1, adam_v,
+                        gs_run_where(where, run->path, "/resume/adam_v"), err) < 0 ||
+        gs_h5_read_rows(run->rs_step, H5T_NATIVE_INT64, s, 1, &st,
+                        gs_run_where(where, run->path, "/resume/step"), err) < 0)
+        return -1;
+    if (st < 0)
+        return gs_err_set(err, "%s: /resume/step holds %lld", run->path, (long long)st);
+    *step = (long)st;
+    return 0;
+}
+
+/* ---- --init FILE ---- */
+
+static int load_from_run(const char *path, const gs_dims *d, float *params, gs_err *err)
+{
+    gs_run *run;
+    if (gs_run_open(&run, path, GS_RUN_READ, 0, err) < 0)
+        return -1;
+    const gs_dims *rd = &run->dims;
+    int rc = 0;
+    if (rd->p != d->p || rd->d_model != d->d_model || rd->n_heads != d->n_heads ||
+        rd->d_mlp != d->d_mlp)
+        rc = gs_err_set(err, "%s: run has p=%d d_model=%d n_heads=%d d_mlp=%d, expected "
+                        "p=%d d_model=%d n_heads=%d d_mlp=%d", path, rd->p, rd->d_model,
+                        rd->n_heads, rd->d_mlp, d->p, d->d_model, d->n_heads, d->d_mlp);
+    else if (run->n_ckpt == 0)
+        rc = gs_err_set(err, "%s: run has no checkpoint yet", path);
+    else
+        rc = gs_run_read_checkpoint(run, run->n_ckpt - 1, params, err);
+    gs_err ignore;
+    gs_run_destroy(run, &ignore);
+    return rc;
+}
+
+static void shape_str(char *buf, size_t size, int rank, const hsize_t *dims)
+{
+    size_t len = (size_t)snprintf(buf, size, "[");
+    for (int i = 0; i < rank && len < size; i++)
+        len += (size_t)snprintf(buf + len, size - len, "%s%llu", i ? ", " : "",
+                                (unsigned long long)dims[i]);
+    if (len < size)
+        snprintf(buf + len, size - len, "]");
+}
+
+/* One root dataset named by the key: float32 or float64, exactly the expected shape. */
+static int load_plain_key(hid_t file, const char *path, const gs_param_info *pi, float *dst,
+                          gs_err *err)
+{
+    htri_t has = H5Lexists(file, pi->key, H5P_DEFAULT);
+    if (has < 0)
+        return gs_h5_fail(err, "%s: cannot look up %s", path, pi->key);
+    if (has == 0)
+        return gs_err_set(err, "%s: has no dataset %s at the root (expected a grokscope run "
+                          "file or datasets named by the parameter keys)", path, pi->key);
+    hid_t d = H5Dopen2(file, pi->key, H5P_DEFAULT);
+    if (d < 0)
+        return gs_h5_fail(err, "%s: cannot open %s as a dataset", path, pi->key);
+    hid_t type = H5Dget_type(d), space = H5Dget_space(d);
+    int rc = 0;
+    hsize_t dims[8], want[GS_MAX_RANK];
+    int rank = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
+    size_t size = type >= 0 ? H5Tget_size(type) : 0;
+    if (type < 0 || space < 0 || rank < 0)
+        rc = gs_h5_fail(err, "%s: cannot inspect %s", path, pi->key);
+    else if (H5Tget_class(type) != H5T_FLOAT || (size != 4 && size != 8))
+        rc = gs_err_set(err, "%s: %s is not float32 or float64", path, pi->key);
+    else if (rank > 8 || H5Sget_simple_extent_dims(space, dims, NULL) < 0)
+        rc = gs_err_set(err, "%s: %s has %d axes, expected %d", path, pi->key, rank, pi->rank);
+    if (rc == 0) {
+        int same = rank == pi->rank;
+        for (int i = 0; i < pi->rank; i++) {
+            want[i] = (hsize_t)pi->shape[i];
+            same = same && dims[i] == want[i];
+        }
+        if (!same) {
+            char have_s[200], want_s[200];
+            shape_str(have_s, sizeof have_s, rank, dims);
+            shape_str(want_s, sizeof want_s, pi->rank, want);
+            rc = gs_err_set(err, "%s: %s has shape %s, expected %s", path, pi->key, have_s,
+                            want_s);
+        }
+    }
+    if (rc == 0 && size == 4) {
+        if (H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst) < 0)
+            rc = gs_h5_fail(err, "%s: cannot read %s", path, pi->key);
+    } else if (rc == 0) {
+        /* Our own rounding (nearest, like torch's .float()), not HDF5's conversion
+         * with its overflow handling. */
+        double *tmp = malloc(pi->count * sizeof *tmp);
+        if (!tmp)
+            rc = gs_err_set(err, "%s: out of memory reading %s", path, pi->key);
+        else if (H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, tmp) < 0)
+            rc = gs_h5_fail(err, "%s: cannot read %s", path, pi->key);
+        else
+            for (size_t i = 0; i < pi->count; i++)
+                dst[i] = (float)tmp[i];
+        free(tmp);
+    }
+    gs_h5_close(&space);
+    gs_h5_close(&type);
+    H5Dclose(d);
+    return rc;
+}
+
+int gs_params_load_file(const char *path, const gs_dims *d, float *params, gs_err *err)
+{
+    if (!path || !d || !params)
+        return gs_err_set(err, "internal error: gs_params_load_file without arguments");
+    if (gs_h5_check_path(path, err) < 0)
+        return -1;
+    int swmr;
+    hid_t file = gs_h5_open_read(path, &swmr, err);
+    if (file < 0)
+        return -1;
+    /* format = "grokscope-run" at the root makes it a run file, with all its checks. */
+    gs_err ignore;
+    char *format = NULL;
+    int is_run = gs_h5_attr_read_str(file, "format", &format, path, &ignore) == 0 &&
+                 strcmp(format, GS_RUN_FORMAT) == 0;
+    free(format);
+    if (is_run) {
+        H5Fclose(file);
+        return load_from_run(path, d, params, err);
+    }
+    gs_param_info info[GS_N_PARAMS];
+    gs_params_layout(d, info);
+    int rc = 0;
+    for (int t = 0; t < GS_N_PARAMS && rc == 0; t++)
+        rc = load_plain_key(file, path, &info[t], params + info[t].offset, err);
+    if (H5Fclose(file) < 0 && rc == 0)
+        rc = gs_h5_fail(err, "%s: cannot close", path);
+    return rc;
+}

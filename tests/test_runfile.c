@@ -1,0 +1,896 @@
+/* The run file (SPEC §5, docs/run-file.md): bit-exact round trips, refusals with clear
+ * messages, crash recovery (a writer killed mid-run, a half-written append), a live
+ * SWMR reader in another process, --init files, and the public checker. */
+#include <errno.h>
+#include <float.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <hdf5.h>
+
+#include "check.h"
+#include "runfile.h"
+
+#define CHECK_MSG(rc, e, needle)                                                         \
+    do {                                                                                 \
+        check_count++;                                                                   \
+        if ((rc) == 0 || !strstr((e).msg, (needle)) || strchr((e).msg, '\n')) {          \
+            check_failures++;                                                            \
+            fprintf(stderr, "%s:%d: expected an error containing \"%s\", got rc %d: %s\n", \
+                    __FILE__, __LINE__, (needle), (rc), (e).msg);                        \
+        }                                                                                \
+    } while (0)
+
+#define CHECK_OK(rc, e)                                                                  \
+    do {                                                                                 \
+        check_count++;                                                                   \
+        if ((rc) != 0) {                                                                 \
+            check_failures++;                                                            \
+            fprintf(stderr, "%s:%d: unexpected error: %s\n", __FILE__, __LINE__, (e).msg); \
+        }                                                                                \
+    } while (0)
+
+/* ---- a small model and deterministic fake training state ---- */
+
+static gs_config small_config(void)
+{
+    gs_config c;
+    gs_config_default(&c);
+    c.p = 7;
+    c.d_model = 8;
+    c.n_heads = 2;
+    c.d_mlp = 16;
+    c.epochs = 6;
+    c.every = 2;
+    c.seed = 3;
+    c.stop_test_loss = 0.125;
+    return c;
+}
+
+static size_t n_params(void)
+{
+    gs_config c = small_config();
+    gs_dims d;
+    gs_param_info info[GS_N_PARAMS];
+    gs_dims_make(&d, c.p, c.d_model, c.n_heads, c.d_mlp);
+    return gs_params_layout(&d, info);
+}
+
+/* Weights, moments and step "after epoch e steps". The moments include values a lossy
+ * path would not keep: -0, a subnormal, huge, NaN. */
+static void state_at(long e, float *w, float *m, float *v, long *step)
+{
+    gs_config c = small_config();
+    gs_dims d;
+    gs_dims_make(&d, c.p, c.d_model, c.n_heads, c.d_mlp);
+    gs_params_init(w, &d, 1000 + e);
+    size_t n = n_params();
+    for (size_t i = 0; i < n; i++) {
+        m[i] = w[i] * 0.5f + (float)e;
+        v[i] = w[i] * w[i] + 1e-3f * (float)e;
+    }
+    m[0] = -0.0f;
+    m[1] = FLT_MIN / 4;
+    m[2] = 3e38f;
+    v[3] = NAN;
+    *step = e;
+}
+
+static gs_metrics_row row_at(long e)
+{
+    return (gs_metrics_row){e, 1.0 / (e + 3), 2.0 + 1.0 / 3.0 * e, e / 7.0, 1e-300 * e};
+}
+
+/* Appends checkpoint `e` with the rows since `from`. */
+static int append_ck(gs_run *run, long from, long e, gs_err *err)
+{
+    size_t n = n_params();
+    float *w = malloc(n * sizeof *w), *m = malloc(n * sizeof *m), *v = malloc(n * sizeof *v);
+    gs_metrics_row rows[64];
+    long step;
+    for (long i = from; i <= e; i++)
+        rows[i - from] = row_at(i);
+    state_at(e, w, m, v, &step);
+    int rc = gs_run_append(run, rows, (int)(e - from + 1), e, w, m, v, step, err);
+    free(w);
+    free(m);
+    free(v);
+    return rc;
+}
+
+/* Creates path with checkpoints at epochs[0..n) (epochs[0] = 0). */
+static int write_run(const char *path, const long *epochs, int n, int force, gs_err *err)
+{
+    gs_config c = small_config();
+    gs_split s;
+    if (gs_split_make(&s, c.p, c.op, c.frac, c.seed, err) != 0)
+        return -1;
+    gs_run *run;
+    int rc = gs_run_create(&run, path, &c, &s, "grokscope train --p 7 \"quoted\" é", force, err);
+    gs_split_free(&s);
+    if (rc != 0)
+        return -1;
+    for (int k = 0; k < n && rc == 0; k++)
+        rc = append_ck(run, k ? epochs[k - 1] + 1 : 0, epochs[k], err);
+    gs_err cerr;
+    if (gs_run_close(run, &cerr) != 0 && rc == 0) {
+        *err = cerr;
+        rc = -1;
+    }
+    return rc;
+}
+
+/* Everything in path round-trips bit-exactly for checkpoints at epochs[0..n). */
+static void verify_run(const char *path, const long *epochs, int n, long cfg_epochs)
+{
+    gs_err err = {{0}};
+    gs_run *run;
+    int rc = gs_run_open(&run, path, GS_RUN_READ, 0, &err);
+    CHECK_OK(rc, err);
+    if (rc != 0)
+        return;
+    gs_config want = small_config();
+    want.epochs = cfg_epochs;
+    const gs_config *c = gs_run_config(run);
+    CHECK(c->p == want.p && c->op == want.op && c->frac == want.frac && c->seed == want.seed);
+    CHECK(c->d_model == want.d_model && c->n_heads == want.n_heads && c->d_mlp == want.d_mlp);
+    CHECK(c->lr == want.lr && c->wd == want.wd && c->beta1 == want.beta1 &&
+          c->beta2 == want.beta2 && c->eps == want.eps && c->warmup == want.warmup);
+    CHECK(c->epochs == want.epochs && c->every == want.every &&
+          c->stop_test_loss == want.stop_test_loss);
+    CHECK(gs_run_dims(run)->n_vocab == 8 && gs_run_dims(run)->d_head == 4);
+    CHECK(strcmp(gs_run_command_line(run), "grokscope train --p 7 \"quoted\" é") == 0);
+    CHECK(strcmp(gs_run_created_by(run), "grokscope " GS_VERSION) == 0);
+    CHECK(strcmp(gs_run_path(run), path) == 0);
+
+    CHECK(gs_run_n_checkpoints(run) == n);
+    CHECK(gs_run_n_metrics(run) == epochs[n - 1] + 1);
+    long got_epochs[16];
+    CHECK_OK(gs_run_checkpoint_epochs(run, got_epochs, &err), err);
+    CHECK(memcmp(got_epochs, epochs, (size_t)n * sizeof *epochs) == 0);
+
+    size_t np = n_params();
+    float *w = malloc(np * sizeof *w), *m = malloc(np * sizeof *m), *v = malloc(np * sizeof *v);
+    float *rw = malloc(np * sizeof *rw), *rm = malloc(np * sizeof *rm), *rv = malloc(np * sizeof *rv);
+    long step, rstep = -1;
+    for (int k = 0; k < n; k++) {
+        state_at(epochs[k], w, m, v, &step);
+        CHECK_OK(gs_run_read_checkpoint(run, k, rw, &err), err);
+        CHECK(memcmp(w, rw, np * sizeof *w) == 0);
+    }
+    CHECK_OK(gs_run_read_resume(run, rm, rv, &rstep, &err), err);
+    state_at(epochs[n - 1], w, m, v, &step);
+    CHECK(memcmp(m, rm, np * sizeof *m) == 0 && memcmp(v, rv, np * sizeof *v) == 0);
+    CHECK(rstep == step);
+    CHECK_MSG(gs_run_read_checkpoint(run, n, rw, &err), err, "no checkpoint");
+
+    long nm = gs_run_n_metrics(run);
+    gs_metrics_row *rows = calloc((size_t)nm, sizeof *rows);
+    CHECK_OK(gs_run_read_metrics(run, 0, nm, rows, &err), err);
+    for (long i = 0; i < nm; i++) {
+        gs_metrics_row r = row_at(i);
+        CHECK(memcmp(&rows[i], &r, sizeof r) == 0);
+    }
+    CHECK_OK(gs_run_read_metrics(run, nm - 1, 1, rows, &err), err);
+    CHECK(rows[0].epoch == nm - 1);
+    CHECK_MSG(gs_run_read_metrics(run, 1, nm, rows, &err), err, "outside");
+
+    gs_split s, ref;
+    CHECK_OK(gs_run_read_split(run, &s, &err), err);
+    CHECK_OK(gs_split_make(&ref, want.p, want.op, want.frac, want.seed, &err), err);
+    CHECK(s.n_train == ref.n_train && s.n_test == ref.n_test);
+    CHECK(s.test_idx == s.train_idx + s.n_train); /* one block, as gs_split_free expects */
+    CHECK(memcmp(s.train_idx, ref.train_idx, (size_t)(ref.n_train + ref.n_test) * 4) == 0);
+    gs_split_free(&s);
+    gs_split_free(&ref);
+
+    /* a reader cannot write, and a finished file needs no refresh */
+    CHECK_MSG(gs_run_append(run, NULL, 0, 100, w, m, v, 0, &err), err, "read-only");
+    CHECK_MSG(gs_run_set_status(run, GS_RUN_FINISHED, 0, &err), err, "read-only");
+    CHECK_OK(gs_run_refresh(run, &err), err);
+    CHECK(gs_run_n_checkpoints(run) == n);
+
+    free(rows);
+    free(w);
+    free(m);
+    free(v);
+    free(rw);
+    free(rm);
+    free(rv);
+    CHECK_OK(gs_run_close(run, &err), err);
+}
+
+static gs_run_status status_of(const char *path, long *epoch)
+{
+    gs_err err;
+    gs_run *run;
+    if (gs_run_open(&run, path, GS_RUN_READ, 0, &err) != 0) {
+        fprintf(stderr, "status_of: %s\n", err.msg);
+        return (gs_run_status)-1;
+    }
+    gs_run_status s = gs_run_get_status(run, epoch);
+    gs_run_close(run, &err);
+    return s;
+}
+
+/* ---- files ---- */
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc(n > 0 ? (size_t)n : 1);
+    *len = buf ? fread(buf, 1, (size_t)n, f) : 0;
+    fclose(f);
+    return buf;
+}
+
+static int same_bytes(const char *a, const char *b)
+{
+    size_t na = 0, nb = 0;
+    char *x = slurp(a, &na), *y = slurp(b, &nb);
+    int same = x && y && na == nb && memcmp(x, y, na) == 0;
+    free(x);
+    free(y);
+    return same;
+}
+
+static void write_text(const char *path, const char *text, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (f) {
+        fwrite(text, 1, len, f);
+        fclose(f);
+    }
+}
+
+/* No HDF5 object may outlive the calls that opened it. */
+static void check_no_open_ids(void)
+{
+    ssize_t n = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL);
+    CHECK(n == 0);
+    if (n != 0)
+        fprintf(stderr, "  %zd HDF5 objects still open\n", n);
+}
+
+static const char *checker_path(void)
+{
+    const char *env = getenv("GS_CHECK_RUN_FILE");
+    return env ? env : "/work/shared/tools/check-run-file";
+}
+
+static int checker_usable = -1;
+
+static void check_with_tool(const char *path)
+{
+    if (checker_usable < 0) {
+        checker_usable = access(checker_path(), X_OK) == 0 &&
+                         system("/usr/bin/python3 -c 'import h5py' >/dev/null 2>&1") == 0;
+        if (!checker_usable)
+            printf("note: skipping check-run-file (%s or python3-h5py missing)\n",
+                   checker_path());
+    }
+    if (!checker_usable)
+        return;
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s '%s' >/dev/null", checker_path(), path);
+    int rc = system(cmd);
+    CHECK(rc == 0);
+    if (rc != 0) {
+        snprintf(cmd, sizeof cmd, "%s '%s' >&2", checker_path(), path);
+        if (system(cmd) != 0)
+            fprintf(stderr, "  (check-run-file output above, for %s)\n", path);
+    }
+}
+
+/* ---- raw HDF5 edits that simulate damage or other writers ---- */
+
+static void raw_set_str_attr(hid_t obj, const char *name, const char *value)
+{
+    if (H5Aexists(obj, name) > 0)
+        H5Adelete(obj, name);
+    hid_t t = H5Tcopy(H5T_C_S1), s = H5Screate(H5S_SCALAR);
+    H5Tset_size(t, H5T_VARIABLE);
+    hid_t a = H5Acreate2(obj, name, t, s, H5P_DEFAULT, H5P_DEFAULT);
+    H5Awrite(a, t, &value);
+    H5Aclose(a);
+    H5Sclose(s);
+    H5Tclose(t);
+}
+
+static void raw_set_i64_attr(hid_t obj, const char *name, int64_t value)
+{
+    if (H5Aexists(obj, name) > 0)
+        H5Adelete(obj, name);
+    hid_t s = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(obj, name, H5T_STD_I64LE, s, H5P_DEFAULT, H5P_DEFAULT);
+    H5Awrite(a, H5T_NATIVE_INT64, &value);
+    H5Aclose(a);
+    H5Sclose(s);
+}
+
+/* Grows a dataset along axis 0 to n0 and writes row `row` from buf (if buf). */
+static int raw_write_row(hid_t file, const char *name, hid_t mtype, hsize_t n0, hsize_t row,
+                         const void *buf)
+{
+    hid_t d = H5Dopen2(file, name, H5P_DEFAULT);
+    if (d < 0)
+        return -1;
+    hid_t sp = H5Dget_space(d);
+    hsize_t dims[4], start[4] = {0}, count[4];
+    int rank = H5Sget_simple_extent_dims(sp, dims, NULL);
+    H5Sclose(sp);
+    int rc = 0;
+    if (dims[0] < n0) {
+        dims[0] = n0;
+        rc |= H5Dset_extent(d, dims);
+    }
+    if (buf) {
+        sp = H5Dget_space(d);
+        memcpy(count, dims, sizeof dims);
+        count[0] = 1;
+        start[0] = row;
+        H5Sselect_hyperslab(sp, H5S_SELECT_SET, start, NULL, count, NULL);
+        hid_t ms = H5Screate_simple(rank, count, NULL);
+        rc |= H5Dwrite(d, mtype, ms, sp, H5P_DEFAULT, buf);
+        H5Sclose(ms);
+        H5Sclose(sp);
+    }
+    H5Dclose(d);
+    return rc < 0 ? -1 : 0;
+}
+
+/* A half-done append of checkpoint 4 after checkpoint 2: metric rows 3-4 written, one
+ * parameter row written, the spare resume slot overwritten, and the epoch list grown
+ * without its value (as if the extent reached the disk but not the row). */
+static int raw_half_append(const char *path)
+{
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    if (f < 0)
+        return -1;
+    int rc = 0;
+    const char *names[] = {"metrics/epoch", "metrics/train_loss", "metrics/test_loss",
+                           "metrics/train_acc", "metrics/test_acc"};
+    for (long e = 3; e <= 4; e++) {
+        gs_metrics_row r = {e, -1.0, -1.0, -1.0, -1.0};
+        int64_t ep = e;
+        rc |= raw_write_row(f, names[0], H5T_NATIVE_INT64, (hsize_t)e + 1, (hsize_t)e, &ep);
+        for (int k = 1; k < 5; k++)
+            rc |= raw_write_row(f, names[k], H5T_NATIVE_DOUBLE, (hsize_t)e + 1, (hsize_t)e,
+                                &r.train_loss);
+    }
+    float junk[16 * 8];
+    for (int i = 0; i < 16 * 8; i++)
+        junk[i] = 99.0f;
+    rc |= raw_write_row(f, "checkpoints/blocks.0.mlp.W_in", H5T_NATIVE_FLOAT, 3, 2, junk);
+    size_t np = n_params();
+    float *big = malloc(np * sizeof *big);
+    for (size_t i = 0; i < np; i++)
+        big[i] = -7.0f;
+    int64_t four = 4;
+    /* checkpoint 0 used slot 0, checkpoint 2 slot 1: slot 0 is the spare */
+    rc |= raw_write_row(f, "resume/adam_m", H5T_NATIVE_FLOAT, 2, 0, big);
+    rc |= raw_write_row(f, "resume/epoch", H5T_NATIVE_INT64, 2, 0, &four);
+    rc |= raw_write_row(f, "checkpoints/epoch", H5T_NATIVE_INT64, 3, 0, NULL);
+    free(big);
+    if (H5Fclose(f) < 0)
+        rc = -1;
+    return rc;
+}
+
+/* ---- child processes: a writer that dies, a live reader ---- */
+
+static const char *self_exe;
+
+static int spawn(const char *mode, const char *path, int *to_child, int *from_child)
+{
+    int in[2], out[2];
+    if (pipe(in) != 0 || pipe(out) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        close(in[1]);
+        close(out[0]);
+        execl(self_exe, self_exe, mode, path, (char *)NULL);
+        _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    *to_child = in[1];
+    *from_child = out[0];
+    return pid;
+}
+
+static int wait_ok(int pid)
+{
+    int st;
+    return waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+/* Writes checkpoints 0 and 2 and dies without closing: the SWMR "being written"
+ * flags stay in the file, as after kill -9. */
+static int crash_writer(const char *path)
+{
+    static const long ep[] = {0, 2};
+    gs_config c = small_config();
+    gs_split s;
+    gs_err err;
+    gs_run *run;
+    if (gs_split_make(&s, c.p, c.op, c.frac, c.seed, &err) != 0 ||
+        gs_run_create(&run, path, &c, &s, "grokscope train --p 7 \"quoted\" é", 0, &err) != 0 ||
+        append_ck(run, 0, ep[0], &err) != 0 || append_ck(run, 1, ep[1], &err) != 0) {
+        fprintf(stderr, "crash writer: %s\n", err.msg);
+        _exit(1);
+    }
+    _exit(0);
+}
+
+/* Follows a live run: reports what it sees, waits for a line, refreshes, reports. */
+static int swmr_reader(const char *path)
+{
+    gs_err err;
+    gs_run *run;
+    char line[64];
+    if (gs_run_open(&run, path, GS_RUN_READ, 0, &err) != 0) {
+        printf("error %s\n", err.msg);
+        return 1;
+    }
+    printf("%d %ld\n", gs_run_n_checkpoints(run), gs_run_n_metrics(run));
+    fflush(stdout);
+    if (!fgets(line, sizeof line, stdin) || gs_run_refresh(run, &err) != 0) {
+        printf("error %s\n", err.msg);
+        gs_run_close(run, &err);
+        return 1;
+    }
+    size_t np = n_params();
+    float *w = malloc(np * sizeof *w), *m = malloc(np * sizeof *m), *v = malloc(np * sizeof *v);
+    float *rw = malloc(np * sizeof *rw);
+    long step;
+    int n = gs_run_n_checkpoints(run), same = 0;
+    state_at(2, w, m, v, &step);
+    if (n == 2 && gs_run_read_checkpoint(run, 1, rw, &err) == 0)
+        same = memcmp(w, rw, np * sizeof *w) == 0;
+    long st_epoch;
+    gs_run_status st = gs_run_get_status(run, &st_epoch);
+    printf("%d %ld %s %d\n", n, gs_run_n_metrics(run), same ? "same" : "different", (int)st);
+    fflush(stdout);
+    free(w);
+    free(m);
+    free(v);
+    free(rw);
+    return gs_run_close(run, &err) == 0 ? 0 : 1;
+}
+
+/* Tries to resume a run another process is writing: must be refused. */
+static int second_writer(const char *path)
+{
+    gs_err err;
+    gs_run *run;
+    if (gs_run_open(&run, path, GS_RUN_RESUME, 0, &err) == 0) {
+        gs_run_close(run, &err);
+        fprintf(stderr, "second writer: opened %s while another process writes it\n", path);
+        return 1;
+    }
+    if (!strstr(err.msg, "being written by another process")) {
+        fprintf(stderr, "second writer: unexpected error: %s\n", err.msg);
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- the tests ---- */
+
+static const char *F_MAIN = "test_runfile_main.h5", *F_TWIN = "test_runfile_twin.h5",
+                  *F_TEXT = "test_runfile_text.h5", *F_FOREIGN = "test_runfile_foreign.h5",
+                  *F_NEWER = "test_runfile_newer.h5", *F_TRIM = "test_runfile_trim.h5",
+                  *F_CRASH = "test_runfile_crash.h5", *F_LIVE = "test_runfile_live.h5",
+                  *F_PLAIN = "test_runfile_plain.h5", *F_SHAPE = "test_runfile_shape.h5",
+                  *F_TRUNC = "test_runfile_trunc.h5", *F_DIR = "test_runfile_dir",
+                  *F_MISSING = "test_runfile_missing.h5", *F_CORRUPT = "test_runfile_corrupt.h5";
+
+static void test_round_trip(void)
+{
+    static const long ep[] = {0, 2, 4, 6};
+    gs_err err = {{0}};
+    CHECK_OK(write_run(F_MAIN, ep, 4, 0, &err), err);
+    verify_run(F_MAIN, ep, 4, 6);
+    check_with_tool(F_MAIN);
+    long se = -1;
+    CHECK(status_of(F_MAIN, &se) == GS_RUN_RUNNING && se == 0);
+
+    /* the same run twice gives the same bytes (no time stamps in the file: the second
+     * is written in a later second, so a stamp would show) */
+    sleep(1);
+    CHECK_OK(write_run(F_TWIN, ep, 4, 0, &err), err);
+    CHECK(same_bytes(F_MAIN, F_TWIN));
+    check_no_open_ids();
+}
+
+static void test_status_and_append_errors(void)
+{
+    static const long ep[] = {0, 2};
+    gs_err err = {{0}};
+    unlink(F_TWIN);
+    CHECK_OK(write_run(F_TWIN, ep, 2, 0, &err), err);
+    gs_run *run;
+    CHECK_OK(gs_run_open(&run, F_TWIN, GS_RUN_RESUME, 0, &err), err);
+    if (!run)
+        return;
+    size_t np = n_params();
+    float *w = malloc(np * sizeof *w), *m = malloc(np * sizeof *m), *v = malloc(np * sizeof *v);
+    long step;
+    state_at(4, w, m, v, &step);
+    gs_metrics_row bad[2] = {row_at(4), row_at(5)};
+    gs_metrics_row good[2] = {row_at(3), row_at(4)};
+    CHECK_MSG(gs_run_append(run, NULL, 0, 2, w, m, v, step, &err), err, "does not follow 2");
+    CHECK_MSG(gs_run_append(run, bad, 2, 4, w, m, v, step, &err), err,
+              "epoch 4 where epoch 3 was expected");
+    CHECK_MSG(gs_run_append(run, good, 2, 3, w, m, v, step, &err), err, "past checkpoint");
+    /* refusals leave the handle usable */
+    CHECK_OK(gs_run_append(run, good, 2, 4, w, m, v, step, &err), err);
+    CHECK_OK(gs_run_set_status(run, GS_RUN_STOPPED_EARLY, 4, &err), err);
+    CHECK_OK(gs_run_close(run, &err), err);
+    static const long ep3[] = {0, 2, 4};
+    verify_run(F_TWIN, ep3, 3, 6);
+    long se = -1;
+    CHECK(status_of(F_TWIN, &se) == GS_RUN_STOPPED_EARLY && se == 4);
+    check_with_tool(F_TWIN);
+    free(w);
+    free(m);
+    free(v);
+    check_no_open_ids();
+}
+
+static void test_refusals(void)
+{
+    static const long ep[] = {0, 2, 4, 6};
+    gs_err err = {{0}};
+    gs_run *run = NULL;
+
+    /* an existing file is refused and left alone; --force replaces it */
+    size_t before_len = 0, after_len = 0;
+    char *before = slurp(F_MAIN, &before_len);
+    int rc = write_run(F_MAIN, ep, 1, 0, &err);
+    CHECK_MSG(rc, err, "already exists (use --force to overwrite)");
+    CHECK(strstr(err.msg, F_MAIN) != NULL);
+    char *after = slurp(F_MAIN, &after_len);
+    CHECK(before && after && before_len == after_len && memcmp(before, after, before_len) == 0);
+    free(before);
+    free(after);
+    verify_run(F_MAIN, ep, 4, 6);
+
+    /* missing, directory, text, foreign HDF5: one line naming the file */
+    unlink(F_MISSING);
+    CHECK_MSG(gs_run_open(&run, F_MISSING, GS_RUN_READ, 0, &err), err, F_MISSING);
+    CHECK(strstr(err.msg, "no such file") != NULL);
+    mkdir(F_DIR, 0755);
+    CHECK_MSG(gs_run_open(&run, F_DIR, GS_RUN_READ, 0, &err), err, "is a directory");
+    CHECK_MSG(gs_run_open(&run, F_DIR, GS_RUN_RESUME, 0, &err), err, F_DIR);
+    write_text(F_TEXT, "epoch,loss\n0,4.7\n", 17);
+    CHECK_MSG(gs_run_open(&run, F_TEXT, GS_RUN_READ, 0, &err), err, "not an HDF5 file");
+    CHECK(strstr(err.msg, F_TEXT) != NULL);
+    write_text(F_TEXT, "", 0);
+    CHECK_MSG(gs_run_open(&run, F_TEXT, GS_RUN_RESUME, 0, &err), err, F_TEXT);
+    unlink(F_FOREIGN);
+    hid_t f = H5Fcreate(F_FOREIGN, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    CHECK(f >= 0 && H5Fclose(f) >= 0);
+    CHECK_MSG(gs_run_open(&run, F_FOREIGN, GS_RUN_READ, 0, &err), err,
+              "not a grokscope run file");
+    CHECK(strstr(err.msg, F_FOREIGN) != NULL);
+    CHECK_MSG(gs_run_open(&run, F_FOREIGN, GS_RUN_RESUME, 0, &err), err,
+              "not a grokscope run file");
+    CHECK(run == NULL);
+
+    /* a truncated copy is an error, never a crash */
+    size_t len = 0;
+    char *bytes = slurp(F_MAIN, &len);
+    write_text(F_TRUNC, bytes, len / 2);
+    free(bytes);
+    rc = gs_run_open(&run, F_TRUNC, GS_RUN_READ, 0, &err);
+    CHECK_MSG(rc, err, F_TRUNC);
+    if (rc == 0)
+        gs_run_close(run, &err);
+
+    /* a damaged checkpoint chunk fails its checksum: an error, not wrong numbers */
+    bytes = slurp(F_MAIN, &len);
+    write_text(F_CORRUPT, bytes, len);
+    free(bytes);
+    f = H5Fopen(F_CORRUPT, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t wu = H5Dopen2(f, "checkpoints/unembed.W_U", H5P_DEFAULT);
+    hsize_t coord[3] = {1, 0, 0}, size = 0;
+    haddr_t addr = 0;
+    CHECK(H5Dget_chunk_info_by_coord(wu, coord, NULL, &addr, &size) >= 0 && size > 8);
+    H5Dclose(wu);
+    H5Fclose(f);
+    FILE *fp = fopen(F_CORRUPT, "r+b");
+    if (fp && size > 8) {
+        fseek(fp, (long)(addr + size / 2), SEEK_SET);
+        int byte = fgetc(fp);
+        fseek(fp, (long)(addr + size / 2), SEEK_SET);
+        fputc(byte ^ 0x5a, fp);
+    }
+    if (fp)
+        fclose(fp);
+    CHECK_OK(gs_run_open(&run, F_CORRUPT, GS_RUN_READ, 0, &err), err);
+    if (run) {
+        float *w = malloc(n_params() * sizeof *w);
+        CHECK_OK(gs_run_read_checkpoint(run, 0, w, &err), err);
+        CHECK_MSG(gs_run_read_checkpoint(run, 1, w, &err), err,
+                  "/checkpoints/unembed.W_U: cannot read (damaged file?)");
+        free(w);
+        CHECK_OK(gs_run_close(run, &err), err);
+    }
+
+    /* a newer major version is refused, whether told by the integers or the string */
+    unlink(F_NEWER);
+    CHECK_OK(write_run(F_NEWER, ep, 1, 0, &err), err);
+    f = H5Fopen(F_NEWER, H5F_ACC_RDWR, H5P_DEFAULT);
+    raw_set_i64_attr(f, "format_version_major", 2);
+    raw_set_i64_attr(f, "format_version_minor", 3);
+    raw_set_str_attr(f, "format_version", "2.3");
+    CHECK(H5Fclose(f) >= 0);
+    CHECK_MSG(gs_run_open(&run, F_NEWER, GS_RUN_READ, 0, &err), err,
+              "run-file format version 2.3 is newer than this grokscope understands (1.0)");
+    CHECK(strncmp(err.msg, F_NEWER, strlen(F_NEWER)) == 0);
+    f = H5Fopen(F_NEWER, H5F_ACC_RDWR, H5P_DEFAULT);
+    H5Adelete(f, "format_version_major");
+    H5Adelete(f, "format_version_minor");
+    CHECK(H5Fclose(f) >= 0);
+    CHECK_MSG(gs_run_open(&run, F_NEWER, GS_RUN_RESUME, 0, &err), err,
+              "run-file format version 2.3 is newer");
+    /* a newer minor version reads */
+    f = H5Fopen(F_NEWER, H5F_ACC_RDWR, H5P_DEFAULT);
+    raw_set_str_attr(f, "format_version", "1.7");
+    CHECK(H5Fclose(f) >= 0);
+    CHECK_OK(gs_run_open(&run, F_NEWER, GS_RUN_READ, 0, &err), err);
+    if (run)
+        CHECK_OK(gs_run_close(run, &err), err);
+
+    /* a config that does not match the datasets is caught on open */
+    f = H5Fopen(F_NEWER, H5F_ACC_RDWR, H5P_DEFAULT);
+    hid_t g = H5Gopen2(f, "config", H5P_DEFAULT);
+    raw_set_i64_attr(g, "d_mlp", 32);
+    H5Gclose(g);
+    CHECK(H5Fclose(f) >= 0);
+    CHECK_MSG(gs_run_open(&run, F_NEWER, GS_RUN_READ, 0, &err), err,
+              "/checkpoints/blocks.0.mlp.W_in: has shape [1, 8, 16], expected [n, 8, 32]");
+    f = H5Fopen(F_NEWER, H5F_ACC_RDWR, H5P_DEFAULT);
+    g = H5Gopen2(f, "config", H5P_DEFAULT);
+    raw_set_i64_attr(g, "d_mlp", 16);
+    H5Ldelete(f, "metrics/test_acc", H5P_DEFAULT);
+    H5Gclose(g);
+    CHECK(H5Fclose(f) >= 0);
+    CHECK_MSG(gs_run_open(&run, F_NEWER, GS_RUN_READ, 0, &err), err,
+              "/metrics/test_acc: missing");
+
+    /* a bad configuration or split never makes a file */
+    gs_config c = small_config();
+    gs_split s;
+    CHECK_OK(gs_split_make(&s, c.p, c.op, c.frac, c.seed, &err), err);
+    unlink(F_TWIN);
+    c.n_heads = 3;
+    CHECK_MSG(gs_run_create(&run, F_TWIN, &c, &s, "", 0, &err), err, F_TWIN);
+    c.n_heads = 2;
+    s.train_idx[0] = 49;
+    CHECK_MSG(gs_run_create(&run, F_TWIN, &c, &s, "", 0, &err), err, "outside 0..p*p-1");
+    CHECK(access(F_TWIN, F_OK) != 0);
+    gs_split_free(&s);
+    check_no_open_ids();
+}
+
+static void test_trim_and_continue(void)
+{
+    static const long ep2[] = {0, 2}, ep3[] = {0, 2, 4};
+    gs_err err = {{0}};
+    gs_run *run = NULL;
+    unlink(F_TRIM);
+    CHECK_OK(write_run(F_TRIM, ep2, 2, 0, &err), err);
+    CHECK(raw_half_append(F_TRIM) == 0);
+
+    /* a reader sees only what was committed */
+    verify_run(F_TRIM, ep2, 2, 6);
+
+    /* resuming trims the half append and continues as if it never happened */
+    CHECK_MSG(gs_run_open(&run, F_TRIM, GS_RUN_RESUME, 1, &err), err,
+              "--epochs 1 is before the last checkpoint (epoch 2)");
+    CHECK_OK(gs_run_open(&run, F_TRIM, GS_RUN_RESUME, 10, &err), err);
+    if (!run)
+        return;
+    CHECK(gs_run_n_checkpoints(run) == 2 && gs_run_n_metrics(run) == 3);
+    CHECK(gs_run_config(run)->epochs == 10);
+    CHECK_OK(gs_run_close(run, &err), err);
+    check_with_tool(F_TRIM);
+    CHECK_OK(gs_run_open(&run, F_TRIM, GS_RUN_RESUME, 0, &err), err);
+    if (!run)
+        return;
+    CHECK_OK(append_ck(run, 3, 4, &err), err);
+    CHECK_OK(gs_run_close(run, &err), err);
+    verify_run(F_TRIM, ep3, 3, 10);
+    check_with_tool(F_TRIM);
+    check_no_open_ids();
+}
+
+static void test_crash_and_resume(void)
+{
+    static const long ep2[] = {0, 2}, ep3[] = {0, 2, 4};
+    gs_err err = {{0}};
+    gs_run *run = NULL;
+    unlink(F_CRASH);
+    int to, from;
+    int pid = spawn("--crash-writer", F_CRASH, &to, &from);
+    CHECK(pid > 0 && wait_ok(pid));
+    close(to);
+    close(from);
+    verify_run(F_CRASH, ep2, 2, 6); /* a SWMR reader opens the crashed file */
+    CHECK_OK(gs_run_open(&run, F_CRASH, GS_RUN_RESUME, 0, &err), err);
+    if (!run)
+        return;
+    /* a second writer is kept out while we hold the file */
+    int pid2 = spawn("--second-writer", F_CRASH, &to, &from);
+    CHECK(pid2 > 0 && wait_ok(pid2));
+    close(to);
+    close(from);
+    CHECK_OK(append_ck(run, 3, 4, &err), err);
+    CHECK_OK(gs_run_set_status(run, GS_RUN_FINISHED, 4, &err), err);
+    CHECK_OK(gs_run_close(run, &err), err);
+    verify_run(F_CRASH, ep3, 3, 6);
+    long se;
+    CHECK(status_of(F_CRASH, &se) == GS_RUN_FINISHED && se == 4);
+    check_with_tool(F_CRASH);
+    check_no_open_ids();
+}
+
+static void test_live_reader(void)
+{
+    gs_err err = {{0}};
+    gs_config c = small_config();
+    gs_split s;
+    gs_run *run = NULL;
+    unlink(F_LIVE);
+    CHECK_OK(gs_split_make(&s, c.p, c.op, c.frac, c.seed, &err), err);
+    CHECK_OK(gs_run_create(&run, F_LIVE, &c, &s, "x", 0, &err), err);
+    gs_split_free(&s);
+    if (!run)
+        return;
+    CHECK_OK(append_ck(run, 0, 0, &err), err);
+    int to, from;
+    int pid = spawn("--swmr-reader", F_LIVE, &to, &from);
+    CHECK(pid > 0);
+    FILE *in = fdopen(from, "r");
+    char line[1200] = "";
+    CHECK(fgets(line, sizeof line, in) && strcmp(line, "1 1\n") == 0);
+    if (strcmp(line, "1 1\n") != 0)
+        fprintf(stderr, "  live reader said: %s", line);
+    CHECK_OK(append_ck(run, 1, 2, &err), err);
+    CHECK_OK(gs_run_set_status(run, GS_RUN_DIVERGED, 3, &err), err);
+    CHECK(write(to, "go\n", 3) == 3);
+    close(to);
+    CHECK(fgets(line, sizeof line, in) && strcmp(line, "2 3 same 3\n") == 0);
+    if (strcmp(line, "2 3 same 3\n") != 0)
+        fprintf(stderr, "  live reader said: %s", line);
+    fclose(in);
+    CHECK(wait_ok(pid));
+    CHECK_OK(gs_run_close(run, &err), err);
+    check_no_open_ids();
+}
+
+static void write_plain(const char *path, const float *w, int bad_shape)
+{
+    gs_config c = small_config();
+    gs_dims d;
+    gs_param_info info[GS_N_PARAMS];
+    gs_dims_make(&d, c.p, c.d_model, c.n_heads, c.d_mlp);
+    gs_params_layout(&d, info);
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    for (int t = 0; t < GS_N_PARAMS; t++) {
+        hsize_t dims[3];
+        for (int i = 0; i < info[t].rank; i++)
+            dims[i] = (hsize_t)info[t].shape[i];
+        if (bad_shape && t == GS_W_E)
+            dims[0] += 1;
+        hid_t sp = H5Screate_simple(info[t].rank, dims, NULL);
+        size_t count = info[t].count + (bad_shape && t == GS_W_E ? (size_t)d.d_model : 0);
+        double *buf = calloc(count, sizeof *buf);
+        for (size_t i = 0; i < info[t].count; i++)
+            buf[i] = w[info[t].offset + i];
+        /* W_pos as float32, the rest float64 (what numpy writes by default) */
+        int f32 = t == GS_W_POS;
+        hid_t ds = H5Dcreate2(f, info[t].key, f32 ? H5T_IEEE_F32LE : H5T_IEEE_F64LE, sp,
+                              H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        if (f32)
+            H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, w + info[t].offset);
+        else
+            H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
+        free(buf);
+        H5Dclose(ds);
+        H5Sclose(sp);
+    }
+    H5Fclose(f);
+}
+
+static void test_load_file(void)
+{
+    gs_err err = {{0}};
+    gs_config c = small_config();
+    gs_dims d, wrong;
+    gs_dims_make(&d, c.p, c.d_model, c.n_heads, c.d_mlp);
+    gs_dims_make(&wrong, c.p, c.d_model, c.n_heads, 32);
+    size_t np = n_params();
+    float *w = malloc(np * sizeof *w), *m = malloc(np * sizeof *m), *v = malloc(np * sizeof *v);
+    float *got = malloc(np * sizeof *got);
+    long step;
+
+    /* a run file gives its last checkpoint */
+    CHECK_OK(gs_params_load_file(F_MAIN, &d, got, &err), err);
+    state_at(6, w, m, v, &step);
+    CHECK(memcmp(w, got, np * sizeof *w) == 0);
+    CHECK_MSG(gs_params_load_file(F_MAIN, &wrong, got, &err), err, "d_mlp=16, expected");
+
+    /* a plain file with float64 (and one float32) datasets named by the keys */
+    state_at(5, w, m, v, &step);
+    write_plain(F_PLAIN, w, 0);
+    memset(got, 0, np * sizeof *got);
+    CHECK_OK(gs_params_load_file(F_PLAIN, &d, got, &err), err);
+    CHECK(memcmp(w, got, np * sizeof *w) == 0);
+    write_plain(F_SHAPE, w, 1);
+    CHECK_MSG(gs_params_load_file(F_SHAPE, &d, got, &err), err,
+              "embed.W_E has shape [9, 8], expected [8, 8]");
+    CHECK(strncmp(err.msg, F_SHAPE, strlen(F_SHAPE)) == 0);
+    CHECK_MSG(gs_params_load_file(F_FOREIGN, &d, got, &err), err,
+              "has no dataset embed.W_E at the root");
+    CHECK_MSG(gs_params_load_file(F_TEXT, &d, got, &err), err, F_TEXT);
+    CHECK_MSG(gs_params_load_file(F_MISSING, &d, got, &err), err, "no such file");
+    free(w);
+    free(m);
+    free(v);
+    free(got);
+    check_no_open_ids();
+}
+
+int main(int argc, char **argv)
+{
+    self_exe = argv[0];
+    if (argc == 3 && strcmp(argv[1], "--crash-writer") == 0)
+        return crash_writer(argv[2]);
+    if (argc == 3 && strcmp(argv[1], "--swmr-reader") == 0)
+        return swmr_reader(argv[2]);
+    if (argc == 3 && strcmp(argv[1], "--second-writer") == 0)
+        return second_writer(argv[2]);
+    if (!strchr(self_exe, '/'))
+        self_exe = "/proc/self/exe";
+
+    const char *files[] = {F_MAIN, F_TWIN, F_TEXT, F_FOREIGN, F_NEWER, F_TRIM, F_CRASH,
+                           F_LIVE, F_PLAIN, F_SHAPE, F_TRUNC, F_CORRUPT};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+        unlink(files[i]);
+    rmdir(F_DIR);
+
+    test_round_trip();
+    test_status_and_append_errors();
+    test_refusals();
+    test_trim_and_continue();
+    test_crash_and_resume();
+    test_live_reader();
+    test_load_file();
+
+    int failed = check_failures;
+    /* keep the files of a failing run (or with GS_TEST_KEEP set) for inspection */
+    if (!failed && !getenv("GS_TEST_KEEP")) {
+        for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+            unlink(files[i]);
+        rmdir(F_DIR);
+    }
+    return check_report("runfile");
+}
