@@ -139,22 +139,53 @@ hid_t gs_h5_open_read(const char *path, int *swmr, gs_err *err)
     return f;
 }
 
-int gs_h5_lock_file(const char *path, gs_err *err)
+/* The range an analysis locks: from byte 0 to far past any real file (a lock may cover
+ * bytes that do not exist), so it conflicts with a trainer's whole-file lock (length
+ * 0 = to the end, however far) yet reports a different length to F_GETLK. */
+#define GS_H5_ANALYZE_LOCK_LEN ((off_t)1 << 62)
+
+static void lock_range(struct flock *fl, short type, gs_h5_lock_kind kind)
 {
+    memset(fl, 0, sizeof *fl);
+    fl->l_type = type;
+    fl->l_whence = SEEK_SET;
+    fl->l_start = 0;
+    fl->l_len = kind == GS_H5_LOCK_ANALYZE ? GS_H5_ANALYZE_LOCK_LEN : 0;
+}
+
+int gs_h5_lock_file(const char *path, gs_h5_lock_kind kind, gs_h5_lock_kind *holder,
+                    gs_err *err)
+{
+    if (holder)
+        *holder = GS_H5_LOCK_NONE;
     int fd = open(path, O_RDWR | O_CLOEXEC);
     if (fd < 0) {
         gs_err_set(err, "%s: cannot open for writing: %s", path, strerror(errno));
         return -1;
     }
-    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+    struct flock fl;
+    lock_range(&fl, F_WRLCK, kind);
     if (fcntl(fd, F_SETLK, &fl) != 0) {
         int e = errno;
+        if (e != EACCES && e != EAGAIN) {
+            close(fd);
+            gs_err_set(err, "%s: cannot lock: %s", path, strerror(e));
+            return -1;
+        }
+        /* Ask who: the conflicting lock's length tells a trainer from an analysis. */
+        gs_h5_lock_kind who = GS_H5_LOCK_TRAIN;
+        lock_range(&fl, F_WRLCK, GS_H5_LOCK_TRAIN);
+        if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK && fl.l_len != 0)
+            who = GS_H5_LOCK_ANALYZE;
         close(fd);
-        if (e == EACCES || e == EAGAIN)
+        if (holder)
+            *holder = who;
+        if (who == GS_H5_LOCK_ANALYZE)
+            gs_err_set(err, "%s: is being written by another process (grokscope analyze is "
+                       "storing its results in it)", path);
+        else
             gs_err_set(err, "%s: is being written by another process (is a training run "
                        "still going on it?)", path);
-        else
-            gs_err_set(err, "%s: cannot lock: %s", path, strerror(e));
         return -1;
     }
     return fd;

@@ -36,11 +36,18 @@ hid_t gs_h5_fapl(int clear_status_flags);
  * read), else plainly. *swmr tells which. */
 hid_t gs_h5_open_read(const char *path, int *swmr, gs_err *err);
 
-/* Advisory whole-file write lock (fcntl, independent of HDF5's flock) held by the one
- * process writing a run: HDF5 drops its own lock once SWMR writing starts, so this is
- * what keeps a second writer out. Returns an fd (>= 0) or -1 if another process holds
- * it or the file cannot be opened. */
-int gs_h5_lock_file(const char *path, gs_err *err);
+/* Who holds a run's writer lock: a trainer or an analysis. */
+typedef enum { GS_H5_LOCK_NONE = -1, GS_H5_LOCK_TRAIN = 0, GS_H5_LOCK_ANALYZE = 1 } gs_h5_lock_kind;
+
+/* Advisory write lock (fcntl, independent of HDF5's flock) held by the one process
+ * writing a run: HDF5 drops its own lock once SWMR writing starts, so this is what
+ * keeps a second writer out. A trainer locks the whole file, an analysis a range that
+ * overlaps it (so each excludes the other) but that a refused process can tell apart:
+ * *holder (may be NULL) says who holds it, GS_H5_LOCK_NONE if nobody or unknown.
+ * Returns an fd (>= 0) or -1 if another process holds it or the file cannot be
+ * opened. */
+int gs_h5_lock_file(const char *path, gs_h5_lock_kind kind, gs_h5_lock_kind *holder,
+                    gs_err *err);
 void gs_h5_unlock_file(int *fd);
 
 /* ---- attributes (scalar) ---- */

@@ -32,6 +32,10 @@ gs_run *gs_run_new(const char *path, gs_err *err)
         run->metrics[m] = -1;
     for (int t = 0; t < GS_N_PARAMS; t++)
         run->params[t] = -1;
+    run->an_epoch = run->an_basis = run->an_keys = run->an_keys_epoch = -1;
+    run->an_neuron_freq = run->an_neuron_frac = run->an_phases = -1;
+    for (int s = 0; s < GS_A_N_SERIES; s++)
+        run->an_series[s] = -1;
     run->lock_fd = -1;
     run->slot = -1;
     return run;
@@ -96,7 +100,7 @@ int gs_run_create(gs_run **out, const char *path, const gs_config *cfg, const gs
     if (exists && !force)
         return gs_err_set(err, "%s: already exists (use --force to overwrite)", path);
     if (exists) {
-        int probe = gs_h5_lock_file(path, err);
+        int probe = gs_h5_lock_file(path, GS_H5_LOCK_TRAIN, NULL, err);
         if (probe < 0)
             return -1;
         gs_h5_unlock_file(&probe);
@@ -139,7 +143,7 @@ int gs_run_create(gs_run **out, const char *path, const gs_config *cfg, const gs
         return -1;
     }
     /* From here on a failure removes the file: never leave a half-written run. */
-    run->lock_fd = gs_h5_lock_file(path, err);
+    run->lock_fd = gs_h5_lock_file(path, GS_H5_LOCK_TRAIN, NULL, err);
     if (run->lock_fd < 0 || gs_run_create_objects(run, split, err) < 0 ||
         gs_run_write_attrs(run, err) < 0 || gs_run_start_swmr(run, err) < 0) {
         gs_run_destroy(run, NULL);
@@ -152,7 +156,7 @@ int gs_run_create(gs_run **out, const char *path, const gs_config *cfg, const gs
     return 0;
 }
 
-static int flush(gs_run *run, gs_err *err)
+int gs_run_flush(gs_run *run, gs_err *err)
 {
     if (H5Fflush(run->file, H5F_SCOPE_LOCAL) < 0)
         return gs_h5_fail(err, "%s: cannot flush to disk", run->path);
@@ -165,6 +169,8 @@ static int check_append(const gs_run *run, const gs_metrics_row *rows, int n_row
 {
     if (!run->writable)
         return gs_err_set(err, "%s: opened read-only, cannot append", run->path);
+    if (run->analyzing)
+        return gs_err_set(err, "%s: opened for analysis, cannot append checkpoints", run->path);
     if (run->failed)
         return gs_err_set(err, "%s: an earlier write failed; resume from the file to "
                           "continue", run->path);
@@ -272,10 +278,11 @@ int gs_run_append(gs_run *run, const gs_metrics_row *rows, int n_rows, long epoc
     const int64_t ep = epoch;
     char where[GS_WHERE_MAX];
     if (write_metrics(run, rows, n_rows, err) < 0 || write_checkpoint(run, params, err) < 0 ||
-        write_resume(run, slot, epoch, adam_m, adam_v, step, err) < 0 || flush(run, err) < 0 ||
+        write_resume(run, slot, epoch, adam_m, adam_v, step, err) < 0 ||
+        gs_run_flush(run, err) < 0 ||
         gs_h5_write_rows(run->ck_epoch, H5T_NATIVE_INT64, (hsize_t)run->n_ckpt, 1, &ep,
                          gs_run_where(where, run->path, "/checkpoints/epoch"), err) < 0 ||
-        flush(run, err) < 0) {
+        gs_run_flush(run, err) < 0) {
         /* The handle no longer knows what is on disk; the file itself is still valid
          * up to the last commit, and resuming trims the rest. */
         run->failed = 1;
@@ -293,13 +300,15 @@ int gs_run_set_status(gs_run *run, gs_run_status status, long epoch, gs_err *err
         return gs_err_set(err, "internal error: gs_run_set_status without a run");
     if (!run->writable)
         return gs_err_set(err, "%s: opened read-only, cannot set the status", run->path);
+    if (run->analyzing)
+        return gs_err_set(err, "%s: opened for analysis, cannot set the status", run->path);
     if ((int)status < GS_RUN_RUNNING || status > GS_RUN_DIVERGED)
         return gs_err_set(err, "%s: internal error: status %d", run->path, (int)status);
     const int64_t v[2] = {status, epoch};
     char where[GS_WHERE_MAX];
     if (gs_h5_write_rows(run->status_ds, H5T_NATIVE_INT64, 0, 2, v,
                          gs_run_where(where, run->path, "/status"), err) < 0 ||
-        flush(run, err) < 0)
+        gs_run_flush(run, err) < 0)
         return -1;
     run->status = status;
     run->status_epoch = epoch;

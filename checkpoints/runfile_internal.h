@@ -7,12 +7,22 @@
 
 #include "gs_h5.h"
 #include "runfile.h"
+#include "runfile_analysis.h"
 
 enum { GS_M_EPOCH, GS_M_TRAIN_LOSS, GS_M_TEST_LOSS, GS_M_TRAIN_ACC, GS_M_TEST_ACC,
        GS_N_METRICS };
 
 /* Names of the /metrics datasets, in the enum's order. */
 extern const char *const gs_run_metric_names[GS_N_METRICS];
+
+/* The per-checkpoint /analysis datasets besides the commit record /analysis/epoch: the
+ * GS_ANALYSIS_N_SCALARS measures (in gs_analysis_scalar_names' order), then the two
+ * [n, p] Fourier norms. */
+enum { GS_A_EMBED_NORM = GS_ANALYSIS_N_SCALARS, GS_A_LOGIT_NORM, GS_A_N_SERIES };
+extern const char *const gs_run_analysis_series_names[GS_A_N_SERIES];
+
+/* /analysis/key_freqs_epoch when no key frequencies are stored (or being rewritten). */
+#define GS_RUN_NO_KEYS (-2L)
 
 /* The optimizer state has two slots so the one belonging to the last committed
  * checkpoint is never overwritten in place (see docs/run-file.md, crash safety). */
@@ -31,6 +41,7 @@ struct gs_run {
     int swmr_read; /* opened as a SWMR reader: gs_run_refresh re-reads */
     int lock_fd;   /* fcntl writer lock, -1 when not writing */
     int failed;    /* an append failed: the handle no longer knows what is on disk */
+    int analyzing; /* opened by gs_run_open_analyze: writes /analysis only */
 
     gs_config cfg;
     gs_dims dims;
@@ -49,6 +60,12 @@ struct gs_run {
     int slot;      /* /resume slot holding the last checkpoint's state, -1 if none */
     gs_run_status status;
     long status_epoch;
+
+    /* /analysis (absent in files of older versions: has_analysis 0, ids -1). */
+    int has_analysis;
+    hid_t an_epoch, an_series[GS_A_N_SERIES], an_basis, an_keys, an_keys_epoch;
+    hid_t an_neuron_freq, an_neuron_frac, an_phases;
+    long n_analyzed; /* committed rows: /analysis/epoch rows that match the checkpoints */
 };
 
 const char *gs_run_where(char buf[GS_WHERE_MAX], const char *path, const char *obj);
@@ -63,15 +80,22 @@ int gs_run_destroy(gs_run *run, gs_err *err);
 int gs_run_write_attrs(gs_run *run, gs_err *err);
 int gs_run_read_attrs(gs_run *run, gs_err *err);
 
-/* Creates every group and dataset of a new file (runfile_layout.c). */
+/* Creates every group and dataset of a new file, /analysis empty (runfile_layout.c). */
 int gs_run_create_objects(gs_run *run, const gs_split *split, gs_err *err);
-/* Opens every dataset, checking types and shapes against run->dims. */
+/* Opens every dataset, checking types and shapes against run->dims; /analysis only if
+ * the file has it (sets has_analysis). */
 int gs_run_open_objects(gs_run *run, gs_err *err);
 int gs_run_close_objects(gs_run *run, gs_err *err);
 
 /* Reads lengths, checkpoint epochs, the resume slot and the status into the handle
  * (runfile_open.c). */
 int gs_run_scan(gs_run *run, gs_err *err);
+/* Counts the committed /analysis rows (runfile_analysis.c); needs the checkpoints
+ * scanned first. */
+int gs_run_scan_analysis(gs_run *run, gs_err *err);
+
+/* H5Fflush with the usual message. */
+int gs_run_flush(gs_run *run, gs_err *err);
 
 /* Closes every object and switches the file to SWMR writing. */
 int gs_run_start_swmr(gs_run *run, gs_err *err);

@@ -19,10 +19,45 @@ static const char *const metric_desc[GS_N_METRICS] = {
     "share of training pairs whose largest logit (of p+1) is the answer",
     "share of test pairs whose largest logit (of p+1) is the answer"};
 
+/* The per-checkpoint measures of SPEC §4 (runfile_analysis.h). */
+const char *const gs_analysis_scalar_names[GS_ANALYSIS_N_SCALARS] = {
+    "train_loss", "test_loss", "train_acc", "test_acc", "restricted_loss", "excluded_loss",
+    "gini_embed", "gini_neuron_logit", "weight_norm"};
+/* The same, then the two [n, p] norms (kept in step with the list above). */
+const char *const gs_run_analysis_series_names[GS_A_N_SERIES] = {
+    "train_loss", "test_loss", "train_acc", "test_acc", "restricted_loss", "excluded_loss",
+    "gini_embed", "gini_neuron_logit", "weight_norm", "embed_fourier_norm",
+    "neuron_logit_fourier_norm"};
+
+static const char *const series_units[GS_A_N_SERIES] = {
+    "nats", "nats", "fraction", "fraction", "nats", "nats", "dimensionless (0..1)",
+    "dimensionless (0..1)", "squared weight units", "weight units (L2 norm)",
+    "weight units (L2 norm)"};
+static const char *const series_desc[GS_A_N_SERIES] = {
+    "row k: mean cross-entropy over the p+1 outputs on the training pairs, recomputed in "
+    "float64 from checkpoint k (equals /metrics/train_loss[/analysis/epoch[k]])",
+    "row k: mean cross-entropy over the p+1 outputs on the test pairs, recomputed from "
+    "checkpoint k",
+    "row k: share of training pairs whose largest logit (of p+1) is the answer, checkpoint k",
+    "row k: share of test pairs whose largest logit (of p+1) is the answer, checkpoint k",
+    "row k: mean cross-entropy over the p number outputs on all p*p pairs of the logits "
+    "restricted to their mean plus the directions cos(w(a+b)), sin(w(a+b)) of the key "
+    "frequencies w (SPEC 4)",
+    "row k: mean cross-entropy over the p number outputs on the training pairs of the "
+    "logits with the key frequencies' directions cos(w(a+b)), sin(w(a+b)) removed (SPEC 4)",
+    "row k: Gini coefficient (Hurley & Rickard) of embed_fourier_norm[k]; 1 = sparse",
+    "row k: Gini coefficient (Hurley & Rickard) of neuron_logit_fourier_norm[k]; 1 = sparse",
+    "row k: sum of the squares of all parameters of checkpoint k",
+    "[k, j]: L2 norm of row j of F W_E[:p] (F = fourier_basis, j = const, cos 1, sin 1, "
+    "...), checkpoint k",
+    "[k, j]: L2 norm of column j of (W_out W_U[:, :p]) F^T (F = fourier_basis), "
+    "checkpoint k"};
+
 #define METRIC_CHUNK 1024 /* rows: ~8 KiB per chunk, one chunk per ~1000 epochs */
 #define EPOCH_CHUNK 64
 #define INDEX_CHUNK 65536
 #define FLAT_CHUNK (1 << 20) /* floats per chunk of the flat optimizer state */
+#define ANALYSIS_CHUNK_BYTES (1 << 20) /* cap for the [n, p] and [p, p] chunks */
 
 static hsize_t min_chunk(hsize_t n, hsize_t cap) { return n < 1 ? 1 : n < cap ? n : cap; }
 
@@ -168,6 +203,68 @@ static int create_resume(hid_t g, const gs_run *run, gs_err *err)
     return rc;
 }
 
+/* /analysis: every dataset empty (the fixed-size ones hold only their fill value), so
+ * the analysis later writes under SWMR without creating anything. */
+static int create_analysis(hid_t g, const gs_run *run, gs_err *err)
+{
+    const hsize_t p = (hsize_t)run->dims.p, d_mlp = (hsize_t)run->dims.d_mlp;
+    const hsize_t row_cap = ANALYSIS_CHUNK_BYTES / (p * sizeof(double));
+    hsize_t zero = 0, chunk = EPOCH_CHUNK, one = 1, three = 3;
+    hsize_t rows[2] = {0, p}, row_chunk[2] = {min_chunk(row_cap, EPOCH_CHUNK), p};
+    hsize_t basis_chunk[2] = {min_chunk(row_cap, p), p}, neuron_chunk = d_mlp;
+    const int64_t none = GS_RUN_NO_EPOCH, no_keys = GS_RUN_NO_KEYS;
+    const char *path = run->path;
+    if (make_dset(g, "analysis", "epoch", H5T_STD_I64LE, -1, 1, &zero, &chunk, &none,
+                  "epochs (optimizer steps taken)",
+                  "row k analyses checkpoint k and holds its epoch /checkpoints/epoch[k]; "
+                  "this row is written last and commits the row of every /analysis series; "
+                  "-1: not yet written",
+                  NULL, path, err) < 0)
+        return -1;
+    for (int s = 0; s < GS_A_N_SERIES; s++) {
+        int arr = s >= GS_ANALYSIS_N_SCALARS;
+        if (make_dset(g, "analysis", gs_run_analysis_series_names[s], H5T_IEEE_F64LE, -1,
+                      arr ? 2 : 1, arr ? rows : &zero, arr ? row_chunk : &chunk, NULL,
+                      series_units[s], series_desc[s], NULL, path, err) < 0)
+            return -1;
+    }
+    if (make_dset(g, "analysis", "fourier_basis", H5T_IEEE_F64LE, -1, 2, rows, basis_chunk,
+                  NULL, "dimensionless (orthonormal rows)",
+                  "F[j, x], x = 0..p-1: rows const, cos 1, sin 1, ..., cos (p-1)/2, sin "
+                  "(p-1)/2 of cos(2 pi w x / p), sin(2 pi w x / p), each of unit norm; 0 rows "
+                  "until the analysis writes it",
+                  NULL, path, err) < 0 ||
+        make_dset(g, "analysis", "key_freqs", H5T_STD_I32LE, -1, 1, &zero, &chunk, NULL,
+                  "frequency w of cos(2 pi w x / p)",
+                  "the key frequencies, ascending in 1..(p-1)/2, that restricted_loss and "
+                  "excluded_loss use; valid while key_freqs_epoch is not -2",
+                  NULL, path, err) < 0 ||
+        make_dset(g, "analysis", "key_freqs_epoch", H5T_STD_I64LE, -1, 1, &one, &one, &no_keys,
+                  "epochs (optimizer steps taken)",
+                  "[0]: checkpoint epoch the key frequencies and neuron clusters were found "
+                  "at; -1: key frequencies given by the user; -2: none stored (or being "
+                  "rewritten). Written last: commits key_freqs, neuron_freq, "
+                  "neuron_frac_explained",
+                  NULL, path, err) < 0 ||
+        make_dset(g, "analysis", "neuron_freq", H5T_STD_I32LE, -1, 1, &zero, &neuron_chunk,
+                  NULL, "frequency w",
+                  "[i]: the frequency whose cluster MLP neuron i belongs to, -1 for none; 0 "
+                  "rows until written",
+                  NULL, path, err) < 0 ||
+        make_dset(g, "analysis", "neuron_frac_explained", H5T_IEEE_F64LE, -1, 1, &zero,
+                  &neuron_chunk, NULL, "fraction",
+                  "[i]: share of neuron i's activation variance over the p x p grid (constant "
+                  "term dropped) in the terms of its best frequency; 0 rows until written",
+                  NULL, path, err) < 0)
+        return -1;
+    return make_dset(g, "analysis", "phase_epochs", H5T_STD_I64LE, -1, 1, &three, &three,
+                     &none, "epochs (optimizer steps taken)",
+                     "[end of memorization = start of circuit formation, end of circuit "
+                     "formation = start of cleanup, end of cleanup]; -1: not reached or not "
+                     "computed",
+                     NULL, path, err);
+}
+
 static int create_status(hid_t file, const gs_run *run, gs_err *err)
 {
     char where[GS_WHERE_MAX];
@@ -192,9 +289,9 @@ static int create_status(hid_t file, const gs_run *run, gs_err *err)
 int gs_run_create_objects(gs_run *run, const gs_split *split, gs_err *err)
 {
     static const char *const groups[] = {"config", "data", "metrics", "checkpoints",
-                                         "resume"};
+                                         "resume", "analysis"};
     int rc = 0;
-    for (int i = 0; i < 5 && rc == 0; i++) {
+    for (int i = 0; i < 6 && rc == 0; i++) {
         hid_t g = make_group(run->file, groups[i], run->path, err);
         if (g < 0)
             return -1;
@@ -203,6 +300,7 @@ int gs_run_create_objects(gs_run *run, const gs_split *split, gs_err *err)
         case 2: rc = create_metrics(g, run, err); break;
         case 3: rc = create_checkpoints(g, run, err); break;
         case 4: rc = create_resume(g, run, err); break;
+        case 5: rc = create_analysis(g, run, err); break;
         default: break;
         }
         if (H5Gclose(g) < 0 && rc == 0)
@@ -252,6 +350,60 @@ static int need_rows(gs_run *run, const char *obj, hsize_t have, hsize_t need, g
                       (unsigned long long)have, (unsigned long long)need);
 }
 
+/* Fixed-size datasets written whole: 0 rows (not written yet) or exactly `want`. */
+static int none_or_rows(gs_run *run, const char *obj, hsize_t have, hsize_t want, gs_err *err)
+{
+    if (have == 0 || have == want)
+        return 0;
+    return gs_err_set(err, "%s: %s has %llu rows, expected 0 or %llu (damaged file?)",
+                      run->path, obj, (unsigned long long)have, (unsigned long long)want);
+}
+
+/* /analysis is optional for readers: files of older versions do not have it. */
+static int open_analysis(gs_run *run, gs_err *err)
+{
+    htri_t has = H5Lexists(run->file, "analysis", H5P_DEFAULT);
+    if (has < 0)
+        return gs_h5_fail(err, "%s: /analysis: cannot look it up", run->path);
+    run->has_analysis = has > 0;
+    if (!has)
+        return 0;
+    const hsize_t p = (hsize_t)run->dims.p, d_mlp = (hsize_t)run->dims.d_mlp;
+    const hsize_t rows[2] = {0, p};
+    hsize_t n;
+    if ((run->an_epoch = open_in(run, "analysis", "epoch", H5T_INTEGER, 1, NULL, NULL, err)) < 0)
+        return -1;
+    for (int s = 0; s < GS_A_N_SERIES; s++) {
+        int arr = s >= GS_ANALYSIS_N_SCALARS;
+        if ((run->an_series[s] = open_in(run, "analysis", gs_run_analysis_series_names[s],
+                                         H5T_FLOAT, arr ? 2 : 1, arr ? rows : NULL, NULL,
+                                         err)) < 0)
+            return -1;
+    }
+    if ((run->an_basis = open_in(run, "analysis", "fourier_basis", H5T_FLOAT, 2, rows, &n,
+                                 err)) < 0 ||
+        none_or_rows(run, "/analysis/fourier_basis", n, p, err) < 0 ||
+        (run->an_keys = open_in(run, "analysis", "key_freqs", H5T_INTEGER, 1, NULL, &n, err)) < 0)
+        return -1;
+    if (n > GS_ANALYSIS_MAX_KEYS)
+        return gs_err_set(err, "%s: /analysis/key_freqs has %llu rows, at most %d allowed",
+                          run->path, (unsigned long long)n, GS_ANALYSIS_MAX_KEYS);
+    if ((run->an_keys_epoch = open_in(run, "analysis", "key_freqs_epoch", H5T_INTEGER, 1, NULL,
+                                      &n, err)) < 0 ||
+        need_rows(run, "/analysis/key_freqs_epoch", n, 1, err) < 0 ||
+        (run->an_neuron_freq = open_in(run, "analysis", "neuron_freq", H5T_INTEGER, 1, NULL, &n,
+                                       err)) < 0 ||
+        none_or_rows(run, "/analysis/neuron_freq", n, d_mlp, err) < 0 ||
+        (run->an_neuron_frac = open_in(run, "analysis", "neuron_frac_explained", H5T_FLOAT, 1,
+                                       NULL, &n, err)) < 0 ||
+        none_or_rows(run, "/analysis/neuron_frac_explained", n, d_mlp, err) < 0 ||
+        (run->an_phases = open_in(run, "analysis", "phase_epochs", H5T_INTEGER, 1, NULL, &n,
+                                  err)) < 0 ||
+        need_rows(run, "/analysis/phase_epochs", n, 3, err) < 0)
+        return -1;
+    return 0;
+}
+
 int gs_run_open_objects(gs_run *run, gs_err *err)
 {
     hsize_t n, flat[2] = {GS_RUN_SLOTS, (hsize_t)run->n_params};
@@ -295,7 +447,7 @@ int gs_run_open_objects(gs_run *run, gs_err *err)
         (run->status_ds = open_in(run, NULL, "status", H5T_INTEGER, 1, NULL, &n, err)) < 0 ||
         need_rows(run, "/status", n, 2, err) < 0)
         return -1;
-    return 0;
+    return open_analysis(run, err);
 }
 
 int gs_run_close_objects(gs_run *run, gs_err *err)
@@ -309,6 +461,12 @@ int gs_run_close_objects(gs_run *run, gs_err *err)
         rc |= gs_h5_close(&run->metrics[m]);
     for (int t = 0; t < GS_N_PARAMS; t++)
         rc |= gs_h5_close(&run->params[t]);
+    hid_t *an[] = {&run->an_epoch, &run->an_basis, &run->an_keys, &run->an_keys_epoch,
+                   &run->an_neuron_freq, &run->an_neuron_frac, &run->an_phases};
+    for (size_t i = 0; i < sizeof an / sizeof an[0]; i++)
+        rc |= gs_h5_close(an[i]);
+    for (int s = 0; s < GS_A_N_SERIES; s++)
+        rc |= gs_h5_close(&run->an_series[s]);
     return rc ? gs_h5_fail(err, "%s: cannot close a dataset (data may not have reached the "
                            "disk)", run->path)
               : 0;

@@ -2,6 +2,7 @@
  * following a live run (SWMR refresh). */
 #include "runfile_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -115,16 +116,17 @@ static int scan_resume_and_status(gs_run *run, gs_err *err)
 int gs_run_scan(gs_run *run, gs_err *err)
 {
     if (scan_checkpoints(run, err) < 0 || scan_metrics(run, err) < 0 ||
-        scan_resume_and_status(run, err) < 0)
+        scan_resume_and_status(run, err) < 0 || gs_run_scan_analysis(run, err) < 0)
         return -1;
     return 0;
 }
 
-/* Opens for writing. A writer killed in SWMR mode leaves flags that make HDF5 refuse
- * the file; they are cleared only while we hold the writer lock, i.e. when no other
- * grokscope process is writing it. */
-static int open_for_resume(gs_run *run, gs_err *err)
+/* Opens for writing (a trainer's resume or an analysis). A writer killed in SWMR mode
+ * leaves flags that make HDF5 refuse the file; they are cleared only while we hold the
+ * writer lock, i.e. when no other grokscope process is writing it. */
+static int open_for_writing(gs_run *run, gs_h5_lock_kind kind, gs_err *err)
 {
+    gs_h5_lock_kind holder;
     hid_t fapl = gs_h5_fapl(0);
     if (fapl < 0)
         return gs_h5_fail(err, "%s: cannot set up file access", run->path);
@@ -132,8 +134,8 @@ static int open_for_resume(gs_run *run, gs_err *err)
     H5Pclose(fapl);
     if (run->file < 0) {
         H5Eclear2(H5E_DEFAULT);
-        if ((run->lock_fd = gs_h5_lock_file(run->path, err)) < 0)
-            return -1;
+        if ((run->lock_fd = gs_h5_lock_file(run->path, kind, &holder, err)) < 0)
+            goto refused;
         if ((fapl = gs_h5_fapl(1)) < 0)
             return gs_h5_fail(err, "%s: cannot set up file access", run->path);
         run->file = H5Fopen(run->path, H5F_ACC_RDWR, fapl);
@@ -144,8 +146,14 @@ static int open_for_resume(gs_run *run, gs_err *err)
     /* (Re)take the lock now that HDF5 has the file open: closing any descriptor of a
      * file drops a process's fcntl locks, and HDF5 may have done so while opening. */
     gs_h5_unlock_file(&run->lock_fd);
-    run->lock_fd = gs_h5_lock_file(run->path, err);
-    return run->lock_fd < 0 ? -1 : 0;
+    if ((run->lock_fd = gs_h5_lock_file(run->path, kind, &holder, err)) >= 0)
+        return 0;
+refused:
+    /* A live training run can still be analysed, by reading it. */
+    if (kind == GS_H5_LOCK_ANALYZE && holder == GS_H5_LOCK_TRAIN)
+        gs_err_set(err, "%s: is being trained right now; use grokscope analyze --follow %s",
+                   run->path, run->path);
+    return -1;
 }
 
 /* Cuts everything past the last committed checkpoint, so the file is again exactly
@@ -227,7 +235,7 @@ int gs_run_open(gs_run **out, const char *path, gs_run_mode mode, long new_epoch
         run->file = gs_h5_open_read(path, &run->swmr_read, err);
         rc = run->file < 0 ? -1 : 0;
     } else {
-        rc = open_for_resume(run, err);
+        rc = open_for_writing(run, GS_H5_LOCK_TRAIN, err);
     }
     if (rc == 0)
         rc = gs_run_read_attrs(run, err);
@@ -252,7 +260,7 @@ int gs_run_refresh(gs_run *run, gs_err *err)
     /* A writer knows its sizes; a plain (non-SWMR) reader has a finished file. */
     if (!run->swmr_read)
         return 0;
-    hid_t ids[GS_N_METRICS + GS_N_PARAMS + 5];
+    hid_t ids[GS_N_METRICS + GS_N_PARAMS + 5 + GS_A_N_SERIES + 7];
     int n = 0;
     for (int m = 0; m < GS_N_METRICS; m++)
         ids[n++] = run->metrics[m];
@@ -263,10 +271,69 @@ int gs_run_refresh(gs_run *run, gs_err *err)
     ids[n++] = run->adam_v;
     ids[n++] = run->rs_step;
     ids[n++] = run->rs_epoch;
+    if (run->has_analysis) {
+        for (int a = 0; a < GS_A_N_SERIES; a++)
+            ids[n++] = run->an_series[a];
+        ids[n++] = run->an_epoch;
+        ids[n++] = run->an_basis;
+        ids[n++] = run->an_keys;
+        ids[n++] = run->an_neuron_freq;
+        ids[n++] = run->an_neuron_frac;
+        ids[n++] = run->an_phases;
+        ids[n++] = run->an_keys_epoch;
+    }
     for (int i = 0; i < n; i++)
         if (H5Drefresh(ids[i]) < 0)
             return gs_h5_fail(err, "%s: cannot refresh", run->path);
     if (H5Drefresh(run->status_ds) < 0)
         return gs_h5_fail(err, "%s: cannot refresh /status", run->path);
     return gs_run_scan(run, err);
+}
+
+/* Trims /analysis rows past the committed count (an analysis killed mid-append), so
+ * the file again holds only committed rows, then hands it to SWMR writing. Nothing
+ * else changes: the checkpoints, metrics and /status belong to the trainer. */
+static int prepare_analyze(gs_run *run, gs_err *err)
+{
+    char where[GS_WHERE_MAX], obj[128];
+    if (!run->has_analysis)
+        return gs_err_set(err, "%s: has no /analysis group (written by an older grokscope), "
+                          "so the analysis cannot be stored in it", run->path);
+    if (gs_h5_set_len(run->an_epoch, (hsize_t)run->n_analyzed,
+                      gs_run_where(where, run->path, "/analysis/epoch"), err) < 0)
+        return -1;
+    for (int s = 0; s < GS_A_N_SERIES; s++) {
+        snprintf(obj, sizeof obj, "/analysis/%s", gs_run_analysis_series_names[s]);
+        if (gs_h5_set_len(run->an_series[s], (hsize_t)run->n_analyzed,
+                          gs_run_where(where, run->path, obj), err) < 0)
+            return -1;
+    }
+    if (H5Fflush(run->file, H5F_SCOPE_LOCAL) < 0)
+        return gs_h5_fail(err, "%s: cannot flush to disk", run->path);
+    if (gs_run_start_swmr(run, err) < 0)
+        return -1;
+    run->writable = 1;
+    run->analyzing = 1;
+    return 0;
+}
+
+int gs_run_open_analyze(gs_run **out, const char *path, gs_err *err)
+{
+    gs_h5_init();
+    if (!out || !path)
+        return gs_err_set(err, "internal error: gs_run_open_analyze called without arguments");
+    *out = NULL;
+    if (gs_h5_check_path(path, err) < 0)
+        return -1;
+    gs_run *run = gs_run_new(path, err);
+    if (!run)
+        return -1;
+    if (open_for_writing(run, GS_H5_LOCK_ANALYZE, err) < 0 || gs_run_read_attrs(run, err) < 0 ||
+        gs_run_open_objects(run, err) < 0 || gs_run_scan(run, err) < 0 ||
+        prepare_analyze(run, err) < 0) {
+        gs_run_destroy(run, NULL);
+        return -1;
+    }
+    *out = run;
+    return 0;
 }

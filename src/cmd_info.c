@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "analyze.h"
 #include "runfile.h"
 
 static const char info_usage[] =
@@ -98,6 +99,8 @@ int gs_cmd_info(int argc, char **argv)
     if (gs_run_open(&run, argv[1], GS_RUN_READ, 0, &err) != 0)
         return gs_fail("info", &err);
     int rc = print_info(run, &err);
+    if (rc == 0)
+        rc = gs_analysis_print_summary(run, stdout, &err);
     gs_err cerr;
     gs_run_close(run, &cerr);
     return rc == 0 ? 0 : gs_fail("info", &err);

@@ -10,6 +10,8 @@ static const char usage[] =
     "  train   train the one-layer transformer of Nanda et al. 2023 on modular\n"
     "          arithmetic, checkpointing all weights to an HDF5 run file\n"
     "  info    print what a run file holds: config, progress, final metrics\n"
+    "  analyze compute the Fourier-basis progress measures of every checkpoint\n"
+    "  freqs   the neuron clusters and key frequencies of one checkpoint\n"
     "  demo    train a small run that groks in about a minute, then summarise it\n";
 
 int gs_fail(const char *cmd, const gs_err *err)
@@ -37,6 +39,10 @@ int main(int argc, char **argv)
         return gs_cmd_train(argc - 1, argv + 1);
     if (strcmp(cmd, "info") == 0)
         return gs_cmd_info(argc - 1, argv + 1);
+    if (strcmp(cmd, "analyze") == 0)
+        return gs_cmd_analyze(argc - 1, argv + 1);
+    if (strcmp(cmd, "freqs") == 0)
+        return gs_cmd_freqs(argc - 1, argv + 1);
     if (strcmp(cmd, "demo") == 0)
         return gs_cmd_demo(argc - 1, argv + 1);
     if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {

@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <cblas.h>
 
 int gs_parse_long(const char *opt, const char *s, long lo, long hi, long *out, gs_err *err)
 {
@@ -60,4 +63,14 @@ void gs_join_args(char *out, size_t size, int argc, char **argv)
             break;
         at += (size_t)w;
     }
+}
+
+int gs_set_threads(int threads)
+{
+    if (threads <= 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = n > 0 ? (int)n : 1;
+    }
+    openblas_set_num_threads(threads);
+    return threads;
 }

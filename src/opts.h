@@ -16,4 +16,7 @@ int gs_opt_value(char **argv, int argc, int *i, const char *name, const char **v
 /* Joins argv into one string for the run file's command_line attribute. */
 void gs_join_args(char *out, size_t size, int argc, char **argv);
 
+/* Sets OpenBLAS's thread count (0 = all online CPUs); returns the count used. */
+int gs_set_threads(int threads);
+
 #endif

@@ -52,3 +52,10 @@ void gs_progress_end(gs_progress *pr)
     if (!pr->quiet && pr->tty)
         fputc('\n', stderr);
 }
+
+void gs_progress_callback(void *ctx, long done, long total, const char *detail, int force)
+{
+    gs_progress *pr = ctx;
+    pr->total = total;
+    gs_progress_update(pr, done, detail, force);
+}

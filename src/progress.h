@@ -16,4 +16,7 @@ void gs_progress_start(gs_progress *pr, const char *label, long first, long tota
 void gs_progress_update(gs_progress *pr, long done, const char *detail, int force);
 void gs_progress_end(gs_progress *pr);
 
+/* Adapter for library progress callbacks: ctx is a gs_progress; sets its total. */
+void gs_progress_callback(void *ctx, long done, long total, const char *detail, int force);
+
 #endif

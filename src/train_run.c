@@ -1,6 +1,5 @@
 #include "train_run.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -8,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "opts.h"
 #include "progress.h"
 #include "runfile.h"
 #include "trainer.h"
@@ -18,16 +18,6 @@ static void on_signal(int sig)
 {
     (void)sig;
     interrupted = 1;
-}
-
-int gs_set_threads(int threads)
-{
-    if (threads <= 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = n > 0 ? (int)n : 1;
-    }
-    openblas_set_num_threads(threads);
-    return threads;
 }
 
 /* Opens or creates the run file and brings the trainer to the state it continues from.

@@ -23,7 +23,4 @@ typedef struct {
 /* Returns an exit status; on failure err holds the one line to print. */
 int gs_train_run(const gs_train_job *job, gs_err *err);
 
-/* Sets OpenBLAS's thread count (0 = all online CPUs); returns the count used. */
-int gs_set_threads(int threads);
-
 #endif

@@ -1,0 +1,121 @@
+/* The analysis summary printed by analyze, info and demo. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "analyze.h"
+
+/* First analysed checkpoint (at or after `from`) where value crosses level
+ * (below = 1: falls below it; 0: rises above it); -1 if never. */
+static long crossing(const long *epoch, const double *v, long n, long from, double level, int below)
+{
+    for (long i = 0; i < n; i++)
+        if (epoch[i] >= from && (below ? v[i] < level : v[i] > level))
+            return epoch[i];
+    return -1;
+}
+
+static void print_crossing(FILE *out, const char *what, long epoch)
+{
+    if (epoch >= 0)
+        fprintf(out, "           %-44s epoch %ld\n", what, epoch);
+    else
+        fprintf(out, "           %-44s never\n", what);
+}
+
+int gs_analysis_print_summary(gs_run *run, FILE *out, gs_err *err)
+{
+    if (!gs_run_has_analysis(run))
+        return 0;
+    const long n = gs_run_n_analyzed(run);
+    const int n_ck = gs_run_n_checkpoints(run);
+    const gs_dims *d = gs_run_dims(run);
+    if (n == 0) {
+        fprintf(out, "analysis   none yet (run: grokscope analyze %s)\n", gs_run_path(run));
+        return 0;
+    }
+    int rc = -1;
+    long *epoch = malloc((size_t)n * sizeof *epoch);
+    double *restricted = malloc((size_t)n * sizeof *restricted);
+    double *excluded = malloc((size_t)n * sizeof *excluded);
+    double *test = malloc((size_t)n * sizeof *test);
+    double *norms = malloc(2 * (size_t)d->p * sizeof *norms);
+    int *nf = malloc((size_t)d->d_mlp * sizeof *nf);
+    double *nfrac = malloc((size_t)d->d_mlp * sizeof *nfrac);
+    gs_analysis_row row = {0}, first = {0};
+    if (!epoch || !restricted || !excluded || !test || !norms || !nf || !nfrac) {
+        gs_err_set(err, "out of memory");
+        goto out;
+    }
+    row.embed_fourier_norm = norms;
+    row.neuron_logit_fourier_norm = norms + d->p;
+    for (long i = 0; i < n; i++) {
+        if (gs_run_read_analysis(run, i, &row, err) != 0)
+            goto out;
+        if (i == 0)
+            first = row;
+        epoch[i] = row.epoch;
+        restricted[i] = row.restricted_loss;
+        excluded[i] = row.excluded_loss;
+        test[i] = row.test_loss;
+    }
+    gs_analysis_keys keys = {.neuron_freq = nf, .neuron_frac = nfrac};
+    gs_analysis_phases ph;
+    if (gs_run_read_keys(run, &keys, err) != 0 || gs_run_read_phases(run, &ph, err) != 0)
+        goto out;
+    fprintf(out, "analysis   %ld of %d checkpoints analysed\n", n, n_ck);
+    fprintf(out, "key freqs ");
+    if (keys.n_key <= 0)
+        fprintf(out, " none (no frequency holds 1%% of the neurons)");
+    for (int k = 0; k < keys.n_key; k++)
+        fprintf(out, " %d", keys.key_freqs[k]);
+    if (keys.epoch >= 0) {
+        int clustered = 0;
+        for (int j = 0; j < d->d_mlp; j++)
+            clustered += nf[j] >= 0;
+        fprintf(out, "  (neuron clusters at epoch %ld: %d of %d neurons clustered)\n", keys.epoch,
+                clustered, d->d_mlp);
+    } else {
+        fprintf(out, "  (given by the user)\n");
+    }
+    fprintf(out, "final      epoch %ld: restricted loss %.3g, excluded loss %.3g, Gini W_E %.3f, "
+                 "Gini W_L %.3f, sum sq. weights %.1f (from %.1f)\n",
+            row.epoch, row.restricted_loss, row.excluded_loss, row.gini_embed,
+            row.gini_neuron_logit, row.weight_norm, first.weight_norm);
+    if (!isnan(row.restricted_loss) && ph.memorization_end >= 0) {
+        /* At init every loss is near log p, so crossings count from memorization on. */
+        const long from = ph.memorization_end;
+        const double chance = log((double)d->p);
+        long peak = -1, below_test = -1;
+        for (long i = 0; i < n; i++)
+            if (epoch[i] >= from && (peak < 0 || test[i] > test[peak]))
+                peak = i;
+        for (long i = 0; i < n && below_test < 0; i++)
+            if (epoch[i] >= from && restricted[i] < test[i])
+                below_test = epoch[i];
+        fprintf(out, "crossings  (after memorization, at checkpoint resolution)\n");
+        print_crossing(out, "test loss at its peak", peak >= 0 ? epoch[peak] : -1);
+        print_crossing(out, "restricted loss below test loss", below_test);
+        print_crossing(out, "restricted loss < 1", crossing(epoch, restricted, n, from, 1.0, 1));
+        print_crossing(out, "excluded loss > log p (worse than chance)", crossing(epoch, excluded, n, from, chance, 0));
+        print_crossing(out, "test loss < 0.1", crossing(epoch, test, n, from, 0.1, 1));
+    }
+    if (ph.memorization_end < 0) {
+        fprintf(out, "phases     the training set is not memorized yet (train accuracy < 99%%)\n");
+    } else if (ph.cleanup_end < 0) {
+        fprintf(out, "phases     memorization 0-%ld; the run has not grokked (test accuracy never reached 99%%)\n",
+                ph.memorization_end);
+    } else {
+        fprintf(out, "phases     memorization 0-%ld, circuit formation %ld-%ld, cleanup %ld-%ld, then generalized\n",
+                ph.memorization_end, ph.memorization_end, ph.circuit_end, ph.circuit_end, ph.cleanup_end);
+    }
+    rc = 0;
+out:
+    free(epoch);
+    free(restricted);
+    free(excluded);
+    free(test);
+    free(norms);
+    free(nf);
+    free(nfrac);
+    return rc;
+}

@@ -1,0 +1,456 @@
+/* gs_run /analysis: the measures per checkpoint (rows committed by /analysis/epoch, as
+ * checkpoints are by /checkpoints/epoch), the key frequencies and neuron clusters
+ * (committed by key_freqs_epoch), the phases and the Fourier basis. The objects are
+ * created and validated in runfile_layout.c, opened for writing in runfile_open.c. */
+#include "runfile_internal.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The scalar fields of gs_analysis_row in gs_analysis_scalar_names' order. */
+static const size_t scalar_offset[GS_ANALYSIS_N_SCALARS] = {
+    offsetof(gs_analysis_row, train_loss),      offsetof(gs_analysis_row, test_loss),
+    offsetof(gs_analysis_row, train_acc),       offsetof(gs_analysis_row, test_acc),
+    offsetof(gs_analysis_row, restricted_loss), offsetof(gs_analysis_row, excluded_loss),
+    offsetof(gs_analysis_row, gini_embed),      offsetof(gs_analysis_row, gini_neuron_logit),
+    offsetof(gs_analysis_row, weight_norm)};
+
+static const char *series_where(char where[GS_WHERE_MAX], const gs_run *run, int s)
+{
+    char obj[96];
+    snprintf(obj, sizeof obj, "/analysis/%s", gs_run_analysis_series_names[s]);
+    return gs_run_where(where, run->path, obj);
+}
+
+int gs_run_scan_analysis(gs_run *run, gs_err *err)
+{
+    run->n_analyzed = 0;
+    if (!run->has_analysis)
+        return 0;
+    char where[GS_WHERE_MAX];
+    gs_run_where(where, run->path, "/analysis/epoch");
+    hsize_t n;
+    if (gs_h5_dset_len(run->an_epoch, &n, where, err) < 0)
+        return -1;
+    if (n > (hsize_t)1 << 30)
+        return gs_err_set(err, "%s: implausibly long (%llu rows)", where, (unsigned long long)n);
+    int64_t *e = malloc((n ? n : 1) * sizeof *e);
+    if (!e)
+        return gs_err_set(err, "%s: out of memory", where);
+    if (gs_h5_read_rows(run->an_epoch, H5T_NATIVE_INT64, 0, n, e, where, err) < 0) {
+        free(e);
+        return -1;
+    }
+    /* The fill value marks rows extended but never written; a row counts once every
+     * series holds it too (a SWMR reader may see them at slightly different moments),
+     * and only for a committed checkpoint. */
+    while (n > 0 && e[n - 1] == GS_RUN_NO_EPOCH)
+        n--;
+    for (int s = 0; s < GS_A_N_SERIES && n > 0; s++) {
+        hsize_t len;
+        char swhere[GS_WHERE_MAX];
+        if (gs_h5_dset_len(run->an_series[s], &len, series_where(swhere, run, s), err) < 0) {
+            free(e);
+            return -1;
+        }
+        if (len < n)
+            n = len;
+    }
+    if (n > (hsize_t)run->n_ckpt)
+        n = (hsize_t)run->n_ckpt;
+    for (hsize_t i = 0; i < n; i++) {
+        if (e[i] != run->ck_epochs[i]) {
+            gs_err_set(err, "%s: damaged (row %llu holds epoch %lld, checkpoint %llu is epoch "
+                       "%ld)", where, (unsigned long long)i, (long long)e[i],
+                       (unsigned long long)i, run->ck_epochs[i]);
+            free(e);
+            return -1;
+        }
+    }
+    free(e);
+    run->n_analyzed = (long)n;
+    return 0;
+}
+
+int gs_run_has_analysis(const gs_run *run) { return run->has_analysis; }
+long gs_run_n_analyzed(const gs_run *run) { return run->n_analyzed; }
+
+static int no_analysis(const gs_run *run, gs_err *err)
+{
+    return gs_err_set(err, "%s: has no /analysis group (written by an older grokscope)",
+                      run->path);
+}
+
+/* A handle that may write /analysis now. */
+static int check_writer(const gs_run *run, gs_err *err)
+{
+    if (!run->writable)
+        return gs_err_set(err, "%s: opened read-only, cannot write the analysis", run->path);
+    if (!run->has_analysis)
+        return no_analysis(run, err);
+    if (run->failed)
+        return gs_err_set(err, "%s: an earlier write failed; open the file again to continue",
+                          run->path);
+    return 0;
+}
+
+/* ---- per-checkpoint rows ---- */
+
+int gs_run_read_analysis(gs_run *run, long i, gs_analysis_row *row, gs_err *err)
+{
+    if (!run || !row)
+        return gs_err_set(err, "internal error: gs_run_read_analysis without arguments");
+    if (!run->has_analysis)
+        return no_analysis(run, err);
+    if (i < 0 || i >= run->n_analyzed)
+        return gs_err_set(err, "%s: no analysis row %ld (%ld are stored)", run->path, i,
+                          run->n_analyzed);
+    char where[GS_WHERE_MAX];
+    const hsize_t r = (hsize_t)i;
+    int64_t ep;
+    if (gs_h5_read_rows(run->an_epoch, H5T_NATIVE_INT64, r, 1, &ep,
+                        gs_run_where(where, run->path, "/analysis/epoch"), err) < 0)
+        return -1;
+    for (int s = 0; s < GS_A_N_SERIES; s++) {
+        void *dst = s < GS_ANALYSIS_N_SCALARS ? (char *)row + scalar_offset[s]
+                    : s == GS_A_EMBED_NORM    ? (void *)row->embed_fourier_norm
+                                              : (void *)row->neuron_logit_fourier_norm;
+        if (dst && gs_h5_read_rows(run->an_series[s], H5T_NATIVE_DOUBLE, r, 1, dst,
+                                   series_where(where, run, s), err) < 0)
+            return -1;
+    }
+    row->epoch = (long)ep;
+    return 0;
+}
+
+int gs_run_append_analysis(gs_run *run, const gs_analysis_row *row, gs_err *err)
+{
+    if (!run)
+        return gs_err_set(err, "internal error: gs_run_append_analysis without a run");
+    if (check_writer(run, err) < 0)
+        return -1;
+    if (!row || !row->embed_fourier_norm || !row->neuron_logit_fourier_norm)
+        return gs_err_set(err, "%s: internal error: bad arguments to gs_run_append_analysis",
+                          run->path);
+    /* Row k is checkpoint k: the analysis goes through the checkpoints in order. */
+    const long k = run->n_analyzed;
+    if (k >= run->n_ckpt)
+        return gs_err_set(err, "%s: analysis row for epoch %ld, but all %d checkpoints are "
+                          "analysed", run->path, row->epoch, run->n_ckpt);
+    if (row->epoch != run->ck_epochs[k])
+        return gs_err_set(err, "%s: analysis row for epoch %ld where checkpoint %ld (epoch %ld) "
+                          "was expected", run->path, row->epoch, k, run->ck_epochs[k]);
+    /* As for checkpoints: every series reaches the disk (flush) before the
+     * /analysis/epoch row that commits them. */
+    char where[GS_WHERE_MAX];
+    const int64_t ep = row->epoch;
+    for (int s = 0; s < GS_A_N_SERIES; s++) {
+        const void *src = s < GS_ANALYSIS_N_SCALARS ? (const char *)row + scalar_offset[s]
+                          : s == GS_A_EMBED_NORM    ? (const void *)row->embed_fourier_norm
+                                                    : (const void *)row->neuron_logit_fourier_norm;
+        if (gs_h5_write_rows(run->an_series[s], H5T_NATIVE_DOUBLE, (hsize_t)k, 1, src,
+                             series_where(where, run, s), err) < 0)
+            goto failed;
+    }
+    if (gs_run_flush(run, err) < 0 ||
+        gs_h5_write_rows(run->an_epoch, H5T_NATIVE_INT64, (hsize_t)k, 1, &ep,
+                         gs_run_where(where, run->path, "/analysis/epoch"), err) < 0 ||
+        gs_run_flush(run, err) < 0)
+        goto failed;
+    run->n_analyzed = k + 1;
+    return 0;
+failed:
+    /* The file is still valid up to the last committed row; the next open trims. */
+    run->failed = 1;
+    return -1;
+}
+
+static const int64_t no_phases[3] = {GS_RUN_NO_EPOCH, GS_RUN_NO_EPOCH, GS_RUN_NO_EPOCH};
+
+int gs_run_clear_analysis(gs_run *run, gs_err *err)
+{
+    if (!run)
+        return gs_err_set(err, "internal error: gs_run_clear_analysis without a run");
+    if (check_writer(run, err) < 0)
+        return -1;
+    /* The commit record first: from then on no row counts, whatever else reaches the
+     * disk. */
+    char where[GS_WHERE_MAX];
+    if (gs_h5_set_len(run->an_epoch, 0, gs_run_where(where, run->path, "/analysis/epoch"),
+                      err) < 0)
+        goto failed;
+    for (int s = 0; s < GS_A_N_SERIES; s++)
+        if (gs_h5_set_len(run->an_series[s], 0, series_where(where, run, s), err) < 0)
+            goto failed;
+    if (gs_h5_write_rows(run->an_phases, H5T_NATIVE_INT64, 0, 3, no_phases,
+                         gs_run_where(where, run->path, "/analysis/phase_epochs"), err) < 0 ||
+        gs_run_flush(run, err) < 0)
+        goto failed;
+    run->n_analyzed = 0;
+    return 0;
+failed:
+    run->failed = 1;
+    return -1;
+}
+
+/* ---- key frequencies and neuron clusters ---- */
+
+static int read_keys_epoch(gs_run *run, int64_t *epoch, gs_err *err)
+{
+    char where[GS_WHERE_MAX];
+    gs_run_where(where, run->path, "/analysis/key_freqs_epoch");
+    if (gs_h5_read_rows(run->an_keys_epoch, H5T_NATIVE_INT64, 0, 1, epoch, where, err) < 0)
+        return -1;
+    if (*epoch < GS_RUN_NO_KEYS)
+        return gs_err_set(err, "%s: holds %lld (damaged file?)", where, (long long)*epoch);
+    return 0;
+}
+
+/* The stored key frequencies, checked, and their epoch: n_key -1 if none. */
+static int read_key_list(gs_run *run, int64_t *epoch, int *n_key, int *freqs, gs_err *err)
+{
+    char where[GS_WHERE_MAX];
+    *n_key = -1;
+    if (read_keys_epoch(run, epoch, err) < 0)
+        return -1;
+    if (*epoch == GS_RUN_NO_KEYS)
+        return 0;
+    gs_run_where(where, run->path, "/analysis/key_freqs");
+    hsize_t n;
+    if (gs_h5_dset_len(run->an_keys, &n, where, err) < 0)
+        return -1;
+    if (n > GS_ANALYSIS_MAX_KEYS)
+        return gs_err_set(err, "%s: has %llu rows, at most %d allowed", where,
+                          (unsigned long long)n, GS_ANALYSIS_MAX_KEYS);
+    int32_t buf[GS_ANALYSIS_MAX_KEYS];
+    if (gs_h5_read_rows(run->an_keys, H5T_NATIVE_INT32, 0, n, buf, where, err) < 0)
+        return -1;
+    const int top = (run->dims.p - 1) / 2;
+    for (hsize_t i = 0; i < n; i++) {
+        if (buf[i] < 1 || buf[i] > top || (i > 0 && buf[i] <= buf[i - 1]))
+            return gs_err_set(err, "%s: damaged (key frequency %d at row %llu; expected "
+                              "ascending values in 1..%d)", where, (int)buf[i],
+                              (unsigned long long)i, top);
+        freqs[i] = buf[i];
+    }
+    *n_key = (int)n;
+    return 0;
+}
+
+static int check_keys(const gs_run *run, const gs_analysis_keys *k, gs_err *err)
+{
+    const int top = (run->dims.p - 1) / 2;
+    if (k->n_key < 0 || k->n_key > GS_ANALYSIS_MAX_KEYS)
+        return gs_err_set(err, "%s: %d key frequencies; 0..%d can be stored", run->path,
+                          k->n_key, GS_ANALYSIS_MAX_KEYS);
+    for (int i = 0; i < k->n_key; i++)
+        if (k->key_freqs[i] < 1 || k->key_freqs[i] > top ||
+            (i > 0 && k->key_freqs[i] <= k->key_freqs[i - 1]))
+            return gs_err_set(err, "%s: key frequencies must ascend within 1..%d (got %d at "
+                              "position %d)", run->path, top, k->key_freqs[i], i);
+    for (int i = 0; i < run->dims.d_mlp; i++)
+        if (k->neuron_freq[i] != -1 && (k->neuron_freq[i] < 1 || k->neuron_freq[i] > top))
+            return gs_err_set(err, "%s: neuron %d is in cluster %d, outside 1..%d (or -1 for "
+                              "none)", run->path, i, k->neuron_freq[i], top);
+    if (k->epoch == -1)
+        return 0;
+    for (int c = 0; c < run->n_ckpt; c++)
+        if (run->ck_epochs[c] == k->epoch)
+            return 0;
+    return gs_err_set(err, "%s: key frequencies found at epoch %ld, which is not a checkpoint "
+                      "(nor -1, given by the user)", run->path, k->epoch);
+}
+
+int gs_run_write_keys(gs_run *run, const gs_analysis_keys *keys, gs_err *err)
+{
+    if (!run)
+        return gs_err_set(err, "internal error: gs_run_write_keys without a run");
+    if (check_writer(run, err) < 0)
+        return -1;
+    if (!keys || !keys->neuron_freq || !keys->neuron_frac)
+        return gs_err_set(err, "%s: internal error: bad arguments to gs_run_write_keys",
+                          run->path);
+    if (check_keys(run, keys, err) < 0)
+        return -1;
+    /* Rows computed with other key frequencies would no longer match them. */
+    if (run->n_analyzed > 0) {
+        int n_old, old[GS_ANALYSIS_MAX_KEYS];
+        int64_t old_epoch;
+        if (read_key_list(run, &old_epoch, &n_old, old, err) < 0)
+            return -1;
+        if (n_old >= 0 && (n_old != keys->n_key ||
+                           memcmp(old, keys->key_freqs, (size_t)n_old * sizeof *old) != 0))
+            return gs_err_set(err, "%s: the key frequencies would change under %ld analysis "
+                              "rows computed with the old ones; clear the analysis first",
+                              run->path, run->n_analyzed);
+    }
+    /* Invalidate, write, then commit with key_freqs_epoch, each step flushed: a crash
+     * leaves either the old set, or none, never a mix. */
+    char where[GS_WHERE_MAX];
+    const int64_t none = GS_RUN_NO_KEYS, epoch = keys->epoch;
+    const hsize_t n = (hsize_t)keys->n_key, d_mlp = (hsize_t)run->dims.d_mlp;
+    int32_t freqs[GS_ANALYSIS_MAX_KEYS];
+    for (int i = 0; i < keys->n_key; i++)
+        freqs[i] = keys->key_freqs[i];
+    int32_t *nf = malloc(d_mlp * sizeof *nf);
+    if (!nf)
+        return gs_err_set(err, "%s: out of memory writing the neuron clusters", run->path);
+    for (hsize_t i = 0; i < d_mlp; i++)
+        nf[i] = keys->neuron_freq[i];
+    int rc = 0;
+    if (gs_h5_write_rows(run->an_keys_epoch, H5T_NATIVE_INT64, 0, 1, &none,
+                         gs_run_where(where, run->path, "/analysis/key_freqs_epoch"), err) < 0 ||
+        gs_run_flush(run, err) < 0 ||
+        gs_h5_set_len(run->an_keys, n, gs_run_where(where, run->path, "/analysis/key_freqs"),
+                      err) < 0 ||
+        gs_h5_write_rows(run->an_keys, H5T_NATIVE_INT32, 0, n, freqs, where, err) < 0 ||
+        gs_h5_write_rows(run->an_neuron_freq, H5T_NATIVE_INT32, 0, d_mlp, nf,
+                         gs_run_where(where, run->path, "/analysis/neuron_freq"), err) < 0 ||
+        gs_h5_write_rows(run->an_neuron_frac, H5T_NATIVE_DOUBLE, 0, d_mlp, keys->neuron_frac,
+                         gs_run_where(where, run->path, "/analysis/neuron_frac_explained"),
+                         err) < 0 ||
+        gs_run_flush(run, err) < 0 ||
+        gs_h5_write_rows(run->an_keys_epoch, H5T_NATIVE_INT64, 0, 1, &epoch,
+                         gs_run_where(where, run->path, "/analysis/key_freqs_epoch"), err) < 0 ||
+        gs_run_flush(run, err) < 0) {
+        run->failed = 1;
+        rc = -1;
+    }
+    free(nf);
+    return rc;
+}
+
+int gs_run_read_keys(gs_run *run, gs_analysis_keys *keys, gs_err *err)
+{
+    if (!run || !keys)
+        return gs_err_set(err, "internal error: gs_run_read_keys without arguments");
+    keys->n_key = -1;
+    keys->epoch = GS_RUN_NO_KEYS;
+    if (!run->has_analysis)
+        return 0;
+    int64_t epoch;
+    int n_key, freqs[GS_ANALYSIS_MAX_KEYS];
+    if (read_key_list(run, &epoch, &n_key, freqs, err) < 0)
+        return -1;
+    if (n_key < 0)
+        return 0;
+    char where[GS_WHERE_MAX];
+    const hsize_t d_mlp = (hsize_t)run->dims.d_mlp;
+    hsize_t len;
+    gs_run_where(where, run->path, "/analysis/neuron_freq");
+    if (gs_h5_dset_len(run->an_neuron_freq, &len, where, err) < 0)
+        return -1;
+    if (len != d_mlp)
+        return gs_err_set(err, "%s: has %llu rows, d_mlp is %llu (damaged file?)", where,
+                          (unsigned long long)len, (unsigned long long)d_mlp);
+    if (keys->neuron_freq) {
+        int32_t *nf = malloc(d_mlp * sizeof *nf);
+        if (!nf)
+            return gs_err_set(err, "%s: out of memory", where);
+        int rc = gs_h5_read_rows(run->an_neuron_freq, H5T_NATIVE_INT32, 0, d_mlp, nf, where,
+                                 err);
+        for (hsize_t i = 0; i < d_mlp && rc == 0; i++)
+            keys->neuron_freq[i] = nf[i];
+        free(nf);
+        if (rc < 0)
+            return -1;
+    }
+    gs_run_where(where, run->path, "/analysis/neuron_frac_explained");
+    if (gs_h5_dset_len(run->an_neuron_frac, &len, where, err) < 0)
+        return -1;
+    if (len != d_mlp)
+        return gs_err_set(err, "%s: has %llu rows, d_mlp is %llu (damaged file?)", where,
+                          (unsigned long long)len, (unsigned long long)d_mlp);
+    if (keys->neuron_frac && gs_h5_read_rows(run->an_neuron_frac, H5T_NATIVE_DOUBLE, 0, d_mlp,
+                                             keys->neuron_frac, where, err) < 0)
+        return -1;
+    keys->epoch = (long)epoch;
+    keys->n_key = n_key;
+    memcpy(keys->key_freqs, freqs, (size_t)n_key * sizeof *freqs);
+    return 0;
+}
+
+/* ---- phases and the Fourier basis ---- */
+
+int gs_run_write_phases(gs_run *run, const gs_analysis_phases *ph, gs_err *err)
+{
+    if (!run || !ph)
+        return gs_err_set(err, "internal error: gs_run_write_phases without arguments");
+    if (check_writer(run, err) < 0)
+        return -1;
+    const int64_t v[3] = {ph->memorization_end, ph->circuit_end, ph->cleanup_end};
+    for (int i = 0; i < 3; i++) {
+        /* Phases follow each other: a boundary is reached only after the previous one. */
+        int bad = v[i] < -1 || (i > 0 && v[i] >= 0 && (v[i - 1] < 0 || v[i] < v[i - 1]));
+        if (bad)
+            return gs_err_set(err, "%s: phase boundaries %lld, %lld, %lld: each must be -1 "
+                              "(not reached) or an epoch not before the previous one, which "
+                              "must be reached", run->path, (long long)v[0], (long long)v[1],
+                              (long long)v[2]);
+    }
+    char where[GS_WHERE_MAX];
+    if (gs_h5_write_rows(run->an_phases, H5T_NATIVE_INT64, 0, 3, v,
+                         gs_run_where(where, run->path, "/analysis/phase_epochs"), err) < 0 ||
+        gs_run_flush(run, err) < 0) {
+        run->failed = 1;
+        return -1;
+    }
+    return 0;
+}
+
+int gs_run_read_phases(gs_run *run, gs_analysis_phases *ph, gs_err *err)
+{
+    if (!run || !ph)
+        return gs_err_set(err, "internal error: gs_run_read_phases without arguments");
+    int64_t v[3] = {GS_RUN_NO_EPOCH, GS_RUN_NO_EPOCH, GS_RUN_NO_EPOCH};
+    char where[GS_WHERE_MAX];
+    gs_run_where(where, run->path, "/analysis/phase_epochs");
+    if (run->has_analysis && gs_h5_read_rows(run->an_phases, H5T_NATIVE_INT64, 0, 3, v, where,
+                                             err) < 0)
+        return -1;
+    for (int i = 0; i < 3; i++)
+        if (v[i] < -1)
+            return gs_err_set(err, "%s: holds %lld (damaged file?)", where, (long long)v[i]);
+    ph->memorization_end = (long)v[0];
+    ph->circuit_end = (long)v[1];
+    ph->cleanup_end = (long)v[2];
+    return 0;
+}
+
+int gs_run_write_fourier_basis(gs_run *run, const double *F, gs_err *err)
+{
+    if (!run || !F)
+        return gs_err_set(err, "internal error: gs_run_write_fourier_basis without arguments");
+    if (check_writer(run, err) < 0)
+        return -1;
+    char where[GS_WHERE_MAX];
+    if (gs_h5_write_rows(run->an_basis, H5T_NATIVE_DOUBLE, 0, (hsize_t)run->dims.p, F,
+                         gs_run_where(where, run->path, "/analysis/fourier_basis"), err) < 0 ||
+        gs_run_flush(run, err) < 0) {
+        run->failed = 1;
+        return -1;
+    }
+    return 0;
+}
+
+int gs_run_read_fourier_basis(gs_run *run, double *F, gs_err *err)
+{
+    if (!run || !F)
+        return gs_err_set(err, "internal error: gs_run_read_fourier_basis without arguments");
+    if (!run->has_analysis)
+        return 0;
+    char where[GS_WHERE_MAX];
+    gs_run_where(where, run->path, "/analysis/fourier_basis");
+    const hsize_t p = (hsize_t)run->dims.p;
+    hsize_t n;
+    if (gs_h5_dset_len(run->an_basis, &n, where, err) < 0)
+        return -1;
+    if (n == 0)
+        return 0;
+    if (n != p)
+        return gs_err_set(err, "%s: has %llu rows, expected 0 or %llu (damaged file?)", where,
+                          (unsigned long long)n, (unsigned long long)p);
+    return gs_h5_read_rows(run->an_basis, H5T_NATIVE_DOUBLE, 0, p, F, where, err) < 0 ? -1 : 1;
+}

@@ -1,0 +1,97 @@
+/* The /analysis group of a run file: progress measures per analysed checkpoint
+ * (SPEC §4), the neuron clusters and key frequencies, and the phase boundaries (SPEC §6).
+ *
+ * /analysis and all its datasets are created empty with the run (gs_run_create), so
+ * that writing them later needs no new objects and happens under SWMR like training:
+ * a crash during analysis leaves the checkpoints untouched and the analysis rows
+ * committed so far readable. /analysis/epoch is the commit record, written last.
+ * Files without /analysis (none written by this version) are refused for writing
+ * with a clear message; reading reports "no analysis" (no rows, no keys, no phases).
+ * The layout is documented in docs/run-file.md. */
+#ifndef GS_RUNFILE_ANALYSIS_H
+#define GS_RUNFILE_ANALYSIS_H
+
+#include "runfile.h"
+
+/* One analysed checkpoint. The two arrays have p entries each. */
+typedef struct {
+    long epoch;
+    double train_loss, test_loss, train_acc, test_acc; /* recomputed, p+1 classes */
+    double restricted_loss, excluded_loss;             /* p classes, SPEC §4 */
+    double gini_embed, gini_neuron_logit;
+    double weight_norm;                                /* total sum of squared weights */
+    double *embed_fourier_norm;                        /* [p] ||(F W_E[:p])[j, :]|| */
+    double *neuron_logit_fourier_norm;                 /* [p] ||(W_L F^T)[:, j]|| */
+} gs_analysis_row;
+
+/* Number of measures per row, in the order of the scalar fields above. */
+#define GS_ANALYSIS_N_SCALARS 9
+extern const char *const gs_analysis_scalar_names[GS_ANALYSIS_N_SCALARS];
+
+#define GS_ANALYSIS_MAX_KEYS 64
+
+/* The key frequencies and neuron clusters at one checkpoint. */
+typedef struct {
+    long epoch;              /* checkpoint they were found at; -1 if given by the user;
+                              * -2 when reading finds none stored */
+    int n_key;               /* -1 when reading finds none stored */
+    int key_freqs[GS_ANALYSIS_MAX_KEYS]; /* ascending, 1..(p-1)/2 */
+    int *neuron_freq;        /* [d_mlp], -1 = no cluster (caller's buffer) */
+    double *neuron_frac;     /* [d_mlp] fraction of variance in the neuron's best frequency */
+} gs_analysis_keys;
+
+/* Phase boundaries (epochs), -1 where not reached: end of memorization (= start of
+ * circuit formation), end of circuit formation (= start of cleanup), end of cleanup. */
+typedef struct {
+    long memorization_end, circuit_end, cleanup_end;
+} gs_analysis_phases;
+
+/* GS_RUN_ANALYZE-mode open: read-write, SWMR writer, the writer lock held. Refused
+ * while a trainer writes the run ("FILE: is being trained right now; use grokscope
+ * analyze --follow FILE") or another analysis does, and for files without /analysis.
+ * Like a resume it clears the flags a killed writer left (under the lock only), but
+ * it changes nothing outside /analysis: analysis rows past the committed count are
+ * trimmed, the checkpoints, metrics and /status stay as they are. gs_run_append and
+ * gs_run_set_status refuse such a handle. */
+int gs_run_open_analyze(gs_run **out, const char *path, gs_err *err);
+
+/* 1 if the file has an /analysis group (any reader), 0 if not. */
+int gs_run_has_analysis(const gs_run *run);
+
+/* Committed analysed checkpoints: rows of /analysis/epoch (trailing unwritten rows and
+ * rows beyond any series' length do not count). Row k is checkpoint k. */
+long gs_run_n_analyzed(const gs_run *run);
+
+/* Row i (0-based, < gs_run_n_analyzed); row->embed_fourier_norm etc. must point to
+ * caller buffers of p doubles, or be NULL to skip that array. */
+int gs_run_read_analysis(gs_run *run, long i, gs_analysis_row *row, gs_err *err);
+
+/* Appends one row (its epoch must be the next checkpoint epoch not yet analysed, i.e.
+ * that of checkpoint gs_run_n_analyzed) and flushes: the series first, then, after a
+ * flush, the commit record /analysis/epoch. */
+int gs_run_append_analysis(gs_run *run, const gs_analysis_row *row, gs_err *err);
+
+/* Drops every analysis row (when the key frequencies change) and the phases, which
+ * were derived from them; flushes. The key frequencies stay. */
+int gs_run_clear_analysis(gs_run *run, gs_err *err);
+
+/* /analysis/key_freqs, key_freqs_epoch, neuron_freq, neuron_frac_explained. Reading
+ * returns 0 with keys->n_key = -1 when none are stored; its neuron buffers may be NULL
+ * to skip them. Writing needs both neuron arrays and commits with key_freqs_epoch
+ * (written last); it refuses to change the key frequencies while analysis rows
+ * computed with them exist (gs_run_clear_analysis first). */
+int gs_run_write_keys(gs_run *run, const gs_analysis_keys *keys, gs_err *err);
+int gs_run_read_keys(gs_run *run, gs_analysis_keys *keys, gs_err *err);
+
+/* /analysis/phase_epochs [3]; reading gives all -1 when none are stored. Writing
+ * checks that the reached boundaries come first and do not decrease. */
+int gs_run_write_phases(gs_run *run, const gs_analysis_phases *ph, gs_err *err);
+int gs_run_read_phases(gs_run *run, gs_analysis_phases *ph, gs_err *err);
+
+/* /analysis/fourier_basis [p, p] (double), written once by the analysis (writing it
+ * again overwrites it). Reading returns 1 and fills F[p * p] if it is stored, 0 if
+ * not, -1 on error. */
+int gs_run_write_fourier_basis(gs_run *run, const double *F, gs_err *err);
+int gs_run_read_fourier_basis(gs_run *run, double *F, gs_err *err);
+
+#endif

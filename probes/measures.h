@@ -1,0 +1,136 @@
+/* gs_probe: what is measured on one checkpoint (SPEC §4): the model on all p*p inputs,
+ * train/test loss and accuracy as the trainer computes them, restricted and excluded
+ * loss, Fourier norms of the embedding and of the neuron-logit map with their Gini
+ * coefficients, the total sum of squared weights, and the neuron clusters that define
+ * the key frequencies.
+ *
+ * One context per run, created once and reused for every checkpoint: everything is
+ * allocated in gs_probe_create (the model workspace, the FFTW plans, and one arena for
+ * the rest), nothing per call, so memory does not grow with the number of checkpoints.
+ * A context is not thread-safe; use one per thread (and see fourier.h on creating them).
+ *
+ * Inputs are the pairs i = a*p + b, all p*p of them. For div, the pairs with b = 0
+ * have no answer (target -1): the model still runs on them (their logits and
+ * activations exist and take part in the Fourier projections, which are over the whole
+ * p x p grid) but they are left out of every loss and accuracy. */
+#ifndef GS_PROBE_MEASURES_H
+#define GS_PROBE_MEASURES_H
+
+#include <stdint.h>
+
+#include "error.h"
+#include "fourier.h"
+#include "model.h"
+#include "task.h"
+#include "trainer.h"
+
+#define GS_PROBE_CLUSTER_THRESHOLD 0.85 /* SPEC §4 */
+
+typedef struct {
+    gs_dims d;
+    gs_op op;
+    int p, n_inputs;   /* n_inputs = p*p */
+    gs_fourier fourier;
+    gs_model model;    /* GS_PATH_FAST, max_batch = n_train (as the trainer's) */
+    int n_train, n_test;
+    int n_rest;        /* inputs in neither set: for div the b = 0 pairs, else none */
+    int n_defined;     /* inputs whose answer is defined */
+    int32_t *train_idx, *test_idx, *rest_idx;  /* copies of the split; the rest */
+    int32_t *train_tgt, *test_tgt, *rest_tgt;  /* answers; rest_tgt dummy 0s */
+    int32_t *target;   /* [p*p] answer of each input, -1 where undefined */
+    int32_t *circuit;  /* [p*p] (a+b) mod p for add, (a-b) mod p for sub; else unused */
+    /* filled by gs_probe_forward */
+    double *logits;    /* L [p*p, p]: "=" column dropped, promoted to double */
+    float *grid;       /* [d_mlp, p*p]: post-ReLU activation of neuron n on input i */
+    int have_logits, have_grid;
+    /* scratch and results, carved from one arena */
+    double *sums;      /* [p, p] sum of L rows per circuit residue s */
+    double *coef;      /* [2 n_freq, p] u^T L for each key direction */
+    double *proj;      /* [p, p] sum_u u(s) (u^T L) per residue s */
+    double *rlogits;   /* [p, p] L_restricted per residue s (plus the mean) */
+    double *row;       /* [p] */
+    double *w_e;       /* [p, d_model] F W_E[:p] */
+    double *w_out;     /* [d_mlp, d_model] */
+    double *w_u;       /* [d_model, p] W_U[:, :p] */
+    double *w_l;       /* [d_mlp, p] W_out W_U[:, :p], then W_L F^T */
+    double *embed_norm, *neuron_logit_norm; /* [p] each */
+    double *sort;      /* [max(p, d_mlp)] */
+    double *g_in, *g_out; /* [p, p] one neuron's grid and its 2D transform */
+    int *neuron_freq, *best_freq; /* [d_mlp] */
+    double *frac;      /* [d_mlp] */
+    int *cluster_size; /* [n_freq + 1] */
+    int *key_freqs;    /* [n_freq] */
+    int *key_seen;     /* [n_freq + 1] */
+    void *arena;
+} gs_probe;
+
+/* Creates the context for a run of dimensions d and operation op with the given split
+ * (indices a*p + b, as in /data/train_idx and /data/test_idx; copied). Checks the split
+ * (indices in range, no repeats, answers defined): a corrupt file gives an error. */
+int gs_probe_create(gs_probe *pr, const gs_dims *d, gs_op op, const int32_t *train_idx,
+                    int n_train, const int32_t *test_idx, int n_test, gs_err *err);
+void gs_probe_free(gs_probe *pr);
+
+/* Loads the parameters (copied into the model) and runs the model on all p*p inputs:
+ * fills pr->logits, and pr->grid if want_grid. The training set goes through in one
+ * batch and the test set in chunks of n_train, in split order, exactly as
+ * gs_trainer_measure does, so *metrics (over the p+1 classes) equal the trainer's
+ * per-epoch metrics of the same weights bit for bit (at the same thread count). */
+void gs_probe_forward(gs_probe *pr, const float *params, int want_grid,
+                      gs_epoch_metrics *metrics);
+
+/* Restricted loss (CE over all defined inputs) and excluded loss (CE over the training
+ * inputs) of SPEC §4 for the key frequencies (distinct, each in 1..n_freq; n_key may be
+ * 0), from the logits of the last gs_probe_forward. Float64, p classes. Defined for add
+ * (u = cos/sin w(a+b), SPEC) and sub (u = cos/sin w(a-b), the same circuit for a-b);
+ * for mul and div there is no such circuit in this basis and it returns an error. */
+int gs_probe_restricted(gs_probe *pr, const int *key_freqs, int n_key, double *restricted,
+                        double *excluded, gs_err *err);
+int gs_probe_has_circuit(gs_op op); /* 1 for add and sub */
+
+/* Fourier norms of the parameters loaded by the last gs_probe_forward:
+ * embed_norm[j] = ||(F W_E[:p])[j, :]||, neuron_logit_norm[j] = ||(W_L F^T)[:, j]|| with
+ * W_L = W_out W_U[:, :p]; j = 0..p-1 in F's row order. Either pointer may be NULL. */
+void gs_probe_fourier_norms(gs_probe *pr, double *embed_norm, double *neuron_logit_norm);
+
+/* Gini coefficient of a non-negative vector (Hurley & Rickard, SPEC §4); scratch holds
+ * n doubles. One-hot gives 1 - 1/n, constant 0; all-zero, negative, NaN or empty
+ * input gives NaN. */
+double gs_gini(const double *c, int n, double *scratch);
+
+/* Everything measured on one checkpoint. The arrays point into the context and stay
+ * valid until its next call. */
+typedef struct {
+    gs_epoch_metrics metrics;         /* train/test loss and accuracy, p+1 classes */
+    double restricted_loss, excluded_loss; /* NaN when the op has no circuit */
+    double gini_embed, gini_neuron_logit;
+    double weight_norm;               /* sum of squares of all parameters, in double */
+    const double *embed_fourier_norm; /* [p] */
+    const double *neuron_logit_norm;  /* [p] */
+} gs_probe_measures;
+
+/* Forward (without the activation grid), restricted/excluded loss for key_freqs, norms,
+ * Ginis and weight norm. Errors only on bad key frequencies. */
+int gs_probe_measure(gs_probe *pr, const float *params, const int *key_freqs, int n_key,
+                     gs_probe_measures *out, gs_err *err);
+
+/* Neuron clusters (SPEC §4) from the activation grid of the last
+ * gs_probe_forward(..., want_grid = 1). */
+typedef enum {
+    GS_CLUSTER_THRESHOLD, /* best frequency if its fraction >= threshold (SPEC) */
+    GS_CLUSTER_BEST       /* the paper's notebook: best frequency, no threshold */
+} gs_cluster_rule;
+
+typedef struct {
+    const int *neuron_freq;  /* [d_mlp] cluster 1..n_freq, or -1 (none / no variance) */
+    const int *best_freq;    /* [d_mlp] best frequency whatever its fraction; -1 if no variance */
+    const double *frac;      /* [d_mlp] fraction of the non-constant variance in best_freq; 0 if none */
+    const int *cluster_size; /* [n_freq + 1]: [w] neurons in cluster w, [0] in none */
+    const int *key_freqs;    /* ascending: clusters with at least 1% of the neurons */
+    int n_key;
+} gs_cluster_result;
+
+int gs_probe_clusters(gs_probe *pr, gs_cluster_rule rule, double threshold,
+                      gs_cluster_result *out, gs_err *err);
+
+#endif

@@ -1,0 +1,80 @@
+/* Fourier norms of the embedding and the neuron-logit map, and the Gini coefficient
+ * (SPEC §4). */
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "measures.h"
+
+void gs_probe_fourier_norms(gs_probe *pr, double *embed_norm, double *neuron_logit_norm)
+{
+    const gs_model *m = &pr->model;
+    const int p = pr->p, D = pr->d.d_model, M = pr->d.d_mlp, V = pr->d.n_out;
+    const float *W_E = m->params + m->info[GS_W_E].offset;
+    const float *W_out = m->params + m->info[GS_W_OUT].offset;
+    const float *W_U = m->params + m->info[GS_W_U].offset;
+
+    /* E = F W_E[:p]: the D columns of the [p, D] matrix, transformed in place */
+    for (size_t j = 0; j < (size_t)p * D; j++)
+        pr->w_e[j] = W_E[j];
+    gs_fourier_vectors(&pr->fourier, pr->w_e, pr->w_e, D, D, 1);
+    for (int j = 0; j < p; j++) {
+        const double *e = pr->w_e + (size_t)j * D;
+        double s = 0.0;
+        for (int c = 0; c < D; c++)
+            s += e[c] * e[c];
+        pr->embed_norm[j] = sqrt(s);
+    }
+
+    /* W_L = W_out W_U[:, :p] in double, then M = W_L F^T: each row of W_L transformed */
+    for (size_t j = 0; j < (size_t)M * D; j++)
+        pr->w_out[j] = W_out[j];
+    for (int r = 0; r < D; r++)
+        for (int c = 0; c < p; c++)
+            pr->w_u[(size_t)r * p + c] = W_U[(size_t)r * V + c];
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, p, D, 1.0, pr->w_out, D,
+                pr->w_u, p, 0.0, pr->w_l, p);
+    gs_fourier_vectors(&pr->fourier, pr->w_l, pr->w_l, M, 1, p);
+    for (int j = 0; j < p; j++)
+        pr->neuron_logit_norm[j] = 0.0;
+    for (int n = 0; n < M; n++) {
+        const double *row = pr->w_l + (size_t)n * p;
+        for (int j = 0; j < p; j++)
+            pr->neuron_logit_norm[j] += row[j] * row[j];
+    }
+    for (int j = 0; j < p; j++)
+        pr->neuron_logit_norm[j] = sqrt(pr->neuron_logit_norm[j]);
+
+    if (embed_norm)
+        memcpy(embed_norm, pr->embed_norm, (size_t)p * sizeof(double));
+    if (neuron_logit_norm)
+        memcpy(neuron_logit_norm, pr->neuron_logit_norm, (size_t)p * sizeof(double));
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double gs_gini(const double *c, int n, double *scratch)
+{
+    if (n < 1)
+        return NAN;
+    memcpy(scratch, c, (size_t)n * sizeof(double));
+    qsort(scratch, (size_t)n, sizeof(double), cmp_double);
+    double l1 = 0.0;
+    for (int k = 0; k < n; k++) {
+        if (!(scratch[k] >= 0.0))
+            return NAN; /* negative or NaN: not a vector of norms */
+        l1 += scratch[k];
+    }
+    if (!(l1 > 0.0) || !isfinite(l1))
+        return NAN; /* all zero: no distribution to be sparse or dense */
+    /* G = 1 - 2 sum_k (c_k / ||c||_1) (N - k + 1/2) / N, k = 1..N ascending */
+    double acc = 0.0;
+    for (int k = 1; k <= n; k++)
+        acc += scratch[k - 1] / l1 * ((n - k + 0.5) / n);
+    return 1.0 - 2.0 * acc;
+}

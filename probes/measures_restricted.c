@@ -1,0 +1,135 @@
+/* Restricted and excluded loss (SPEC §4).
+ *
+ * For key frequency w the directions over inputs are built from F's rows,
+ *   u_cos(a,b) = (cos_a cos_b - sin_a sin_b)/sqrt(2),  u_sin = (sin_a cos_b + cos_a sin_b)/sqrt(2)
+ * (for sub, with b's sine negated: cos/sin of w(a-b)). By the angle-addition identity
+ * these equal F[cos w, s]/sqrt(p) and F[sin w, s]/sqrt(p) with s = (a+b) mod p (or
+ * (a-b) mod p), which is how they are evaluated here: then every projection depends on
+ * the input only through s, so
+ *   u^T L          = sum_s u(s) S[s, :],  S[s, :] = sum of the rows L[i, :] with s_i = s,
+ *   L_restricted_i = mean + P[s_i, :],    P[s, :] = sum_u u(s) (u^T L),
+ *   L_excluded_i   = L[i, :] - P[s_i, :],
+ * and the restricted loss needs only p log-sum-exps. The mean is over all p*p inputs;
+ * CE is float64 over the p number classes. tests/probes_oracle.py checks this against
+ * the literal formula (u built as the products above, dense projections). */
+#include <math.h>
+#include <string.h>
+
+#include "measures.h"
+
+/* log sum_c exp(x[c]), shifted by the max */
+static double log_sum_exp(const double *x, int n)
+{
+    double mx = x[0];
+    for (int c = 1; c < n; c++)
+        mx = x[c] > mx ? x[c] : mx;
+    double s = 0.0;
+    for (int c = 0; c < n; c++)
+        s += exp(x[c] - mx);
+    return mx + log(s);
+}
+
+int gs_probe_restricted(gs_probe *pr, const int *key_freqs, int n_key, double *restricted,
+                        double *excluded, gs_err *err)
+{
+    const int p = pr->p, pp = pr->n_inputs, nf = pr->fourier.n_freq;
+    if (!gs_probe_has_circuit(pr->op))
+        return gs_err_set(err, "restricted/excluded loss: %s mod %d has no circuit in cos/sin "
+                          "of w(a+b) or w(a-b) (they are defined for add and sub)",
+                          gs_op_name(pr->op), p);
+    if (!pr->have_logits)
+        return gs_err_set(err, "restricted/excluded loss: no checkpoint loaded (gs_probe_forward first)");
+    if (n_key < 0 || n_key > nf)
+        return gs_err_set(err, "restricted/excluded loss: %d key frequencies for p = %d (at most %d)",
+                          n_key, p, nf);
+    memset(pr->key_seen, 0, (size_t)(nf + 1) * sizeof(int));
+    for (int k = 0; k < n_key; k++) {
+        const int w = key_freqs[k];
+        if (w < 1 || w > nf)
+            return gs_err_set(err, "key frequency %d is out of range 1..%d for p = %d", w, nf, p);
+        if (pr->key_seen[w]++)
+            return gs_err_set(err, "key frequency %d is given twice", w);
+    }
+
+    /* S[s, :] */
+    double *S = pr->sums;
+    memset(S, 0, (size_t)p * p * sizeof(double));
+    for (int i = 0; i < pp; i++) {
+        const double *L = pr->logits + (size_t)i * p;
+        double *Ss = S + (size_t)pr->circuit[i] * p;
+        for (int c = 0; c < p; c++)
+            Ss[c] += L[c];
+    }
+    double *mean = pr->row;
+    for (int c = 0; c < p; c++)
+        mean[c] = 0.0;
+    for (int s = 0; s < p; s++)
+        for (int c = 0; c < p; c++)
+            mean[c] += S[(size_t)s * p + c];
+    for (int c = 0; c < p; c++)
+        mean[c] /= pp;
+
+    /* the directions' F rows, then u^T L and P */
+    const double inv_sqrt_p = 1.0 / sqrt((double)p);
+    int rows[2 * 2048], n_dir = 0;
+    for (int k = 0; k < n_key; k++) {
+        rows[n_dir++] = gs_fourier_cos_row(key_freqs[k]);
+        const int rs = gs_fourier_sin_row(p, key_freqs[k]);
+        if (rs >= 0) /* the even-p Nyquist frequency has no sine direction */
+            rows[n_dir++] = rs;
+    }
+    const double *F = pr->fourier.basis;
+    for (int k = 0; k < n_dir; k++) {
+        const double *u = F + (size_t)rows[k] * p;
+        double *ck = pr->coef + (size_t)k * p;
+        for (int c = 0; c < p; c++)
+            ck[c] = 0.0;
+        for (int s = 0; s < p; s++) {
+            const double us = u[s] * inv_sqrt_p;
+            const double *Ss = S + (size_t)s * p;
+            for (int c = 0; c < p; c++)
+                ck[c] += us * Ss[c];
+        }
+    }
+    double *P = pr->proj, *R = pr->rlogits;
+    memset(P, 0, (size_t)p * p * sizeof(double));
+    for (int s = 0; s < p; s++) {
+        double *Ps = P + (size_t)s * p;
+        for (int k = 0; k < n_dir; k++) {
+            const double us = F[(size_t)rows[k] * p + s] * inv_sqrt_p;
+            const double *ck = pr->coef + (size_t)k * p;
+            for (int c = 0; c < p; c++)
+                Ps[c] += us * ck[c];
+        }
+        double *Rs = R + (size_t)s * p;
+        for (int c = 0; c < p; c++)
+            Rs[c] = mean[c] + Ps[c];
+    }
+
+    /* restricted: over all inputs with a defined answer; one log-sum-exp per residue */
+    double *lse = pr->sort; /* p doubles of scratch */
+    for (int s = 0; s < p; s++)
+        lse[s] = log_sum_exp(R + (size_t)s * p, p);
+    double sum = 0.0;
+    for (int i = 0; i < pp; i++) {
+        const int t = pr->target[i];
+        if (t < 0)
+            continue;
+        const int s = pr->circuit[i];
+        sum += lse[s] - R[(size_t)s * p + t];
+    }
+    *restricted = sum / pr->n_defined;
+
+    /* excluded: over the training inputs */
+    double *x = pr->row; /* the mean is no longer needed */
+    sum = 0.0;
+    for (int k = 0; k < pr->n_train; k++) {
+        const int i = pr->train_idx[k];
+        const double *L = pr->logits + (size_t)i * p, *Ps = P + (size_t)pr->circuit[i] * p;
+        for (int c = 0; c < p; c++)
+            x[c] = L[c] - Ps[c];
+        sum += log_sum_exp(x, p) - x[pr->train_tgt[k]];
+    }
+    *excluded = sum / pr->n_train;
+    return 0;
+}

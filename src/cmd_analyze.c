@@ -1,0 +1,127 @@
+/* grokscope analyze: the Fourier-basis progress measures of every checkpoint. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyze.h"
+#include "commands.h"
+#include "opts.h"
+#include "progress.h"
+
+static const char analyze_usage[] =
+    "usage: grokscope analyze RUN.h5 [options]\n"
+    "\n"
+    "Computes, for every checkpoint of a run, the progress measures of Nanda et al. 2023:\n"
+    "train/test loss and accuracy recomputed from the weights, restricted and excluded\n"
+    "loss, Gini coefficients of W_E and W_L in the Fourier basis, the sum of squared\n"
+    "weights and the embedding's norm per frequency; the neuron clusters and key\n"
+    "frequencies; and the phases (memorization, circuit formation, cleanup). Results go\n"
+    "into /analysis of the run file. Running it again computes only new checkpoints.\n"
+    "\n"
+    "  --key-freqs LIST    use these key frequencies (e.g. 14,35,41,42,52) instead of\n"
+    "                      the neuron clusters' (recomputes what depends on them)\n"
+    "  --epoch N           find the clusters at checkpoint N (default: the last)\n"
+    "  --best-freq         the paper notebook's cluster rule: every neuron joins its best\n"
+    "                      frequency, without the 0.85 variance threshold\n"
+    "  --threshold X       fraction of variance a neuron needs to join a cluster (0.85)\n"
+    "  --follow            analyse a run while it trains: print each new checkpoint's\n"
+    "                      measures, then write the analysis when training ends\n"
+    "  --threads N         OpenBLAS threads (default: all CPUs)\n"
+    "  --quiet             no progress line\n";
+
+static int check_request(gs_run *run, gs_analyze_opts *o, const char *keys, gs_err *err)
+{
+    const int n_freq = gs_run_dims(run)->p / 2, n_ck = gs_run_n_checkpoints(run);
+    if (keys && gs_parse_key_freqs(keys, n_freq, o->user_keys, &o->n_user_keys, err) != 0)
+        return -1;
+    if (n_ck == 0 && !o->follow)
+        return gs_err_set(err, "%s: the run has no checkpoint yet", o->path);
+    if (o->cluster_epoch >= 0 && !o->follow) {
+        long *epochs = malloc((size_t)n_ck * sizeof *epochs);
+        if (!epochs)
+            return gs_err_set(err, "out of memory");
+        int found = 0;
+        if (gs_run_checkpoint_epochs(run, epochs, err) != 0) {
+            free(epochs);
+            return -1;
+        }
+        for (int i = 0; i < n_ck; i++)
+            found |= epochs[i] == o->cluster_epoch;
+        free(epochs);
+        if (!found)
+            return gs_err_set(err, "%s: no checkpoint at epoch %ld", o->path, o->cluster_epoch);
+    }
+    return 0;
+}
+
+int gs_cmd_analyze(int argc, char **argv)
+{
+    if (gs_wants_help(argc, argv)) {
+        fputs(analyze_usage, stdout);
+        return 0;
+    }
+    gs_analyze_opts o;
+    gs_analyze_opts_default(&o);
+    gs_err err;
+    const char *keys = NULL;
+    long threads = 0;
+    int quiet = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *val;
+        int r;
+        if ((r = gs_opt_value(argv, argc, &i, "--key-freqs", &val, &err)) != 0) {
+            if (r < 0)
+                return gs_fail("analyze", &err);
+            keys = val;
+        } else if ((r = gs_opt_value(argv, argc, &i, "--epoch", &val, &err)) != 0) {
+            if (r < 0 || gs_parse_long("--epoch", val, 0, 1000000000L, &o.cluster_epoch, &err) != 0)
+                return gs_fail("analyze", &err);
+        } else if ((r = gs_opt_value(argv, argc, &i, "--threshold", &val, &err)) != 0) {
+            if (r < 0 || gs_parse_double("--threshold", val, 0.0, 1.0, &o.threshold, &err) != 0)
+                return gs_fail("analyze", &err);
+        } else if ((r = gs_opt_value(argv, argc, &i, "--threads", &val, &err)) != 0) {
+            if (r < 0 || gs_parse_long("--threads", val, 1, 256, &threads, &err) != 0)
+                return gs_fail("analyze", &err);
+        } else if (strcmp(argv[i], "--best-freq") == 0) {
+            o.rule = GS_CLUSTER_BEST;
+        } else if (strcmp(argv[i], "--follow") == 0) {
+            o.follow = 1;
+        } else if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0) {
+            quiet = 1;
+        } else if (argv[i][0] != '-' && !o.path) {
+            o.path = argv[i];
+        } else {
+            gs_err_set(&err, "unexpected argument '%s' (see grokscope analyze --help)", argv[i]);
+            return gs_fail("analyze", &err);
+        }
+    }
+    if (!o.path) {
+        gs_err_set(&err, "expected a run file (usage: grokscope analyze RUN.h5)");
+        return gs_fail("analyze", &err);
+    }
+    gs_set_threads((int)threads);
+    gs_run *run;
+    /* Validate the file, the key frequencies and --epoch read-only, before anything
+     * opens the file for writing. */
+    if (gs_run_open(&run, o.path, GS_RUN_READ, 0, &err) != 0)
+        return gs_fail("analyze", &err);
+    int bad = check_request(run, &o, keys, &err);
+    gs_run_close(run, NULL);
+    if (bad)
+        return gs_fail("analyze", &err);
+    gs_progress pr;
+    gs_progress_start(&pr, "checkpoint", 0, 0, quiet);
+    o.progress = gs_progress_callback;
+    o.progress_ctx = &pr;
+    o.log = quiet ? NULL : stderr;
+    if (gs_analyze_run(&o, &err) != 0) {
+        gs_progress_end(&pr);
+        return gs_fail("analyze", &err);
+    }
+    gs_progress_end(&pr);
+    if (gs_run_open(&run, o.path, GS_RUN_READ, 0, &err) != 0)
+        return gs_fail("analyze", &err);
+    int rc = gs_analysis_print_summary(run, stdout, &err);
+    gs_run_close(run, NULL);
+    return rc == 0 ? 0 : gs_fail("analyze", &err);
+}
