@@ -142,7 +142,7 @@ hid_t gs_h5_open_read(const char *path, int *swmr, gs_err *err)
 /* The range an analysis locks: from byte 0 to far past any real file (a lock may cover
  * bytes that do not exist), so it conflicts with a trainer's whole-file lock (length
  * 0 = to the end, however far) yet reports a different length to F_GETLK. */
-#define GS_H5_ANALYZE_LOCK_LEN ((off_t)1 << 62)
+#define GS_H5_ANALYZE_LOCK_LEN ((off_t)1 << (8 * sizeof(off_t) - 2))
 
 static void lock_range(struct flock *fl, short type, gs_h5_lock_kind kind)
 {

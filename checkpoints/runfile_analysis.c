@@ -381,14 +381,15 @@ int gs_run_write_phases(gs_run *run, const gs_analysis_phases *ph, gs_err *err)
     if (check_writer(run, err) < 0)
         return -1;
     const int64_t v[3] = {ph->memorization_end, ph->circuit_end, ph->cleanup_end};
+    int64_t last = -1;
     for (int i = 0; i < 3; i++) {
-        /* Phases follow each other: a boundary is reached only after the previous one. */
-        int bad = v[i] < -1 || (i > 0 && v[i] >= 0 && (v[i - 1] < 0 || v[i] < v[i - 1]));
-        if (bad)
+        /* Phases follow each other, so the boundaries found cannot go back in time. */
+        if (v[i] < -1 || (v[i] >= 0 && v[i] < last))
             return gs_err_set(err, "%s: phase boundaries %lld, %lld, %lld: each must be -1 "
-                              "(not reached) or an epoch not before the previous one, which "
-                              "must be reached", run->path, (long long)v[0], (long long)v[1],
-                              (long long)v[2]);
+                              "(not found) or an epoch not before the ones found before it",
+                              run->path, (long long)v[0], (long long)v[1], (long long)v[2]);
+        if (v[i] >= 0)
+            last = v[i];
     }
     char where[GS_WHERE_MAX];
     if (gs_h5_write_rows(run->an_phases, H5T_NATIVE_INT64, 0, 3, v,

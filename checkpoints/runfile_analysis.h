@@ -84,7 +84,7 @@ int gs_run_write_keys(gs_run *run, const gs_analysis_keys *keys, gs_err *err);
 int gs_run_read_keys(gs_run *run, gs_analysis_keys *keys, gs_err *err);
 
 /* /analysis/phase_epochs [3]; reading gives all -1 when none are stored. Writing
- * checks that the reached boundaries come first and do not decrease. */
+ * checks that each is -1 or an epoch, and that the epochs given do not decrease. */
 int gs_run_write_phases(gs_run *run, const gs_analysis_phases *ph, gs_err *err);
 int gs_run_read_phases(gs_run *run, gs_analysis_phases *ph, gs_err *err);
 

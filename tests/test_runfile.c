@@ -3,6 +3,7 @@
  * SWMR reader in another process, --init files, and the public checker. */
 #include <errno.h>
 #include <float.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 
 #include "check.h"
 #include "runfile.h"
+#include "runfile_analysis.h"
 
 #define CHECK_MSG(rc, e, needle)                                                         \
     do {                                                                                 \
@@ -490,6 +492,158 @@ static int second_writer(const char *path)
     return 0;
 }
 
+/* ---- the analysis: fake measures, and child processes that analyse ---- */
+
+#define AN_P 7 /* small_config().p */
+
+/* Measures of analysed checkpoint k (epoch 2k), with values a lossy path would not
+ * keep: -0, a subnormal, NaN, infinity, extremes. */
+static gs_analysis_row an_row_at(int k, double *embed, double *logit)
+{
+    gs_analysis_row r;
+    memset(&r, 0, sizeof r);
+    r.epoch = 2L * k;
+    double *f[GS_ANALYSIS_N_SCALARS] = {&r.train_loss, &r.test_loss, &r.train_acc,
+                                        &r.test_acc, &r.restricted_loss, &r.excluded_loss,
+                                        &r.gini_embed, &r.gini_neuron_logit, &r.weight_norm};
+    for (int s = 0; s < GS_ANALYSIS_N_SCALARS; s++)
+        *f[s] = 1.0 / (3.0 + k + s) + 1e-17 * k;
+    r.gini_embed = k == 0 ? -0.0 : r.gini_embed;
+    r.excluded_loss = k == 1 ? NAN : r.excluded_loss;
+    r.weight_norm = DBL_MIN / 8 * (k + 1);
+    r.test_loss = k == 2 ? INFINITY : r.test_loss;
+    for (int j = 0; j < AN_P; j++) {
+        embed[j] = sqrt(j + k) * 1.1;
+        logit[j] = -1e300 * (j + 1) * (k + 1) / 8;
+    }
+    embed[0] = -0.0;
+    logit[1] = k % 2 ? NAN : DBL_MAX;
+    r.embed_fourier_norm = embed;
+    r.neuron_logit_fourier_norm = logit;
+    return r;
+}
+
+static int same_f64(double a, double b) { return memcmp(&a, &b, sizeof a) == 0; }
+
+/* Bit-exact comparison of two rows, arrays included. */
+static int same_an_row(const gs_analysis_row *a, const gs_analysis_row *b)
+{
+    int same = a->epoch == b->epoch && same_f64(a->train_loss, b->train_loss) &&
+               same_f64(a->test_loss, b->test_loss) && same_f64(a->train_acc, b->train_acc) &&
+               same_f64(a->test_acc, b->test_acc) &&
+               same_f64(a->restricted_loss, b->restricted_loss) &&
+               same_f64(a->excluded_loss, b->excluded_loss) &&
+               same_f64(a->gini_embed, b->gini_embed) &&
+               same_f64(a->gini_neuron_logit, b->gini_neuron_logit) &&
+               same_f64(a->weight_norm, b->weight_norm);
+    return same &&
+           memcmp(a->embed_fourier_norm, b->embed_fourier_norm, AN_P * sizeof(double)) == 0 &&
+           memcmp(a->neuron_logit_fourier_norm, b->neuron_logit_fourier_norm,
+                  AN_P * sizeof(double)) == 0;
+}
+
+/* Row k of the file equals an_row_at(k). */
+static int an_row_stored(gs_run *run, int k, gs_err *err)
+{
+    double e[AN_P], l[AN_P], re[AN_P], rl[AN_P];
+    gs_analysis_row want = an_row_at(k, e, l), got;
+    memset(&got, 0, sizeof got);
+    got.embed_fourier_norm = re;
+    got.neuron_logit_fourier_norm = rl;
+    if (gs_run_read_analysis(run, k, &got, err) != 0)
+        return 0;
+    return same_an_row(&want, &got);
+}
+
+static int an_append(gs_run *run, int k, gs_err *err)
+{
+    double e[AN_P], l[AN_P];
+    gs_analysis_row r = an_row_at(k, e, l);
+    return gs_run_append_analysis(run, &r, err);
+}
+
+/* Neuron clusters of small_config() (d_mlp 16), found at `epoch`, keys {1, 3}. */
+static int an_neuron_freq[16];
+static double an_neuron_frac[16];
+
+static gs_analysis_keys an_keys(long epoch, int variant)
+{
+    gs_analysis_keys k;
+    memset(&k, 0, sizeof k);
+    k.epoch = epoch;
+    k.n_key = 2;
+    k.key_freqs[0] = 1;
+    k.key_freqs[1] = 3;
+    for (int i = 0; i < 16; i++) {
+        an_neuron_freq[i] = (i + variant) % 4 == 0 ? -1 : 1 + (i + variant) % 3;
+        an_neuron_frac[i] = 0.85 + i / 160.0 + variant;
+    }
+    an_neuron_frac[3] = NAN; /* a neuron that never fires */
+    an_neuron_frac[4] = -0.0;
+    k.neuron_freq = an_neuron_freq;
+    k.neuron_frac = an_neuron_frac;
+    return k;
+}
+
+/* Opens path for analysis, writes keys and row 0, dies without closing (kill -9). */
+static int crash_analyzer(const char *path)
+{
+    gs_err err;
+    gs_run *run;
+    gs_analysis_keys k = an_keys(2, 0);
+    if (gs_run_open_analyze(&run, path, &err) != 0 || gs_run_write_keys(run, &k, &err) != 0 ||
+        an_append(run, 0, &err) != 0) {
+        fprintf(stderr, "crash analyzer: %s\n", err.msg);
+        _exit(1);
+    }
+    _exit(0);
+}
+
+/* Follows a live analysis: reports the rows it sees, waits for a line, refreshes,
+ * reports again. */
+static int analysis_reader(const char *path)
+{
+    gs_err err;
+    gs_run *run;
+    char line[64];
+    if (gs_run_open(&run, path, GS_RUN_READ, 0, &err) != 0) {
+        printf("error %s\n", err.msg);
+        return 1;
+    }
+    printf("%ld %d\n", gs_run_n_analyzed(run), gs_run_n_checkpoints(run));
+    fflush(stdout);
+    if (!fgets(line, sizeof line, stdin) || gs_run_refresh(run, &err) != 0) {
+        printf("error %s\n", err.msg);
+        gs_run_close(run, &err);
+        return 1;
+    }
+    long n = gs_run_n_analyzed(run);
+    int same = n == 2 && an_row_stored(run, 1, &err);
+    gs_analysis_keys k;
+    k.neuron_freq = NULL;
+    k.neuron_frac = NULL;
+    int nk = gs_run_read_keys(run, &k, &err) == 0 ? k.n_key : -9;
+    printf("%ld %s %d\n", n, same ? "same" : "different", nk);
+    fflush(stdout);
+    return gs_run_close(run, &err) == 0 ? 0 : 1;
+}
+
+/* Tries to open path for analysis (or resume) and prints the error or "opened". */
+static int try_open(const char *how, const char *path)
+{
+    gs_err err;
+    gs_run *run;
+    int rc = strcmp(how, "--try-analyze") == 0 ? gs_run_open_analyze(&run, path, &err)
+                                                : gs_run_open(&run, path, GS_RUN_RESUME, 0, &err);
+    if (rc == 0) {
+        gs_run_close(run, &err);
+        printf("opened\n");
+    } else {
+        printf("%s\n", err.msg);
+    }
+    return 0;
+}
+
 /* ---- the tests ---- */
 
 static const char *F_MAIN = "test_runfile_main.h5", *F_TWIN = "test_runfile_twin.h5",
@@ -859,6 +1013,541 @@ static void test_load_file(void)
     check_no_open_ids();
 }
 
+/* ---- the analysis (runfile_analysis.h) ---- */
+
+static const char *F_AN = "test_runfile_an.h5", *F_AN_HALF = "test_runfile_an_half.h5",
+                  *F_AN_OLD = "test_runfile_an_old.h5", *F_AN_BAD = "test_runfile_an_bad.h5",
+                  *F_AN_LIVE = "test_runfile_an_live.h5", *F_AN_CRASH = "test_runfile_an_crash.h5";
+
+/* Length along axis 0 of a dataset of a closed file, -1 on error. */
+static long raw_len(const char *path, const char *name)
+{
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t d = f >= 0 ? H5Dopen2(f, name, H5P_DEFAULT) : -1;
+    hid_t s = d >= 0 ? H5Dget_space(d) : -1;
+    hsize_t dims[4];
+    long n = s >= 0 && H5Sget_simple_extent_dims(s, dims, NULL) >= 1 ? (long)dims[0] : -1;
+    if (s >= 0)
+        H5Sclose(s);
+    if (d >= 0)
+        H5Dclose(d);
+    if (f >= 0)
+        H5Fclose(f);
+    return n;
+}
+
+static void copy_file(const char *from, const char *to)
+{
+    size_t len = 0;
+    char *bytes = slurp(from, &len);
+    write_text(to, bytes, len);
+    free(bytes);
+}
+
+/* Spawns `mode` on path and returns the one line the child prints. */
+static void child_line(const char *mode, const char *path, char *line, size_t size)
+{
+    int to, from;
+    line[0] = 0;
+    int pid = spawn(mode, path, &to, &from);
+    CHECK(pid > 0);
+    if (pid <= 0)
+        return;
+    close(to);
+    FILE *in = fdopen(from, "r");
+    if (!fgets(line, (int)size, in))
+        line[0] = 0;
+    fclose(in);
+    CHECK(wait_ok(pid));
+    line[strcspn(line, "\n")] = 0;
+}
+
+/* What a reader sees in a file without anything analysed yet. */
+static void check_nothing_analysed(gs_run *run, int has)
+{
+    gs_err err = {{0}};
+    CHECK(gs_run_has_analysis(run) == has && gs_run_n_analyzed(run) == 0);
+    gs_analysis_keys k;
+    memset(&k, 0, sizeof k);
+    CHECK_OK(gs_run_read_keys(run, &k, &err), err);
+    CHECK(k.n_key == -1 && k.epoch == -2);
+    gs_analysis_phases ph = {5, 5, 5};
+    CHECK_OK(gs_run_read_phases(run, &ph, &err), err);
+    CHECK(ph.memorization_end == -1 && ph.circuit_end == -1 && ph.cleanup_end == -1);
+    double F[AN_P * AN_P];
+    CHECK(gs_run_read_fourier_basis(run, F, &err) == 0);
+    double e[AN_P], l[AN_P];
+    gs_analysis_row r = an_row_at(0, e, l);
+    CHECK_MSG(gs_run_read_analysis(run, 0, &r, &err), err,
+              has ? "no analysis row 0 (0 are stored)" : "has no /analysis group");
+}
+
+static void test_analysis_round_trip(void)
+{
+    static const long ep[] = {0, 2, 4, 6};
+    gs_err err = {{0}};
+    gs_run *run = NULL;
+    unlink(F_AN);
+    CHECK_OK(write_run(F_AN, ep, 4, 0, &err), err);
+    check_with_tool(F_AN);
+    CHECK_OK(gs_run_open(&run, F_AN, GS_RUN_READ, 0, &err), err);
+    if (!run)
+        return;
+    check_nothing_analysed(run, 1);
+    /* a reader cannot write the analysis */
+    double e[AN_P], l[AN_P];
+    gs_analysis_row r0 = an_row_at(0, e, l);
+    CHECK_MSG(gs_run_append_analysis(run, &r0, &err), err, "opened read-only");
+    CHECK_MSG(gs_run_clear_analysis(run, &err), err, "opened read-only");
+    CHECK_OK(gs_run_close(run, &err), err);
+
+    CHECK_OK(gs_run_open_analyze(&run, F_AN, &err), err);
+    if (!run)
+        return;
+    CHECK(gs_run_n_checkpoints(run) == 4 && gs_run_n_analyzed(run) == 0);
+    /* an analysis handle writes /analysis only */
+    size_t np = n_params();
+    float *w = malloc(np * sizeof *w), *m = malloc(np * sizeof *m), *v = malloc(np * sizeof *v);
+    long step;
+    state_at(8, w, m, v, &step);
+    CHECK_MSG(gs_run_append(run, NULL, 0, 8, w, m, v, step, &err), err, "opened for analysis");
+    CHECK_MSG(gs_run_set_status(run, GS_RUN_FINISHED, 6, &err), err, "opened for analysis");
+    free(w);
+    free(m);
+    free(v);
+
+    /* the Fourier basis */
+    double F[AN_P * AN_P], G[AN_P * AN_P];
+    for (int i = 0; i < AN_P * AN_P; i++)
+        F[i] = cos(i * 0.37) / 3.0;
+    F[5] = -0.0;
+    F[6] = DBL_MIN / 16;
+    CHECK_OK(gs_run_write_fourier_basis(run, F, &err), err);
+
+    /* key frequencies: checked, then stored */
+    gs_analysis_keys k = an_keys(6, 0);
+    k.key_freqs[1] = 4; /* (p-1)/2 = 3 is the largest */
+    CHECK_MSG(gs_run_write_keys(run, &k, &err), err, "must ascend within 1..3 (got 4");
+    k = an_keys(6, 0);
+    k.key_freqs[0] = 3;
+    CHECK_MSG(gs_run_write_keys(run, &k, &err), err, "must ascend");
+    k = an_keys(5, 0);
+    CHECK_MSG(gs_run_write_keys(run, &k, &err), err, "epoch 5, which is not a checkpoint");
+    k = an_keys(6, 0);
+    k.n_key = 65;
+    CHECK_MSG(gs_run_write_keys(run, &k, &err), err, "65 key frequencies");
+    k = an_keys(6, 0);
+    an_neuron_freq[2] = 0;
+    CHECK_MSG(gs_run_write_keys(run, &k, &err), err, "neuron 2 is in cluster 0");
+    k = an_keys(6, 0);
+    CHECK_OK(gs_run_write_keys(run, &k, &err), err);
+
+    /* rows go through the checkpoints in order */
+    gs_analysis_row r1 = an_row_at(1, e, l);
+    CHECK_MSG(gs_run_append_analysis(run, &r1, &err), err,
+              "analysis row for epoch 2 where checkpoint 0 (epoch 0) was expected");
+    CHECK_OK(an_append(run, 0, &err), err);
+    CHECK_MSG(an_append(run, 0, &err), err,
+              "analysis row for epoch 0 where checkpoint 1 (epoch 2) was expected");
+    CHECK_OK(an_append(run, 1, &err), err);
+    CHECK(gs_run_n_analyzed(run) == 2);
+    CHECK(an_row_stored(run, 1, &err));
+    r0 = an_row_at(0, e, l);
+    r0.neuron_logit_fourier_norm = NULL;
+    CHECK_MSG(gs_run_append_analysis(run, &r0, &err), err, "bad arguments");
+
+    /* other key frequencies would not match the rows; other clusters may */
+    k = an_keys(6, 0);
+    k.n_key = 1;
+    CHECK_MSG(gs_run_write_keys(run, &k, &err), err, "clear the analysis first");
+    k = an_keys(4, 1);
+    CHECK_OK(gs_run_write_keys(run, &k, &err), err);
+
+    /* phases */
+    gs_analysis_phases bad1 = {4, -1, 2}, bad2 = {4, 2, -1}, bad3 = {-3, -1, -1};
+    gs_analysis_phases gap = {2, -1, 6}, ph = {2, 4, -1};
+    CHECK_MSG(gs_run_write_phases(run, &bad1, &err), err, "phase boundaries 4, -1, 2");
+    CHECK_MSG(gs_run_write_phases(run, &bad2, &err), err, "phase boundaries 4, 2, -1");
+    CHECK_MSG(gs_run_write_phases(run, &bad3, &err), err, "phase boundaries -3");
+    CHECK_OK(gs_run_write_phases(run, &gap, &err), err);
+    CHECK_OK(gs_run_write_phases(run, &ph, &err), err);
+    CHECK_OK(gs_run_close(run, &err), err);
+
+    /* everything round-trips bit-exactly; the checkpoints are untouched */
+    verify_run(F_AN, ep, 4, 6);
+    check_with_tool(F_AN);
+    CHECK_OK(gs_run_open(&run, F_AN, GS_RUN_READ, 0, &err), err);
+    if (!run)
+        return;
+    CHECK(gs_run_has_analysis(run) == 1 && gs_run_n_analyzed(run) == 2);
+    CHECK(an_row_stored(run, 0, &err) && an_row_stored(run, 1, &err));
+    gs_analysis_row got;
+    memset(&got, 0, sizeof got); /* NULL arrays: scalars only */
+    CHECK_OK(gs_run_read_analysis(run, 1, &got, &err), err);
+    CHECK(got.epoch == 2 && isnan(got.excluded_loss));
+    CHECK_MSG(gs_run_read_analysis(run, 2, &got, &err), err, "no analysis row 2 (2 are stored)");
+    CHECK_MSG(gs_run_read_analysis(run, -1, &got, &err), err, "no analysis row -1");
+    CHECK(gs_run_read_fourier_basis(run, G, &err) == 1 && memcmp(F, G, sizeof F) == 0);
+    int nf[16];
+    double fr[16];
+    gs_analysis_keys rk;
+    memset(&rk, 0, sizeof rk);
+    rk.neuron_freq = nf;
+    rk.neuron_frac = fr;
+    CHECK_OK(gs_run_read_keys(run, &rk, &err), err);
+    k = an_keys(4, 1);
+    CHECK(rk.epoch == 4 && rk.n_key == 2 && rk.key_freqs[0] == 1 && rk.key_freqs[1] == 3);
+    CHECK(memcmp(nf, an_neuron_freq, sizeof nf) == 0 && memcmp(fr, an_neuron_frac, sizeof fr) == 0);
+    gs_analysis_phases rph;
+    CHECK_OK(gs_run_read_phases(run, &rph, &err), err);
+    CHECK(rph.memorization_end == 2 && rph.circuit_end == 4 && rph.cleanup_end == -1);
+    CHECK_OK(gs_run_close(run, &err), err);
+
+    /* continue to the last checkpoint; a user-given key set (epoch -1) */
+    CHECK_OK(gs_run_open_analyze(&run, F_AN, &err), err);
+    if (!run)
+        return;
+    CHECK(gs_run_n_analyzed(run) == 2);
+    CHECK_OK(an_append(run, 2, &err), err);
+    CHECK_OK(an_append(run, 3, &err), err);
+    double e4[AN_P], l4[AN_P];
+    gs_analysis_row r4 = an_row_at(4, e4, l4);
+    CHECK_MSG(gs_run_append_analysis(run, &r4, &err), err, "all 4 checkpoints are analysed");
+    k = an_keys(-1, 2);
+    CHECK_OK(gs_run_write_keys(run, &k, &err), err); /* same key frequencies */
+    CHECK_OK(gs_run_close(run, &err), err);
+    CHECK_OK(gs_run_open(&run, F_AN, GS_RUN_READ, 0, &err), err);
+    if (run) {
+        CHECK(gs_run_n_analyzed(run) == 4);
+        for (int i = 0; i < 4; i++)
+            CHECK(an_row_stored(run, i, &err));
+        CHECK_OK(gs_run_read_keys(run, &rk, &err), err);
+        CHECK(rk.epoch == -1 && memcmp(fr, an_neuron_frac, sizeof fr) == 0);
+        CHECK_OK(gs_run_close(run, &err), err);
+    }
+    check_with_tool(F_AN);
+
+    /* clearing drops every row and the phases, keeps the keys; new keys may follow */
+    CHECK_OK(gs_run_open_analyze(&run, F_AN, &err), err);
+    if (!run)
+        return;
+    CHECK_OK(gs_run_clear_analysis(run, &err), err);
+    CHECK(gs_run_n_analyzed(run) == 0);
+    k = an_keys(6, 0);
+    k.n_key = 1;
+    k.key_freqs[0] = 2;
+    CHECK_OK(gs_run_write_keys(run, &k, &err), err);
+    CHECK_OK(gs_run_close(run, &err), err);
+    static const char *const series[] = {"analysis/epoch", "analysis/train_loss",
+                                         "analysis/test_loss", "analysis/train_acc",
+                                         "analysis/test_acc", "analysis/restricted_loss",
+                                         "analysis/excluded_loss", "analysis/gini_embed",
+                                         "analysis/gini_neuron_logit", "analysis/weight_norm",
+                                         "analysis/embed_fourier_norm",
+                                         "analysis/neuron_logit_fourier_norm"};
+    for (size_t i = 0; i < sizeof series / sizeof series[0]; i++)
+        CHECK(raw_len(F_AN, series[i]) == 0);
+    CHECK(raw_len(F_AN, "analysis/key_freqs") == 1 &&
+          raw_len(F_AN, "analysis/fourier_basis") == AN_P);
+    CHECK_OK(gs_run_open(&run, F_AN, GS_RUN_READ, 0, &err), err);
+    if (run) {
+        CHECK(gs_run_n_analyzed(run) == 0);
+        CHECK_OK(gs_run_read_phases(run, &rph, &err), err);
+        CHECK(rph.memorization_end == -1 && rph.circuit_end == -1 && rph.cleanup_end == -1);
+        rk.neuron_freq = NULL; /* skip the clusters */
+        rk.neuron_frac = NULL;
+        CHECK_OK(gs_run_read_keys(run, &rk, &err), err);
+        CHECK(rk.epoch == 6 && rk.n_key == 1 && rk.key_freqs[0] == 2);
+        CHECK_OK(gs_run_close(run, &err), err);
+    }
+    verify_run(F_AN, ep, 4, 6);
+    check_with_tool(F_AN);
+    check_no_open_ids();
+}
+
+/* Rows past the commit record never count: an analysis killed mid-append. */
+static void test_analysis_uncommitted(void)
+{
+    static const long ep[] = {0, 2, 4, 6};
+    gs_err err = {{0}};
+    gs_run *run = NULL;
+    unlink(F_AN_HALF);
+    CHECK_OK(write_run(F_AN_HALF, ep, 4, 0, &err), err);
+    CHECK_OK(gs_run_open_analyze(&run, F_AN_HALF, &err), err);
+    if (!run)
+        return;
+    CHECK_OK(an_append(run, 0, &err), err);
+    CHECK_OK(an_append(run, 1, &err), err);
+    CHECK_OK(gs_run_close(run, &err), err);
+
+    /* row 2 in every series, its epoch row extended but not written (fill value) */
+    hid_t f = H5Fopen(F_AN_HALF, H5F_ACC_RDWR, H5P_DEFAULT);
+    double junk[AN_P];
+    for (int j = 0; j < AN_P; j++)
+        junk[j] = 99.0;
+    char name[96];
+    int rc = 0;
+    for (int s = 0; s < GS_ANALYSIS_N_SCALARS + 2; s++) {
+        snprintf(name, sizeof name, "analysis/%s",
+                 s < GS_ANALYSIS_N_SCALARS ? gs_analysis_scalar_names[s]
+                 : s == GS_ANALYSIS_N_SCALARS ? "embed_fourier_norm"
+                                              : "neuron_logit_fourier_norm");
+        rc |= raw_write_row(f, name, H5T_NATIVE_DOUBLE, 3, 2, junk);
+    }
+    rc |= raw_write_row(f, "analysis/epoch", H5T_NATIVE_INT64, 3, 0, NULL);
+    CHECK(rc == 0 && H5Fclose(f) >= 0);
+    CHECK_OK(gs_run_open(&run, F_AN_HALF, GS_RUN_READ, 0, &err), err);
+    if (run) {
+        CHECK(gs_run_n_analyzed(run) == 2);
+        double e[AN_P], l[AN_P];
+        gs_analysis_row r = an_row_at(2, e, l);
+        CHECK_MSG(gs_run_read_analysis(run, 2, &r, &err), err, "no analysis row 2");
+        CHECK(an_row_stored(run, 1, &err));
+        CHECK_OK(gs_run_close(run, &err), err);
+    }
+
+    /* the epoch row written, but one series still short: the row does not count */
+    f = H5Fopen(F_AN_HALF, H5F_ACC_RDWR, H5P_DEFAULT);
+    int64_t four = 4;
+    hsize_t two = 2;
+    rc = raw_write_row(f, "analysis/epoch", H5T_NATIVE_INT64, 3, 2, &four);
+    hid_t d = H5Dopen2(f, "analysis/neuron_logit_fourier_norm", H5P_DEFAULT);
+    hsize_t dims[2] = {two, AN_P};
+    CHECK(rc == 0 && d >= 0 && H5Dset_extent(d, dims) >= 0);
+    H5Dclose(d);
+    CHECK(H5Fclose(f) >= 0);
+    CHECK_OK(gs_run_open(&run, F_AN_HALF, GS_RUN_READ, 0, &err), err);
+    if (run) {
+        CHECK(gs_run_n_analyzed(run) == 2);
+        CHECK_OK(gs_run_close(run, &err), err);
+    }
+
+    /* the next analysis trims the uncommitted rows and carries on */
+    CHECK_OK(gs_run_open_analyze(&run, F_AN_HALF, &err), err);
+    if (run) {
+        CHECK(gs_run_n_analyzed(run) == 2);
+        CHECK_OK(gs_run_close(run, &err), err);
+    }
+    CHECK(raw_len(F_AN_HALF, "analysis/epoch") == 2 &&
+          raw_len(F_AN_HALF, "analysis/train_loss") == 2);
+    CHECK_OK(gs_run_open_analyze(&run, F_AN_HALF, &err), err);
+    if (run) {
+        CHECK_OK(an_append(run, 2, &err), err);
+        CHECK_OK(gs_run_close(run, &err), err);
+    }
+    CHECK_OK(gs_run_open(&run, F_AN_HALF, GS_RUN_READ, 0, &err), err);
+    if (run) {
+        CHECK(gs_run_n_analyzed(run) == 3);
+        for (int i = 0; i < 3; i++)
+            CHECK(an_row_stored(run, i, &err)); /* no junk left in row 2 */
+        CHECK_OK(gs_run_close(run, &err), err);
+    }
+    check_with_tool(F_AN_HALF);
+
+    /* an analysis row that contradicts the checkpoints is damage */
+    copy_file(F_AN_HALF, F_AN_BAD);
+    f = H5Fopen(F_AN_BAD, H5F_ACC_RDWR, H5P_DEFAULT);
+    int64_t five = 5;
+    CHECK(raw_write_row(f, "analysis/epoch", H5T_NATIVE_INT64, 3, 1, &five) == 0);
+    CHECK(H5Fclose(f) >= 0);
+    CHECK_MSG(gs_run_open(&run, F_AN_BAD, GS_RUN_READ, 0, &err), err,
+              "/analysis/epoch: damaged (row 1 holds epoch 5, checkpoint 1 is epoch 2)");
+    /* and so is a series whose shape does not match p */
+    copy_file(F_AN_HALF, F_AN_BAD);
+    f = H5Fopen(F_AN_BAD, H5F_ACC_RDWR, H5P_DEFAULT);
+    H5Ldelete(f, "analysis/embed_fourier_norm", H5P_DEFAULT);
+    hsize_t wrong[2] = {0, AN_P + 1}, maxd[2] = {H5S_UNLIMITED, AN_P + 1}, chunk[2] = {4, AN_P + 1};
+    hid_t sp = H5Screate_simple(2, wrong, maxd), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, 2, chunk);
+    d = H5Dcreate2(f, "analysis/embed_fourier_norm", H5T_IEEE_F64LE, sp, H5P_DEFAULT, dcpl,
+                   H5P_DEFAULT);
+    CHECK(d >= 0);
+    H5Dclose(d);
+    H5Pclose(dcpl);
+    H5Sclose(sp);
+    CHECK(H5Fclose(f) >= 0);
+    CHECK_MSG(gs_run_open(&run, F_AN_BAD, GS_RUN_READ, 0, &err), err,
+              "/analysis/embed_fourier_norm: has shape [0, 8], expected [n, 7]");
+    check_no_open_ids();
+}
+
+/* Files of the previous version have no /analysis: readable, not analysable. */
+static void test_analysis_old_file(void)
+{
+    static const long ep[] = {0, 2};
+    gs_err err = {{0}};
+    gs_run *run = NULL;
+    unlink(F_AN_OLD);
+    CHECK_OK(write_run(F_AN_OLD, ep, 2, 0, &err), err);
+    hid_t f = H5Fopen(F_AN_OLD, H5F_ACC_RDWR, H5P_DEFAULT);
+    CHECK(f >= 0 && H5Ldelete(f, "analysis", H5P_DEFAULT) >= 0 && H5Fclose(f) >= 0);
+    verify_run(F_AN_OLD, ep, 2, 6);
+    check_with_tool(F_AN_OLD);
+    CHECK_OK(gs_run_open(&run, F_AN_OLD, GS_RUN_READ, 0, &err), err);
+    if (run) {
+        check_nothing_analysed(run, 0);
+        CHECK_OK(gs_run_refresh(run, &err), err);
+        CHECK_OK(gs_run_close(run, &err), err);
+    }
+    CHECK_MSG(gs_run_open_analyze(&run, F_AN_OLD, &err), err,
+              "has no /analysis group (written by an older grokscope)");
+    CHECK(run == NULL);
+    /* training such a file goes on as before */
+    CHECK_OK(gs_run_open(&run, F_AN_OLD, GS_RUN_RESUME, 0, &err), err);
+    if (run) {
+        CHECK(gs_run_has_analysis(run) == 0);
+        CHECK_MSG(gs_run_clear_analysis(run, &err), err, "has no /analysis group");
+        CHECK_OK(append_ck(run, 3, 4, &err), err);
+        CHECK_OK(gs_run_close(run, &err), err);
+    }
+    static const long ep3[] = {0, 2, 4};
+    verify_run(F_AN_OLD, ep3, 3, 6);
+    check_no_open_ids();
+}
+
+/* One writer at a time, trainer or analysis; an analysis leaves the trainer's data,
+ * even half-written, and /status as they are. */
+static void test_analysis_locking(void)
+{
+    static const long ep2[] = {0, 2}, ep3[] = {0, 2, 4};
+    gs_err err = {{0}};
+    gs_run *run = NULL;
+    char line[1200], want[1200];
+    unlink(F_TRIM);
+    CHECK_OK(write_run(F_TRIM, ep2, 2, 0, &err), err);
+    CHECK_OK(gs_run_open(&run, F_TRIM, GS_RUN_RESUME, 0, &err), err);
+    if (run) {
+        CHECK_OK(gs_run_set_status(run, GS_RUN_STOPPED_EARLY, 2, &err), err);
+        CHECK_OK(gs_run_close(run, &err), err);
+    }
+    CHECK(raw_half_append(F_TRIM) == 0);
+    CHECK_OK(gs_run_open_analyze(&run, F_TRIM, &err), err);
+    if (!run)
+        return;
+    CHECK(gs_run_n_checkpoints(run) == 2 && gs_run_n_metrics(run) == 3);
+    /* a trainer or a second analysis is refused while it runs */
+    child_line("--try-resume", F_TRIM, line, sizeof line);
+    snprintf(want, sizeof want, "%s: is being written by another process (grokscope analyze "
+             "is storing its results in it)", F_TRIM);
+    CHECK(strcmp(line, want) == 0);
+    if (strcmp(line, want) != 0)
+        fprintf(stderr, "  child said: %s\n", line);
+    child_line("--try-analyze", F_TRIM, line, sizeof line);
+    CHECK(strcmp(line, want) == 0);
+    CHECK_OK(an_append(run, 0, &err), err);
+    CHECK_OK(an_append(run, 1, &err), err);
+    CHECK_OK(gs_run_close(run, &err), err);
+    /* nothing outside /analysis changed: the half append is still there */
+    CHECK(raw_len(F_TRIM, "metrics/epoch") == 5 && raw_len(F_TRIM, "checkpoints/epoch") == 3 &&
+          raw_len(F_TRIM, "checkpoints/blocks.0.mlp.W_in") == 3);
+    long se = -1;
+    CHECK(status_of(F_TRIM, &se) == GS_RUN_STOPPED_EARLY && se == 2);
+    verify_run(F_TRIM, ep2, 2, 6);
+
+    /* while a trainer writes, an analysis is pointed to --follow */
+    CHECK_OK(gs_run_open(&run, F_TRIM, GS_RUN_RESUME, 0, &err), err);
+    if (!run)
+        return;
+    child_line("--try-analyze", F_TRIM, line, sizeof line);
+    snprintf(want, sizeof want, "%s: is being trained right now; use grokscope analyze "
+             "--follow %s", F_TRIM, F_TRIM);
+    CHECK(strcmp(line, want) == 0);
+    if (strcmp(line, want) != 0)
+        fprintf(stderr, "  child said: %s\n", line);
+    CHECK(gs_run_n_analyzed(run) == 2);
+    CHECK_OK(append_ck(run, 3, 4, &err), err);
+    CHECK_OK(gs_run_close(run, &err), err);
+    child_line("--try-analyze", F_TRIM, line, sizeof line);
+    CHECK(strcmp(line, "opened") == 0);
+    verify_run(F_TRIM, ep3, 3, 6);
+    CHECK_OK(gs_run_open(&run, F_TRIM, GS_RUN_READ, 0, &err), err);
+    if (run) {
+        CHECK(gs_run_n_analyzed(run) == 2 && an_row_stored(run, 1, &err));
+        CHECK_OK(gs_run_close(run, &err), err);
+    }
+    check_with_tool(F_TRIM);
+    check_no_open_ids();
+}
+
+/* kill -9 during analysis: the rows committed so far stay, the checkpoints too. */
+static void test_analysis_crash(void)
+{
+    static const long ep[] = {0, 2}, ep3[] = {0, 2, 4};
+    gs_err err = {{0}};
+    gs_run *run = NULL;
+    unlink(F_AN_CRASH);
+    CHECK_OK(write_run(F_AN_CRASH, ep, 2, 0, &err), err);
+    int to, from;
+    int pid = spawn("--crash-analyzer", F_AN_CRASH, &to, &from);
+    CHECK(pid > 0 && wait_ok(pid));
+    close(to);
+    close(from);
+    verify_run(F_AN_CRASH, ep, 2, 6); /* a SWMR reader opens the file */
+    CHECK_OK(gs_run_open(&run, F_AN_CRASH, GS_RUN_READ, 0, &err), err);
+    if (run) {
+        CHECK(gs_run_n_analyzed(run) == 1 && an_row_stored(run, 0, &err));
+        gs_analysis_keys k;
+        memset(&k, 0, sizeof k);
+        CHECK_OK(gs_run_read_keys(run, &k, &err), err);
+        CHECK(k.n_key == 2 && k.epoch == 2);
+        CHECK_OK(gs_run_close(run, &err), err);
+    }
+    /* the analysis carries on; afterwards training does too */
+    CHECK_OK(gs_run_open_analyze(&run, F_AN_CRASH, &err), err);
+    if (run) {
+        CHECK_OK(an_append(run, 1, &err), err);
+        CHECK_OK(gs_run_close(run, &err), err);
+    }
+    CHECK_OK(gs_run_open(&run, F_AN_CRASH, GS_RUN_RESUME, 0, &err), err);
+    if (run) {
+        CHECK_OK(append_ck(run, 3, 4, &err), err);
+        CHECK_OK(gs_run_close(run, &err), err);
+    }
+    verify_run(F_AN_CRASH, ep3, 3, 6);
+    CHECK_OK(gs_run_open(&run, F_AN_CRASH, GS_RUN_READ, 0, &err), err);
+    if (run) {
+        CHECK(gs_run_n_analyzed(run) == 2 && an_row_stored(run, 1, &err));
+        CHECK_OK(gs_run_close(run, &err), err);
+    }
+    check_with_tool(F_AN_CRASH);
+    check_no_open_ids();
+}
+
+/* A SWMR reader follows a live analysis and sees each row once committed. */
+static void test_analysis_live_reader(void)
+{
+    static const long ep[] = {0, 2};
+    gs_err err = {{0}};
+    gs_run *run = NULL;
+    unlink(F_AN_LIVE);
+    CHECK_OK(write_run(F_AN_LIVE, ep, 2, 0, &err), err);
+    CHECK_OK(gs_run_open_analyze(&run, F_AN_LIVE, &err), err);
+    if (!run)
+        return;
+    gs_analysis_keys k = an_keys(2, 0);
+    CHECK_OK(gs_run_write_keys(run, &k, &err), err);
+    CHECK_OK(an_append(run, 0, &err), err);
+    int to, from;
+    int pid = spawn("--analysis-reader", F_AN_LIVE, &to, &from);
+    CHECK(pid > 0);
+    FILE *in = fdopen(from, "r");
+    char line[1200] = "";
+    CHECK(fgets(line, sizeof line, in) && strcmp(line, "1 2\n") == 0);
+    if (strcmp(line, "1 2\n") != 0)
+        fprintf(stderr, "  live reader said: %s", line);
+    CHECK_OK(an_append(run, 1, &err), err);
+    CHECK(write(to, "go\n", 3) == 3);
+    close(to);
+    CHECK(fgets(line, sizeof line, in) && strcmp(line, "2 same 2\n") == 0);
+    if (strcmp(line, "2 same 2\n") != 0)
+        fprintf(stderr, "  live reader said: %s", line);
+    fclose(in);
+    CHECK(wait_ok(pid));
+    CHECK_OK(gs_run_close(run, &err), err);
+    check_with_tool(F_AN_LIVE);
+    check_no_open_ids();
+}
+
 int main(int argc, char **argv)
 {
     self_exe = argv[0];
@@ -868,11 +1557,19 @@ int main(int argc, char **argv)
         return swmr_reader(argv[2]);
     if (argc == 3 && strcmp(argv[1], "--second-writer") == 0)
         return second_writer(argv[2]);
+    if (argc == 3 && strcmp(argv[1], "--crash-analyzer") == 0)
+        return crash_analyzer(argv[2]);
+    if (argc == 3 && strcmp(argv[1], "--analysis-reader") == 0)
+        return analysis_reader(argv[2]);
+    if (argc == 3 && (strcmp(argv[1], "--try-analyze") == 0 ||
+                      strcmp(argv[1], "--try-resume") == 0))
+        return try_open(argv[1], argv[2]);
     if (!strchr(self_exe, '/'))
         self_exe = "/proc/self/exe";
 
     const char *files[] = {F_MAIN, F_TWIN, F_TEXT, F_FOREIGN, F_NEWER, F_TRIM, F_CRASH,
-                           F_LIVE, F_PLAIN, F_SHAPE, F_TRUNC, F_CORRUPT};
+                           F_LIVE, F_PLAIN, F_SHAPE, F_TRUNC, F_CORRUPT, F_AN, F_AN_HALF,
+                           F_AN_OLD, F_AN_BAD, F_AN_LIVE, F_AN_CRASH};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
         unlink(files[i]);
     rmdir(F_DIR);
@@ -884,6 +1581,12 @@ int main(int argc, char **argv)
     test_crash_and_resume();
     test_live_reader();
     test_load_file();
+    test_analysis_round_trip();
+    test_analysis_uncommitted();
+    test_analysis_old_file();
+    test_analysis_locking();
+    test_analysis_crash();
+    test_analysis_live_reader();
 
     int failed = check_failures;
     /* keep the files of a failing run (or with GS_TEST_KEEP set) for inspection */
