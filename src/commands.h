@@ -9,6 +9,7 @@ int gs_cmd_info(int argc, char **argv);
 int gs_cmd_demo(int argc, char **argv);
 int gs_cmd_analyze(int argc, char **argv);
 int gs_cmd_freqs(int argc, char **argv);
+int gs_cmd_plot(int argc, char **argv);
 
 /* Prints "grokscope CMD: message" on stderr and returns GS_EXIT_USAGE. */
 int gs_fail(const char *cmd, const gs_err *err);

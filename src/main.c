@@ -12,6 +12,7 @@ static const char usage[] =
     "  info    print what a run file holds: config, progress, final metrics\n"
     "  analyze compute the Fourier-basis progress measures of every checkpoint\n"
     "  freqs   the neuron clusters and key frequencies of one checkpoint\n"
+    "  plot    draw a run's figures (loss, progress measures, phases...) with gnuplot\n"
     "  demo    train a small run that groks in about a minute, then summarise it\n";
 
 int gs_fail(const char *cmd, const gs_err *err)
@@ -43,6 +44,8 @@ int main(int argc, char **argv)
         return gs_cmd_analyze(argc - 1, argv + 1);
     if (strcmp(cmd, "freqs") == 0)
         return gs_cmd_freqs(argc - 1, argv + 1);
+    if (strcmp(cmd, "plot") == 0)
+        return gs_cmd_plot(argc - 1, argv + 1);
     if (strcmp(cmd, "demo") == 0)
         return gs_cmd_demo(argc - 1, argv + 1);
     if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {

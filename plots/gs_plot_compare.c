@@ -1,0 +1,149 @@
+/* Figure 7 (compare_loss): the train and test loss of several runs overlaid, each run
+ * labelled by the config values that differ between them (e.g. "frac=0.3"). */
+#include <stdio.h>
+#include <string.h>
+
+#include "plot_internal.h"
+
+#define N_FIELDS 15
+#define LABEL_SIZE 400
+
+/* "name=value" of config field f; the fields that define a run's curves (every, the
+ * checkpoint interval, does not change them and is left out). */
+static void field(const gs_config *c, int f, char *out, size_t size)
+{
+    switch (f) {
+    case 0: snprintf(out, size, "p=%d", c->p); break;
+    case 1: snprintf(out, size, "op=%s", gs_op_name(c->op)); break;
+    case 2: snprintf(out, size, "frac=%g", c->frac); break;
+    case 3: snprintf(out, size, "seed=%lld", (long long)c->seed); break;
+    case 4: snprintf(out, size, "d_model=%d", c->d_model); break;
+    case 5: snprintf(out, size, "n_heads=%d", c->n_heads); break;
+    case 6: snprintf(out, size, "d_mlp=%d", c->d_mlp); break;
+    case 7: snprintf(out, size, "lr=%g", c->lr); break;
+    case 8: snprintf(out, size, "wd=%g", c->wd); break;
+    case 9: snprintf(out, size, "beta1=%g", c->beta1); break;
+    case 10: snprintf(out, size, "beta2=%g", c->beta2); break;
+    case 11: snprintf(out, size, "eps=%g", c->eps); break;
+    case 12: snprintf(out, size, "warmup=%d", c->warmup); break;
+    case 13: snprintf(out, size, "epochs=%ld", c->epochs); break;
+    default: snprintf(out, size, "stop_test_loss=%g", c->stop_test_loss); break;
+    }
+}
+
+/* labels[i]: the differing fields of run i, or its file name when that does not tell
+ * the runs apart. common: the shared values of p, op, frac and seed. */
+static void make_labels(const gs_plot_data *runs, int n, char (*labels)[LABEL_SIZE], char *common,
+                        size_t common_size)
+{
+    int differs[N_FIELDS] = {0};
+    for (int f = 0; f < N_FIELDS; f++) {
+        char a[100], b[100];
+        field(&runs[0].cfg, f, a, sizeof a);
+        for (int i = 1; i < n && !differs[f]; i++) {
+            field(&runs[i].cfg, f, b, sizeof b);
+            differs[f] = strcmp(a, b) != 0;
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        labels[i][0] = '\0';
+        for (int f = 0; f < N_FIELDS; f++)
+            if (differs[f]) {
+                char v[100];
+                field(&runs[i].cfg, f, v, sizeof v);
+                size_t len = strlen(labels[i]);
+                snprintf(labels[i] + len, LABEL_SIZE - len, "%s%s", len ? ", " : "", v);
+            }
+    }
+    int distinct = 1;
+    for (int i = 0; i < n && distinct; i++)
+        for (int j = i + 1; j < n && distinct; j++)
+            distinct = strcmp(labels[i], labels[j]) != 0;
+    if (!distinct || labels[0][0] == '\0')
+        for (int i = 0; i < n; i++) {
+            char v[LABEL_SIZE];
+            memcpy(v, labels[i], LABEL_SIZE);
+            snprintf(labels[i], LABEL_SIZE, "%s%s%.*s", runs[i].name, v[0] ? ": " : "",
+                     (int)(LABEL_SIZE / 2), v);
+        }
+    common[0] = '\0';
+    static const char *const spaced[4] = {"p = ", "op = ", "frac = ", "seed = "};
+    for (int f = 0; f < 4; f++)
+        if (!differs[f]) {
+            char v[100];
+            field(&runs[0].cfg, f, v, sizeof v);
+            size_t len = strlen(common);
+            snprintf(common + len, common_size - len, "%s%s%s", len ? ",  " : "", spaced[f],
+                     strchr(v, '=') + 1);
+        }
+}
+
+int gs_plot_compare_figure(const gs_plot_env *env, const gs_plot_data *runs, int n, const char *dir,
+                           gs_err *err)
+{
+    static const char *const colours[] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7",
+                                          "#E69F00", "#56B4E9", "#000000", "#F0E442"};
+    if (n < 2 || n > GS_PLOT_MAX_RUNS)
+        return gs_err_set(err, "compare: %d runs given; overlaying needs 2 to %d", n, GS_PLOT_MAX_RUNS);
+    char labels[GS_PLOT_MAX_RUNS][LABEL_SIZE], common[600], columns[GS_PLOT_MAX_RUNS * 40], source[8192];
+    make_labels(runs, n, labels, common, sizeof common);
+    size_t len = (size_t)snprintf(columns, sizeof columns, "epoch");
+    size_t slen = 0;
+    source[0] = '\0';
+    for (int i = 0; i < n && len < sizeof columns; i++)
+        len += (size_t)snprintf(columns + len, sizeof columns - len, " train_loss_%d test_loss_%d", i + 1, i + 1);
+    for (int i = 0; i < n && slen < sizeof source; i++)
+        slen += (size_t)snprintf(source + slen, sizeof source - slen, "%s%s (run %d)", i ? ", " : "",
+                                 runs[i].path, i + 1);
+    gs_plot_figure fig;
+    if (gs_plot_figure_begin(&fig, env, dir, "compare_loss", "train and test loss of several runs overlaid",
+                             source, columns, err) != 0)
+        return -1;
+    /* merge the runs' epochs (ascending in each); a run without a row there gets NaN */
+    long at[GS_PLOT_MAX_RUNS], last = 0;
+    for (int i = 0; i < n; i++) {
+        at[i] = 0;
+        const long e = runs[i].metrics[runs[i].n_metrics - 1].epoch;
+        last = e > last ? e : last;
+    }
+    for (;;) {
+        long e = -1;
+        for (int i = 0; i < n; i++)
+            if (at[i] < runs[i].n_metrics && (e < 0 || runs[i].metrics[at[i]].epoch < e))
+                e = runs[i].metrics[at[i]].epoch;
+        if (e < 0)
+            break;
+        gs_plot_printf(&fig.dat, "%ld", e);
+        for (int i = 0; i < n; i++) {
+            if (at[i] < runs[i].n_metrics && runs[i].metrics[at[i]].epoch == e) {
+                gs_plot_value(&fig.dat, runs[i].metrics[at[i]].train_loss);
+                gs_plot_value(&fig.dat, runs[i].metrics[at[i]].test_loss);
+                at[i]++;
+            } else {
+                gs_plot_printf(&fig.dat, " NaN NaN");
+            }
+        }
+        gs_plot_printf(&fig.dat, "\n");
+    }
+    gs_plot_file *g = &fig.gp;
+    char title[900];
+    snprintf(title, sizeof title, "Train (dashed) and test (solid) loss of %d runs\n%s", n,
+             common[0] ? common : "runs of different tasks");
+    gs_plot_printf(g, "set title ");
+    gs_plot_quoted(g, title);
+    gs_plot_printf(g, " noenhanced\n");
+    gs_plot_epoch_axis(g, last);
+    gs_plot_printf(g, "set ylabel 'cross-entropy loss (nats, log scale)'\n"
+                      "set logscale y\n"
+                      "set format y '10^{%%L}'\n\n");
+    for (int i = 0; i < n; i++) {
+        const char *c = colours[i % 8];
+        gs_plot_printf(g, "%s data using 1:%d with lines lw 2 lc rgb '%s' title ", i ? ", \\\n    " : "plot",
+                       3 + 2 * i, c);
+        gs_plot_quoted(g, labels[i]);
+        gs_plot_printf(g, " noenhanced, \\\n     data using 1:%d with lines lw 2 dt (12, 6) lc rgb '%s' notitle",
+                       2 + 2 * i, c);
+    }
+    gs_plot_printf(g, "\n");
+    return gs_plot_figure_end(&fig, err);
+}

@@ -1,0 +1,48 @@
+/* Figure 3 (gini): Gini coefficients of the Fourier-component norms of W_E and W_L per
+ * checkpoint, phases shaded. */
+#include <stddef.h>
+
+#include "plot_internal.h"
+
+int gs_plot_fig_gini(const gs_plot_env *env, const gs_plot_data *d, const char *dir, gs_err *err)
+{
+    gs_plot_figure fig;
+    if (gs_plot_figure_begin(&fig, env, dir, "gini",
+                             "Gini coefficients of W_E and W_L in the Fourier basis per checkpoint",
+                             d->path, "epoch gini_embed gini_neuron_logit", err) != 0)
+        return -1;
+    for (long i = 0; i < d->n_rows; i++) {
+        const gs_analysis_row *r = &d->rows[i];
+        gs_plot_printf(&fig.dat, "%ld", r->epoch);
+        gs_plot_value(&fig.dat, r->gini_embed);
+        gs_plot_value(&fig.dat, r->gini_neuron_logit);
+        gs_plot_printf(&fig.dat, "\n");
+    }
+    const long last = d->rows[d->n_rows - 1].epoch;
+    gs_plot_file *g = &fig.gp;
+    gs_plot_title(g, "Sparsity in the Fourier basis: Gini coefficients of W_E and W_L = W_out W_U", d);
+    gs_plot_epoch_axis(g, last);
+    gs_plot_phases(g, d, 0, (double)(last > 0 ? last : 1));
+    gs_plot_printf(g, "set ylabel 'Gini coefficient (1 = one component)'\n"
+                      "set yrange [0:1]\n\n");
+    const int have_e = gs_plot_rows_finite(d, offsetof(gs_analysis_row, gini_embed));
+    const int have_l = gs_plot_rows_finite(d, offsetof(gs_analysis_row, gini_neuron_logit));
+    if (!have_e && !have_l) {
+        gs_plot_figure_discard(&fig);
+        return gs_err_set(err, "%s: the Gini coefficients are undefined at every checkpoint", d->path);
+    }
+    /* points mark the checkpoints while they are few enough to see */
+    const char *pts = d->n_rows <= 60 ? "points" : "";
+    gs_plot_printf(g, "plot ");
+    if (have_e)
+        gs_plot_printf(g, "data using 1:2 with lines%s lw 2 pt 7 ps 0.7 lc rgb '%s' "
+                          "title 'W_E (embedding)'%s",
+                       pts, GS_PLOT_TRAIN, have_l ? ", \\\n     " : "");
+    if (have_l)
+        gs_plot_printf(g, "data using 1:3 with lines%s lw 2 pt 5 ps 0.7 lc rgb '%s' "
+                          "title 'W_L (neuron-logit map)'",
+                       pts, GS_PLOT_TEST);
+    gs_plot_phase_keys(g, d);
+    gs_plot_printf(g, "\n");
+    return gs_plot_figure_end(&fig, err);
+}

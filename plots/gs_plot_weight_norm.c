@@ -1,0 +1,30 @@
+/* Figure 4 (weight_norm): the total sum of squared weights per checkpoint, phases
+ * shaded (weight decay shrinks it during cleanup). */
+#include "plot_internal.h"
+
+int gs_plot_fig_weight_norm(const gs_plot_env *env, const gs_plot_data *d, const char *dir, gs_err *err)
+{
+    gs_plot_figure fig;
+    if (gs_plot_figure_begin(&fig, env, dir, "weight_norm",
+                             "total sum of squared weights (all parameters) per checkpoint", d->path,
+                             "epoch weight_norm", err) != 0)
+        return -1;
+    for (long i = 0; i < d->n_rows; i++) {
+        gs_plot_printf(&fig.dat, "%ld", d->rows[i].epoch);
+        gs_plot_value(&fig.dat, d->rows[i].weight_norm);
+        gs_plot_printf(&fig.dat, "\n");
+    }
+    const long last = d->rows[d->n_rows - 1].epoch;
+    gs_plot_file *g = &fig.gp;
+    gs_plot_title(g, "Total sum of squared weights", d);
+    gs_plot_epoch_axis(g, last);
+    gs_plot_phases(g, d, 0, (double)(last > 0 ? last : 1));
+    gs_plot_printf(g, "set ylabel 'sum of squared weights, all parameters'\n"
+                      "\n"
+                      "plot data using 1:2 with lines%s lw 2 pt 7 ps 0.7 lc rgb '%s' "
+                      "title 'sum of squared weights'",
+                   d->n_rows <= 60 ? "points" : "", GS_PLOT_TRAIN);
+    gs_plot_phase_keys(g, d);
+    gs_plot_printf(g, "\n");
+    return gs_plot_figure_end(&fig, err);
+}
