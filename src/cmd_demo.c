@@ -7,6 +7,7 @@
 #include "analyze.h"
 #include "commands.h"
 #include "opts.h"
+#include "plot.h"
 #include "progress.h"
 #include "train_run.h"
 
@@ -15,7 +16,8 @@ static const char demo_usage[] =
     "\n"
     "Trains the paper's model on (a + b) mod 113 with half of the pairs for training\n"
     "(frac 0.5, seed 0), which groks in about 1,000-1,200 epochs, writes DIR/demo.h5\n"
-    "(default DIR: grokscope-demo), analyses its checkpoints and prints a summary.\n"
+    "(default DIR: grokscope-demo), analyses its checkpoints, prints a summary and\n"
+    "draws the figures into DIR/plots (needs gnuplot).\n"
     "Re-running overwrites it.\n";
 
 /* The demo configuration: the paper's model and optimizer on the easier split
@@ -26,6 +28,39 @@ static void demo_config(gs_config *c)
     c->frac = 0.5;
     c->epochs = 1500;
     c->every = 50;
+}
+
+static void print_image(void *ctx, const char *image)
+{
+    (void)ctx;
+    printf("  %s\n", image);
+}
+
+/* The demo ends with its figures; without gnuplot it says how to get them. */
+static int demo_plots(const char *dir, const char *path)
+{
+    char gnuplot[4096], plots[4096];
+    gs_err err;
+    if (gs_plot_find_gnuplot(gnuplot, sizeof gnuplot) != 0) {
+        printf("figures: gnuplot not found; install it with: apt-get install gnuplot-nox, "
+               "then run: grokscope plot %s\n", path);
+        return 0;
+    }
+    snprintf(plots, sizeof plots, "%s/plots", dir);
+    gs_plot_data data;
+    gs_plot_env env = {.format = GS_PLOT_PNG, .gnuplot = gnuplot, .written = print_image};
+    if (gs_plot_mkdirs(plots, &err) != 0 || gs_plot_data_load(&data, path, &err) != 0) {
+        fprintf(stderr, "grokscope demo: %s\n", err.msg);
+        return GS_EXIT_USAGE;
+    }
+    printf("figures (data and gnuplot script beside each image):\n");
+    int rc = gs_plot_run_figures(&env, &data, plots, &err);
+    gs_plot_data_free(&data);
+    if (rc != 0) {
+        fprintf(stderr, "grokscope demo: %s\n", err.msg);
+        return GS_EXIT_USAGE;
+    }
+    return 0;
 }
 
 int gs_cmd_demo(int argc, char **argv)
@@ -94,7 +129,8 @@ int gs_cmd_demo(int argc, char **argv)
     gs_progress_end(&pr);
     char *info_argv[] = {"info", path, NULL};
     status = gs_cmd_info(2, info_argv);
-    if (status == 0)
-        printf("\nrun file: %s  (inspect with: grokscope info %s)\n", path, path);
-    return status;
+    if (status != 0)
+        return status;
+    printf("\nrun file: %s  (inspect with: grokscope info %s)\n", path, path);
+    return demo_plots(dir, path);
 }
