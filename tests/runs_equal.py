@@ -6,7 +6,15 @@ import sys
 import h5py
 import numpy as np
 
-a, b = (h5py.File(p, "r") for p in sys.argv[1:3])
+def open_run(path):
+    # A writer killed with -9 leaves the file marked open for SWMR writing; SWMR
+    # readers may still read it (as grokscope does), plain readers may not.
+    try:
+        return h5py.File(path, "r", swmr=True)
+    except OSError:
+        return h5py.File(path, "r")
+
+a, b = (open_run(p) for p in sys.argv[1:3])
 bad = 0
 names = []
 a.visit(lambda n: names.append(n) if isinstance(a[n], h5py.Dataset) else None)
