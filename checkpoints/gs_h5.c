@@ -110,6 +110,14 @@ hid_t gs_h5_fapl(int clear_status_flags)
         H5Pclose(fapl);
         return -1;
     }
+    /* A checksum failure on metadata read as a SWMR reader is retried, since it may be
+     * a torn read of what the writer is flushing; HDF5 1.10 doubles its sleep at each
+     * of 100 default attempts, so a really corrupt file would hang for ages. 25
+     * attempts bound the wait to about 70 ms. */
+    if (H5Pset_metadata_read_attempts(fapl, 25) < 0) {
+        H5Pclose(fapl);
+        return -1;
+    }
     if (clear_status_flags) {
         /* What h5clear does: a writer killed in SWMR mode leaves "open for writing"
          * flags in the superblock; only set once we hold the writer lock. */
@@ -125,7 +133,11 @@ hid_t gs_h5_fapl(int clear_status_flags)
 hid_t gs_h5_open_read(const char *path, int *swmr, gs_err *err)
 {
     gs_h5_init();
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, H5P_DEFAULT);
+    hid_t fapl = gs_h5_fapl(0);
+    if (fapl < 0)
+        return gs_h5_fail(err, "%s: cannot make a file access property list", path);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl);
+    H5Pclose(fapl);
     if (f >= 0) {
         *swmr = 1;
         return f;

@@ -145,7 +145,7 @@ int gs_run_create(gs_run **out, const char *path, const gs_config *cfg, const gs
     /* From here on a failure removes the file: never leave a half-written run. */
     run->lock_fd = gs_h5_lock_file(path, GS_H5_LOCK_TRAIN, NULL, err);
     if (run->lock_fd < 0 || gs_run_create_objects(run, split, err) < 0 ||
-        gs_run_write_attrs(run, err) < 0 || gs_run_start_swmr(run, err) < 0) {
+        gs_run_write_attrs(run, err) < 0 || gs_run_start_swmr(run, GS_H5_LOCK_TRAIN, err) < 0) {
         gs_run_destroy(run, NULL);
         unlink(path);
         return -1;

@@ -98,6 +98,6 @@ int gs_run_scan_analysis(gs_run *run, gs_err *err);
 int gs_run_flush(gs_run *run, gs_err *err);
 
 /* Closes every object and switches the file to SWMR writing. */
-int gs_run_start_swmr(gs_run *run, gs_err *err);
+int gs_run_start_swmr(gs_run *run, gs_h5_lock_kind kind, gs_err *err);
 
 #endif

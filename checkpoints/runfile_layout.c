@@ -472,13 +472,28 @@ int gs_run_close_objects(gs_run *run, gs_err *err)
               : 0;
 }
 
-int gs_run_start_swmr(gs_run *run, gs_err *err)
+int gs_run_start_swmr(gs_run *run, gs_h5_lock_kind kind, gs_err *err)
 {
-    /* HDF5 1.10 refuses to start SWMR writing with attributes or types open and
-     * reopens datasets itself; closing everything first is the portable way. */
+    /* Reopen with H5F_ACC_SWMR_WRITE rather than call H5Fstart_swmr_write: the latter
+     * forces HDF5's default 100 metadata read attempts with a doubling sleep, so one
+     * corrupt metadata block in an existing file would hang the writer for ages, while
+     * an open honours the bounded count of gs_h5_fapl. */
     if (gs_run_close_objects(run, err) < 0)
         return -1;
-    if (H5Fstart_swmr_write(run->file) < 0)
-        return gs_h5_fail(err, "%s: cannot switch to SWMR writing", run->path);
+    if (H5Fclose(run->file) < 0) {
+        run->file = -1;
+        return gs_h5_fail(err, "%s: cannot close before SWMR writing", run->path);
+    }
+    hid_t fapl = gs_h5_fapl(0);
+    if (fapl < 0)
+        return gs_h5_fail(err, "%s: cannot set up file access", run->path);
+    run->file = H5Fopen(run->path, H5F_ACC_RDWR | H5F_ACC_SWMR_WRITE, fapl);
+    H5Pclose(fapl);
+    if (run->file < 0)
+        return gs_h5_fail(err, "%s: cannot open for SWMR writing", run->path);
+    /* Closing HDF5's descriptor dropped this process's fcntl lock: take it again. */
+    gs_h5_unlock_file(&run->lock_fd);
+    if ((run->lock_fd = gs_h5_lock_file(run->path, kind, NULL, err)) < 0)
+        return -1;
     return gs_run_open_objects(run, err);
 }

@@ -211,7 +211,7 @@ static int prepare_resume(gs_run *run, long new_epochs, gs_err *err)
     run->status_epoch = last;
     if (H5Fflush(run->file, H5F_SCOPE_LOCAL) < 0)
         return gs_h5_fail(err, "%s: cannot flush to disk", run->path);
-    if (gs_run_start_swmr(run, err) < 0)
+    if (gs_run_start_swmr(run, GS_H5_LOCK_TRAIN, err) < 0)
         return -1;
     run->writable = 1;
     return 0;
@@ -310,7 +310,7 @@ static int prepare_analyze(gs_run *run, gs_err *err)
     }
     if (H5Fflush(run->file, H5F_SCOPE_LOCAL) < 0)
         return gs_h5_fail(err, "%s: cannot flush to disk", run->path);
-    if (gs_run_start_swmr(run, err) < 0)
+    if (gs_run_start_swmr(run, GS_H5_LOCK_ANALYZE, err) < 0)
         return -1;
     run->writable = 1;
     run->analyzing = 1;
