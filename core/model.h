@@ -36,12 +36,17 @@ typedef struct {
     float *logits; /* [N, V_out] */
     /* backward scratch */
     float *dlogits, *dx2, *dpost, *dx1, *dz, *dq, *dk, *dv, *dx0;
-    /* fast path (model_fast.c): per-token tables, last position only */
+    /* fast path (model_fast.c): per-token tables, last position only. Its forward fills
+     * post, logits, dlogits and alpha (row i = input i); pre, x2, xl and the reference's
+     * backward buffers stay untouched (and, never written, cost no memory). */
     int fast;
     float *tab;    /* all tables, carved in model_fast.c */
     size_t n_tab;
     float *alpha;  /* [N, H, 3] attention of the last position */
-    float *xl;     /* [N, D] residual after attention, last position */
+    float *xl;     /* [N, D] residual after attention, last position (reference only) */
+    struct gs_pool *pool; /* borrowed worker threads for the fast path (scratch of at least
+                           * gs_model_fast_scratch_size each); NULL = the caller only */
+    int fast_stage;       /* what gs_model_fast_rows left for the backward (model_fast.c) */
 } gs_model;
 
 typedef enum {
@@ -74,10 +79,30 @@ void gs_model_backward(gs_model *m, const int32_t *idx, const int32_t *target, i
 /* Forward over any number of inputs in chunks of max_batch (evaluation only). */
 gs_eval gs_model_evaluate(gs_model *m, const int32_t *idx, const int32_t *target, int n);
 
-/* The fast path's halves (called through the two above). */
+/* The fast path's halves (called through the two above). Batches hold at most p*p
+ * inputs (every distinct input once). Results do not depend on the pool's thread count. */
 gs_eval gs_model_fast_forward(gs_model *m, const int32_t *idx, const int32_t *target, int n);
 void gs_model_fast_backward(gs_model *m, const int32_t *idx, const int32_t *target, int n);
 size_t gs_model_fast_tables_size(const gs_dims *d);
+/* Per-thread scratch (bytes) a pool given to a fast model must provide. */
+size_t gs_model_fast_scratch_size(const gs_dims *d);
+
+/* The fast path in stages, for callers that run several batches on the same weights
+ * (the trainer: test set, then training set, one set of tables). gs_model_fast_forward
+ * is prepare + rows(GS_ROWS_FORWARD); every mode computes each input's logits and loss
+ * with the same operations, so the summaries agree bit for bit across modes. */
+typedef enum {
+    GS_ROWS_EVAL = 0,    /* loss and accuracy only; leaves every activation as it was */
+    GS_ROWS_FORWARD = 1, /* also fills post, logits, alpha and dlogits for a backward */
+    GS_ROWS_TRAIN = 2    /* the training step: also runs the per-input half of the
+                          * backward, keeping what it needs in an internal order (post
+                          * and logits are not filled); gs_model_fast_backward finishes */
+} gs_rows_mode;
+/* Builds the per-token tables from the current parameters. */
+void gs_model_fast_prepare(gs_model *m);
+/* Runs n inputs (n <= max_batch) through the tables of the last prepare. */
+gs_eval gs_model_fast_rows(gs_model *m, const int32_t *idx, const int32_t *target, int n,
+                           gs_rows_mode mode);
 
 /* Shared by both paths: MLP, unembedding and loss from the last position's residual
  * xl [n, D] (row stride ld); backward returns dxl in m->dx2's sibling buffer. */

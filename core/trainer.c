@@ -1,10 +1,13 @@
 #include "trainer.h"
 
 #include <assert.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "adamw.h"
+#include "fast_kernels.h"
+#include "pool.h"
 
 int gs_trainer_init(gs_trainer *tr, const gs_config *cfg, gs_split *split, gs_err *err)
 {
@@ -24,6 +27,9 @@ int gs_trainer_init(gs_trainer *tr, const gs_config *cfg, gs_split *split, gs_er
         gs_err_set(err, "out of memory allocating the trainer");
         goto fail;
     }
+    if (gs_pool_create(&tr->pool, gs_pool_default_threads(), gs_model_fast_scratch_size(&tr->dims), err) != 0)
+        goto fail;
+    tr->model.pool = tr->pool;
     tr->test_tgt = tr->train_tgt + n_train;
     tr->adam_v = tr->adam_m + tr->model.n_params;
     const int p = cfg->p;
@@ -46,22 +52,85 @@ fail:
 void gs_trainer_free(gs_trainer *tr)
 {
     gs_model_free(&tr->model);
+    gs_pool_free(tr->pool);
     gs_split_free(&tr->split);
     free(tr->train_tgt);
     free(tr->adam_m);
     memset(tr, 0, sizeof *tr);
 }
 
+static void train_metrics(gs_trainer *tr, gs_epoch_metrics *out)
+{
+    const gs_eval e = gs_model_fast_rows(&tr->model, tr->split.train_idx, tr->train_tgt,
+                                         tr->split.n_train, GS_ROWS_TRAIN);
+    out->train_loss = e.loss_sum / e.n;
+    out->train_acc = (double)e.n_correct / e.n;
+}
+
 void gs_trainer_measure(gs_trainer *tr, gs_epoch_metrics *out)
 {
-    /* Test first: the training forward must be the last one, its activations feed the
-     * backward pass. */
-    gs_eval te = gs_model_evaluate(&tr->model, tr->split.test_idx, tr->test_tgt, tr->split.n_test);
-    gs_eval tr_ = gs_model_forward(&tr->model, tr->split.train_idx, tr->train_tgt, tr->split.n_train);
-    out->train_loss = tr_.loss_sum / tr_.n;
-    out->train_acc = (double)tr_.n_correct / tr_.n;
+    gs_model *m = &tr->model;
+    gs_model_fast_prepare(m);
+    /* The test set in chunks of the batch size, summed chunk by chunk exactly as
+     * gs_model_evaluate does, so that recomputing the metrics from a checkpoint with
+     * gs_model_forward gives the same bits. Then the training set, whose activations
+     * stay for the update. */
+    gs_eval te = {0.0, 0, 0};
+    const int B = m->max_batch, n_test = tr->split.n_test;
+    for (int at = 0; at < n_test; at += B) {
+        const int len = n_test - at < B ? n_test - at : B;
+        const gs_eval e = gs_model_fast_rows(m, tr->split.test_idx + at, tr->test_tgt + at, len, GS_ROWS_EVAL);
+        te.loss_sum += e.loss_sum;
+        te.n_correct += e.n_correct;
+        te.n += e.n;
+    }
+    train_metrics(tr, out);
     out->test_loss = te.loss_sum / te.n;
     out->test_acc = (double)te.n_correct / te.n;
+}
+
+void gs_trainer_measure_train(gs_trainer *tr, gs_epoch_metrics *out)
+{
+    gs_model_fast_prepare(&tr->model);
+    train_metrics(tr, out);
+    out->test_loss = out->test_acc = NAN;
+}
+
+typedef struct {
+    gs_trainer *tr;
+    size_t slice;
+    gs_k_adamw_scalars s;
+} adamw_job;
+
+/* The scalars of gs_adamw_step (adamw.c), formed the same way: tests/test_model.c checks
+ * that gs_k_adamw with them gives gs_adamw_step's bits. */
+static gs_k_adamw_scalars adamw_scalars(const gs_config *cfg, long t)
+{
+    const double lr = gs_adamw_lr(cfg, t), step = (double)(t + 1);
+    return (gs_k_adamw_scalars){
+        .decay = (float)(1.0 - lr * cfg->wd),
+        .one_minus_b1 = (float)(1.0 - cfg->beta1),
+        .b2 = (float)cfg->beta2,
+        .one_minus_b2 = (float)(1.0 - cfg->beta2),
+        .step_size = (float)(lr / (1.0 - pow(cfg->beta1, step))),
+        .bc2_sqrt = (float)sqrt(1.0 - pow(cfg->beta2, step)),
+        .eps = (float)cfg->eps,
+    };
+}
+
+gs_k_adamw_scalars gs_trainer_adamw_scalars(const gs_config *cfg, long t)
+{
+    return adamw_scalars(cfg, t);
+}
+
+static void adamw_task(void *arg, int i, int thread)
+{
+    (void)thread;
+    const adamw_job *j = arg;
+    gs_trainer *tr = j->tr;
+    const size_t n = tr->model.n_params, at = (size_t)i * j->slice;
+    const size_t len = n - at < j->slice ? n - at : j->slice;
+    gs_k_adamw(tr->model.params + at, tr->model.grads + at, tr->adam_m + at, tr->adam_v + at, len, &j->s);
 }
 
 void gs_trainer_update(gs_trainer *tr)
@@ -69,6 +138,10 @@ void gs_trainer_update(gs_trainer *tr)
     gs_model *m = &tr->model;
     memset(m->grads, 0, m->n_params * sizeof(float));
     gs_model_backward(m, tr->split.train_idx, tr->train_tgt, tr->split.n_train);
-    gs_adamw_step(m->params, m->grads, tr->adam_m, tr->adam_v, m->n_params, &tr->cfg, tr->step);
+    /* AdamW is elementwise: slices give the same bits as one call (gs_adamw_step's bits) */
+    enum { SLICES = 8 };
+    adamw_job j = {tr, ((m->n_params + SLICES - 1) / SLICES + 15) & ~(size_t)15,
+                   adamw_scalars(&tr->cfg, tr->step)};
+    gs_pool_run(tr->pool, (int)((m->n_params + j.slice - 1) / j.slice), adamw_task, &j);
     tr->step++;
 }

@@ -1,10 +1,16 @@
 /* gs_trainer: one full-batch epoch at a time (SPEC §3). Owns the model, the split's
- * targets and the AdamW moments; knows nothing of files, so the caller decides when to
- * checkpoint. Nothing is allocated after gs_trainer_init. */
+ * targets, the AdamW moments and the worker threads; knows nothing of files, so the
+ * caller decides when to checkpoint. Nothing is allocated after gs_trainer_init.
+ *
+ * An epoch on the fast path (model_fast.c): the per-token tables once, the test set
+ * (forward only, last position), the training set (forward and the per-input half of
+ * the backward), then the table backward and AdamW, every stage split over the pool's
+ * threads. The numbers do not depend on the thread count. */
 #ifndef GS_TRAINER_H
 #define GS_TRAINER_H
 
 #include "config.h"
+#include "fast_kernels.h"
 #include "model.h"
 #include "task.h"
 
@@ -22,6 +28,7 @@ typedef struct {
     float *adam_m;      /* n_params floats; adam_v follows in the same allocation */
     float *adam_v;
     long step;          /* optimizer steps taken = the epoch of the current weights */
+    struct gs_pool *pool; /* worker threads (count: OpenBLAS's, as --threads sets it) */
 } gs_trainer;
 
 /* Takes ownership of *split (it is moved out and zeroed). Parameters and moments are
@@ -32,6 +39,13 @@ void gs_trainer_free(gs_trainer *tr);
 /* Loss and accuracy of the current weights on train and test (epoch tr->step). Leaves
  * the training batch's activations in place for gs_trainer_update. */
 void gs_trainer_measure(gs_trainer *tr, gs_epoch_metrics *out);
+
+/* The training set only (test_loss and test_acc are NaN): for callers that measure
+ * the test set less often, and for benchmarks of the training step. */
+void gs_trainer_measure_train(gs_trainer *tr, gs_epoch_metrics *out);
+
+/* The scalars the trainer's vectorized AdamW uses for step t (those of gs_adamw_step). */
+gs_k_adamw_scalars gs_trainer_adamw_scalars(const gs_config *cfg, long t);
 
 /* Backward over the training set (after gs_trainer_measure on the same weights) and
  * one AdamW step; tr->step increases by one. */

@@ -26,8 +26,9 @@ void gs_fourier_basis(double *F, int p)
     }
 }
 
-/* One allocation, carved by a table of sizes (in doubles, each view 64-byte aligned);
- * the int table hc_index comes last. Returns the size in bytes. */
+/* One allocation, carved by a table of sizes (in doubles, each view at a multiple of
+ * 64 bytes from the SIMD-aligned base); the int table hc_index comes last. Returns the
+ * size in bytes. */
 static size_t carve(gs_fourier *f, char *base)
 {
     const size_t p = (size_t)f->p, B = (size_t)f->batch;

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pool.h"
+
 #define ALIGN_BYTES 64
 
 static size_t round_up(size_t bytes) { return (bytes + ALIGN_BYTES - 1) & ~(size_t)(ALIGN_BYTES - 1); }
@@ -20,10 +22,10 @@ static size_t carve(gs_probe *pr, char *base, int n_rest)
                  M = (size_t)pr->d.d_mlp, nf = (size_t)pr->fourier.n_freq;
     size_t at = 0;
     double **dv[] = {&pr->logits, &pr->sums, &pr->coef, &pr->proj, &pr->rlogits, &pr->row,
-                     &pr->w_e, &pr->w_out, &pr->w_u, &pr->w_l, &pr->embed_norm,
+                     &pr->partial, &pr->w_e, &pr->w_out, &pr->w_u, &pr->w_l, &pr->embed_norm,
                      &pr->neuron_logit_norm, &pr->sort, &pr->g_in, &pr->g_out, &pr->frac};
     const size_t dn[] = {pp * p, pp, 2 * nf * p, pp, pp, p,
-                         p * D, M * D, D * p, M * p, p,
+                         (size_t)pr->n_train / 256 + 1, p * D, M * D, D * p, M * p, p,
                          p, p > M ? p : M, pp, pp, M};
     static_assert(sizeof dv / sizeof *dv == sizeof dn / sizeof *dn, "double table");
     for (size_t i = 0; i < sizeof dn / sizeof *dn; i++) {
@@ -80,9 +82,12 @@ int gs_probe_create(gs_probe *pr, const gs_dims *d, gs_op op, const int32_t *tra
     const int n_rest = pp - n_train - n_test;
     if (gs_fourier_create(&pr->fourier, p, err) != 0)
         return -1;
-    /* the trainer's batch size, so the forward matches its metrics bit for bit */
-    if (gs_model_create(&pr->model, d, n_train, GS_PATH_FAST, err) != 0)
+    /* the trainer's batch size and threads, so the forward matches its metrics bit for
+     * bit (the fast path's results do not depend on the thread count) */
+    if (gs_model_create(&pr->model, d, n_train, GS_PATH_FAST, err) != 0 ||
+        gs_pool_create(&pr->pool, gs_pool_default_threads(), gs_model_fast_scratch_size(d), err) != 0)
         goto fail;
+    pr->model.pool = pr->pool;
     const size_t bytes = carve(pr, NULL, n_rest);
     pr->arena = aligned_alloc(ALIGN_BYTES, bytes);
     if (!pr->arena) {
@@ -140,6 +145,7 @@ void gs_probe_free(gs_probe *pr)
 {
     gs_fourier_free(&pr->fourier);
     gs_model_free(&pr->model);
+    gs_pool_free(pr->pool);
     free(pr->arena);
     memset(pr, 0, sizeof *pr);
 }
@@ -182,19 +188,21 @@ void gs_probe_forward(gs_probe *pr, const float *params, int want_grid,
     gs_model *m = &pr->model;
     const int B = m->max_batch;
     memcpy(m->params, params, m->n_params * sizeof(float));
-    /* gs_trainer_measure: the test set in chunks of the batch size (gs_model_evaluate),
-     * then the whole training set in one forward; the same sums in the same order */
+    /* gs_trainer_measure: the tables once, the test set in chunks of the batch size
+     * (summed as gs_model_evaluate sums), then the whole training set in one batch; the
+     * same batches, so the same bits, and the same sums in the same order */
+    gs_model_fast_prepare(m);
     gs_eval te = {0.0, 0, 0};
     for (int at = 0; at < pr->n_test; at += B) {
         const int len = pr->n_test - at < B ? pr->n_test - at : B;
-        accumulate(&te, gs_model_forward(m, pr->test_idx + at, pr->test_tgt + at, len));
+        accumulate(&te, gs_model_fast_rows(m, pr->test_idx + at, pr->test_tgt + at, len, GS_ROWS_FORWARD));
         scatter(pr, pr->test_idx + at, len, want_grid);
     }
-    const gs_eval tr = gs_model_forward(m, pr->train_idx, pr->train_tgt, pr->n_train);
+    const gs_eval tr = gs_model_fast_rows(m, pr->train_idx, pr->train_tgt, pr->n_train, GS_ROWS_FORWARD);
     scatter(pr, pr->train_idx, pr->n_train, want_grid);
     for (int at = 0; at < pr->n_rest; at += B) {
         const int len = pr->n_rest - at < B ? pr->n_rest - at : B;
-        gs_model_forward(m, pr->rest_idx + at, pr->rest_tgt + at, len);
+        gs_model_fast_rows(m, pr->rest_idx + at, pr->rest_tgt + at, len, GS_ROWS_FORWARD);
         scatter(pr, pr->rest_idx + at, len, want_grid);
     }
     if (metrics) {

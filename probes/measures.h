@@ -7,7 +7,8 @@
  * One context per run, created once and reused for every checkpoint: everything is
  * allocated in gs_probe_create (the model workspace, the FFTW plans, and one arena for
  * the rest), nothing per call, so memory does not grow with the number of checkpoints.
- * A context is not thread-safe; use one per thread (and see fourier.h on creating them).
+ * A context runs the model on its own worker threads (core/pool.h, as many as OpenBLAS
+ * uses) and is not itself thread-safe; see fourier.h on creating several.
  *
  * Inputs are the pairs i = a*p + b, all p*p of them. For div, the pairs with b = 0
  * have no answer (target -1): the model still runs on them (their logits and
@@ -32,6 +33,7 @@ typedef struct {
     int p, n_inputs;   /* n_inputs = p*p */
     gs_fourier fourier;
     gs_model model;    /* GS_PATH_FAST, max_batch = n_train (as the trainer's) */
+    struct gs_pool *pool; /* the model's worker threads (as many as OpenBLAS's) */
     int n_train, n_test;
     int n_rest;        /* inputs in neither set: for div the b = 0 pairs, else none */
     int n_defined;     /* inputs whose answer is defined */
@@ -49,6 +51,7 @@ typedef struct {
     double *proj;      /* [p, p] sum_u u(s) (u^T L) per residue s */
     double *rlogits;   /* [p, p] L_restricted per residue s (plus the mean) */
     double *row;       /* [p] */
+    double *partial;   /* [n_train / 256 + 1] per-chunk sums of the excluded loss */
     double *w_e;       /* [p, d_model] F W_E[:p] */
     double *w_out;     /* [d_mlp, d_model] */
     double *w_u;       /* [d_model, p] W_U[:, :p] */
@@ -72,10 +75,10 @@ int gs_probe_create(gs_probe *pr, const gs_dims *d, gs_op op, const int32_t *tra
 void gs_probe_free(gs_probe *pr);
 
 /* Loads the parameters (copied into the model) and runs the model on all p*p inputs:
- * fills pr->logits, and pr->grid if want_grid. The training set goes through in one
- * batch and the test set in chunks of n_train, in split order, exactly as
- * gs_trainer_measure does, so *metrics (over the p+1 classes) equal the trainer's
- * per-epoch metrics of the same weights bit for bit (at the same thread count). */
+ * fills pr->logits, and pr->grid if want_grid. The batches are gs_trainer_measure's
+ * (the test set in chunks of n_train, then the training set in one batch, in split
+ * order; then the rest), so *metrics (over the p+1 classes; may be NULL) equal the
+ * trainer's per-epoch metrics of the same weights bit for bit. */
 void gs_probe_forward(gs_probe *pr, const float *params, int want_grid,
                       gs_epoch_metrics *metrics);
 

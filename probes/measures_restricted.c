@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "measures.h"
+#include "pool.h"
 
 /* log sum_c exp(x[c]), shifted by the max */
 static double log_sum_exp(const double *x, int n)
@@ -27,6 +28,38 @@ static double log_sum_exp(const double *x, int n)
     for (int c = 0; c < n; c++)
         s += exp(x[c] - mx);
     return mx + log(s);
+}
+
+enum { EXCLUDED_CHUNK = 256 };
+
+typedef struct {
+    const gs_probe *pr;
+    const double *P;
+    double *partial;
+} excluded_job;
+
+/* Sum of CE(L[i] - P[s_i]) over training inputs chunk*EXCLUDED_CHUNK..; the row is
+ * formed twice on the fly (for the max, then the sum) instead of stored. */
+static void excluded_task(void *arg, int chunk, int thread)
+{
+    (void)thread;
+    const excluded_job *j = arg;
+    const gs_probe *pr = j->pr;
+    const int p = pr->p, k0 = chunk * EXCLUDED_CHUNK;
+    const int k1 = k0 + EXCLUDED_CHUNK < pr->n_train ? k0 + EXCLUDED_CHUNK : pr->n_train;
+    double sum = 0.0;
+    for (int k = k0; k < k1; k++) {
+        const int i = pr->train_idx[k], t = pr->train_tgt[k];
+        const double *L = pr->logits + (size_t)i * p, *Ps = j->P + (size_t)pr->circuit[i] * p;
+        double mx = L[0] - Ps[0];
+        for (int c = 1; c < p; c++)
+            mx = L[c] - Ps[c] > mx ? L[c] - Ps[c] : mx;
+        double s = 0.0;
+        for (int c = 0; c < p; c++)
+            s += exp(L[c] - Ps[c] - mx);
+        sum += mx + log(s) - (L[t] - Ps[t]);
+    }
+    j->partial[chunk] = sum;
 }
 
 int gs_probe_restricted(gs_probe *pr, const int *key_freqs, int n_key, double *restricted,
@@ -120,16 +153,14 @@ int gs_probe_restricted(gs_probe *pr, const int *key_freqs, int n_key, double *r
     }
     *restricted = sum / pr->n_defined;
 
-    /* excluded: over the training inputs */
-    double *x = pr->row; /* the mean is no longer needed */
+    /* excluded: over the training inputs, in fixed chunks on the pool's threads; the
+     * chunks' sums are added in order, so the result does not depend on the threads */
+    excluded_job job = {pr, P, pr->partial};
+    const int n_chunks = (pr->n_train + EXCLUDED_CHUNK - 1) / EXCLUDED_CHUNK;
+    gs_pool_run(pr->pool, n_chunks, excluded_task, &job);
     sum = 0.0;
-    for (int k = 0; k < pr->n_train; k++) {
-        const int i = pr->train_idx[k];
-        const double *L = pr->logits + (size_t)i * p, *Ps = P + (size_t)pr->circuit[i] * p;
-        for (int c = 0; c < p; c++)
-            x[c] = L[c] - Ps[c];
-        sum += log_sum_exp(x, p) - x[pr->train_tgt[k]];
-    }
+    for (int k = 0; k < n_chunks; k++)
+        sum += pr->partial[k];
     *excluded = sum / pr->n_train;
     return 0;
 }

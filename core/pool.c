@@ -1,0 +1,230 @@
+#include "pool.h"
+
+#include <cblas.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define GS_PAUSE() _mm_pause()
+#else
+#define GS_PAUSE() ((void)0)
+#endif
+
+/* How long a thread spins before it sleeps: longer than the gaps inside an epoch,
+ * short against anything a user would notice. */
+#define GS_SPIN_NS 1000000L
+
+struct gs_pool {
+    int n_threads;
+    size_t scratch_bytes;
+    char *scratch;
+    pthread_t *threads;
+    int n_started;
+    /* the current task list */
+    gs_pool_task task;
+    void *arg;
+    int n_tasks;
+    atomic_int next;        /* next task to claim */
+    atomic_int n_done;      /* workers finished with the current list */
+    atomic_uint generation; /* bumped for each list; workers wait for a change */
+    atomic_int stop;
+    atomic_int n_sleeping;  /* workers blocked on wake */
+    atomic_int caller_sleeping;
+    pthread_mutex_t lock;
+    pthread_cond_t wake, done;
+};
+
+typedef struct {
+    gs_pool *pool;
+    int id;
+} worker_arg;
+
+static long now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000000000L + t.tv_nsec;
+}
+
+static void run_tasks(gs_pool *p, int thread)
+{
+    for (;;) {
+        const int i = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed);
+        if (i >= p->n_tasks)
+            break;
+        p->task(p->arg, i, thread);
+    }
+}
+
+static void *worker(void *varg)
+{
+    gs_pool *p = ((worker_arg *)varg)->pool;
+    const int id = ((worker_arg *)varg)->id;
+    free(varg);
+    unsigned seen = 0;
+    for (;;) {
+        /* spin, then sleep, until a new task list (or stop) is published */
+        long t0 = 0;
+        for (unsigned spins = 0;; spins++) {
+            if (atomic_load(&p->generation) != seen || atomic_load(&p->stop))
+                break;
+            if ((spins & 255) == 255) {
+                const long t = now_ns();
+                if (!t0)
+                    t0 = t;
+                else if (t - t0 > GS_SPIN_NS) {
+                    pthread_mutex_lock(&p->lock);
+                    atomic_fetch_add(&p->n_sleeping, 1);
+                    while (atomic_load(&p->generation) == seen && !atomic_load(&p->stop))
+                        pthread_cond_wait(&p->wake, &p->lock);
+                    atomic_fetch_sub(&p->n_sleeping, 1);
+                    pthread_mutex_unlock(&p->lock);
+                    break;
+                }
+            }
+            GS_PAUSE();
+        }
+        if (atomic_load(&p->stop))
+            return NULL;
+        seen = atomic_load(&p->generation);
+        run_tasks(p, id);
+        if (atomic_fetch_add(&p->n_done, 1) + 1 == p->n_threads - 1 && atomic_load(&p->caller_sleeping)) {
+            pthread_mutex_lock(&p->lock);
+            pthread_cond_signal(&p->done);
+            pthread_mutex_unlock(&p->lock);
+        }
+    }
+}
+
+int gs_pool_default_threads(void)
+{
+    const int n = openblas_get_num_threads();
+    return n > 0 ? n : 1;
+}
+
+int gs_pool_create(gs_pool **pool, int n_threads, size_t scratch_bytes, gs_err *err)
+{
+    *pool = NULL;
+    if (n_threads < 1)
+        n_threads = 1;
+    gs_pool *p = calloc(1, sizeof *p);
+    if (!p)
+        return gs_err_set(err, "out of memory creating the thread pool");
+    p->n_threads = n_threads;
+    p->scratch_bytes = (scratch_bytes + 63) & ~(size_t)63;
+    const size_t bytes = p->scratch_bytes * (size_t)n_threads;
+    if (bytes && !(p->scratch = aligned_alloc(64, bytes))) {
+        free(p);
+        return gs_err_set(err, "out of memory creating the thread pool (%zu bytes of scratch)", bytes);
+    }
+    if (p->scratch)
+        memset(p->scratch, 0, p->scratch_bytes * (size_t)n_threads);
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->wake, NULL);
+    pthread_cond_init(&p->done, NULL);
+    p->threads = calloc((size_t)n_threads, sizeof *p->threads);
+    if (!p->threads) {
+        gs_pool_free(p);
+        return gs_err_set(err, "out of memory creating the thread pool");
+    }
+    for (int i = 1; i < n_threads; i++) {
+        worker_arg *wa = malloc(sizeof *wa);
+        if (!wa || (wa->pool = p, wa->id = i, pthread_create(&p->threads[i], NULL, worker, wa) != 0)) {
+            free(wa);
+            gs_pool_free(p);
+            return gs_err_set(err, "cannot start worker thread %d of %d", i, n_threads);
+        }
+        p->n_started = i;
+    }
+    *pool = p;
+    return 0;
+}
+
+void gs_pool_free(gs_pool *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->lock);
+    atomic_store(&p->stop, 1);
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->lock);
+    for (int i = 1; i <= p->n_started; i++)
+        pthread_join(p->threads[i], NULL);
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->wake);
+    pthread_cond_destroy(&p->done);
+    free(p->threads);
+    free(p->scratch);
+    free(p);
+}
+
+int gs_pool_threads(const gs_pool *p)
+{
+    return p ? p->n_threads : 1;
+}
+
+void *gs_pool_scratch(gs_pool *p, int thread)
+{
+    return p && p->scratch ? p->scratch + (size_t)thread * p->scratch_bytes : NULL;
+}
+
+size_t gs_pool_scratch_size(const gs_pool *p)
+{
+    return p ? p->scratch_bytes : 0;
+}
+
+void gs_pool_run(gs_pool *p, int n_tasks, gs_pool_task task, void *arg)
+{
+    if (n_tasks <= 0)
+        return;
+    if (!p || p->n_threads == 1 || n_tasks == 1) {
+        const int blas = openblas_get_num_threads();
+        if (blas != 1)
+            openblas_set_num_threads(1);
+        for (int i = 0; i < n_tasks; i++)
+            task(arg, i, 0);
+        if (blas != 1)
+            openblas_set_num_threads(blas);
+        return;
+    }
+    const int blas = openblas_get_num_threads();
+    if (blas != 1)
+        openblas_set_num_threads(1);
+    p->task = task;
+    p->arg = arg;
+    p->n_tasks = n_tasks;
+    atomic_store(&p->next, 0);
+    atomic_store(&p->n_done, 0);
+    atomic_fetch_add(&p->generation, 1); /* publishes the list (seq_cst) */
+    if (atomic_load(&p->n_sleeping) > 0) {
+        pthread_mutex_lock(&p->lock);
+        pthread_cond_broadcast(&p->wake);
+        pthread_mutex_unlock(&p->lock);
+    }
+    run_tasks(p, 0);
+    const int workers = p->n_threads - 1;
+    long t0 = 0;
+    for (unsigned spins = 0; atomic_load(&p->n_done) < workers; spins++) {
+        if ((spins & 255) == 255) {
+            const long t = now_ns();
+            if (!t0)
+                t0 = t;
+            else if (t - t0 > GS_SPIN_NS) {
+                pthread_mutex_lock(&p->lock);
+                atomic_store(&p->caller_sleeping, 1);
+                while (atomic_load(&p->n_done) < workers)
+                    pthread_cond_wait(&p->done, &p->lock);
+                atomic_store(&p->caller_sleeping, 0);
+                pthread_mutex_unlock(&p->lock);
+                break;
+            }
+        }
+        GS_PAUSE();
+    }
+    if (blas != 1)
+        openblas_set_num_threads(blas);
+}

@@ -1,0 +1,45 @@
+/* gs_pool: a fixed set of worker threads that run lists of independent tasks.
+ *
+ * The fast path splits its work into tasks whose results do not depend on which
+ * thread runs them (each task writes its own outputs; a sum over the batch is split by
+ * output, or over a fixed partition of the batch whose shares are added in a fixed
+ * order), so a run's numbers are the same at any thread count, and tasks can be claimed
+ * dynamically: on a shared machine a thread that loses its core simply takes fewer
+ * tasks.
+ *
+ * While a task list runs, OpenBLAS is switched to one thread (each task calls
+ * single-threaded sgemm on its own block) and restored afterwards; OpenBLAS's own
+ * threads would otherwise be woken, and put back to sleep, for every small product.
+ * Workers spin briefly between task lists (the gaps inside an epoch are short) and then
+ * sleep on a condition variable, so an idle pool costs no CPU. */
+#ifndef GS_POOL_H
+#define GS_POOL_H
+
+#include <stddef.h>
+
+#include "error.h"
+
+typedef struct gs_pool gs_pool;
+
+/* task(arg, i, thread) for i = 0..n_tasks-1; thread is 0..n_threads-1 (0 = the caller). */
+typedef void (*gs_pool_task)(void *arg, int i, int thread);
+
+/* n_threads >= 1 counts the calling thread; scratch_bytes of 64-byte aligned memory per
+ * thread (may be 0). */
+int gs_pool_create(gs_pool **pool, int n_threads, size_t scratch_bytes, gs_err *err);
+void gs_pool_free(gs_pool *pool); /* NULL is fine */
+
+int gs_pool_threads(const gs_pool *pool); /* 1 for NULL */
+void *gs_pool_scratch(gs_pool *pool, int thread);
+size_t gs_pool_scratch_size(const gs_pool *pool);
+
+/* Runs all tasks and returns when they are done (OpenBLAS single-threaded meanwhile, so
+ * products give the same bits with or without a pool). A NULL pool runs them in order on
+ * the calling thread. Not reentrant. */
+void gs_pool_run(gs_pool *pool, int n_tasks, gs_pool_task task, void *arg);
+
+/* The thread count the trainer uses by default: OpenBLAS's (the command line's
+ * --threads sets it). */
+int gs_pool_default_threads(void);
+
+#endif
