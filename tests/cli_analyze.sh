@@ -7,12 +7,7 @@ set -u
 GS=$1
 SRC=$2
 CHECKER="$SRC/../shared/tools/check-run-file"
-PY=/usr/bin/python3
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+. "$(dirname "$0")/lib.sh"
 run() { "$@" >"$T/last.out" 2>&1 || { bad "command failed ($?): $*"; cat "$T/last.out"; }; }
 if ! $PY -c "import h5py, numpy" 2>/dev/null; then
     echo "note: $PY lacks h5py/numpy; analysis content checks need them (apt-get install python3-h5py)"
@@ -104,5 +99,4 @@ $PY -c "import h5py,sys; h5py.File(sys.argv[1],'r+')['checkpoints/epoch'].resize
 expect_error "no checkpoints" "no checkpoint" "$T/empty_run.h5" analyze "$T/empty_run.h5"
 expect_error "freqs of a non-run file" "foreign.h5" "$T/foreign.h5" freqs "$T/foreign.h5"
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

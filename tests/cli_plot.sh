@@ -6,12 +6,7 @@
 # Usage: cli_plot.sh GROKSCOPE SRCDIR
 set -u
 GS=$(realpath "$1")
-PY=/usr/bin/python3
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+. "$(dirname "$0")/lib.sh"
 run() { "$@" >"$T/last.out" 2>"$T/last.err" || { bad "command failed ($?): $*"; cat "$T/last.out" "$T/last.err"; }; }
 if ! command -v gnuplot >/dev/null; then
     echo "note: gnuplot is not installed (apt-get install gnuplot-nox)"; echo "0 passed, 0 failed"; exit 77
@@ -195,5 +190,4 @@ expect_error "bad format" "--format: 'jpg' is not png, svg or pdf" "$GS" plot "$
 expect_error "missing file" "nope.h5" "$GS" plot "$T/nope.h5"
 expect_error "no run" "expected a run file" "$GS" plot
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

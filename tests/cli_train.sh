@@ -6,11 +6,7 @@ set -u
 GS=$1
 SRC=$2
 CHECKER="$SRC/../shared/tools/check-run-file"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+. "$(dirname "$0")/lib.sh"
 run() { "$@" || bad "command failed ($?): $*"; }
 
 SMALL="--p 23 --frac 0.5 --epochs 240 --every 40 --threads 2 --quiet"
@@ -85,5 +81,4 @@ if [ $rc -eq 3 ] && [ "$(wc -l <"$T/err")" -eq 1 ] && grep -q "diverged at epoch
     bad "divergence: exit $rc"; cat "$T/err"; fi
 "$GS" info "$T/f.h5" | grep -q "diverged" && ok || bad "info does not say diverged"
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

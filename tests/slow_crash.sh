@@ -7,12 +7,7 @@
 set -u
 GS=$1
 SRC=$2
-PY=/usr/bin/python3
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+. "$(dirname "$0")/lib.sh"
 RANDOM=7   # reproducible kill moments
 
 for every in 20 1; do
@@ -54,5 +49,4 @@ a, b = (h5py.File(p, "r")["analysis"] for p in sys.argv[1:3])
 for k in a:
     assert np.array_equal(a[k][()], b[k][()], equal_nan=True), k
 PY
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish
