@@ -14,6 +14,10 @@ void gs_h5_init(void)
 {
     static int done;
     if (!done) {
+        /* No library shutdown at exit: after a failed close (a full disk) HDF5 1.10's
+         * exit handler retries it on a half-torn file and crashes. Every handle is
+         * closed explicitly anyway. Must precede any other HDF5 call. */
+        H5dont_atexit();
         /* Our messages replace HDF5's multi-line stack dumps on stderr. */
         H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
         done = 1;

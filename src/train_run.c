@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "opts.h"
@@ -84,6 +87,31 @@ static int setup(const gs_train_job *job, gs_trainer *tr, gs_run **run, long *fi
     return gs_run_create(run, job->out, cfg, &tr->split, job->command_line, job->force, err);
 }
 
+/* A checkpoint written into a full disk can leave the HDF5 file claiming more bytes
+ * than it has, which makes it unreadable; so look for room first (free space, and the
+ * file-size limit) and stop cleanly while everything written is still intact. The
+ * bound is generous: parameters plus two optimizer slots, twice, plus 1 MiB. */
+static int room_for_checkpoint(const char *path, size_t n_params, int n_rows, gs_err *err)
+{
+    const double need = 2.0 * (3.0 * (double)n_params * sizeof(float) + 48.0 * n_rows) + 1048576.0;
+    double room = INFINITY;
+    struct statvfs vfs;
+    if (statvfs(path, &vfs) == 0)
+        room = (double)vfs.f_bavail * (double)vfs.f_frsize;
+    struct rlimit lim;
+    struct stat st;
+    if (getrlimit(RLIMIT_FSIZE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY && stat(path, &st) == 0) {
+        const double left = (double)lim.rlim_cur - (double)st.st_size;
+        room = left < room ? left : room;
+    }
+    if (room >= need)
+        return 0;
+    return gs_err_set(err, "%s: not enough disk space for the next checkpoint (%.1f MB left, "
+                           "%.1f MB needed); the run is intact up to its last checkpoint: free "
+                           "space, then continue with grokscope train --resume %s",
+                      path, room / 1e6, need / 1e6, path);
+}
+
 static int finite_metrics(const gs_epoch_metrics *m)
 {
     return isfinite(m->train_loss) && isfinite(m->test_loss);
@@ -135,6 +163,11 @@ int gs_train_run(const gs_train_job *job, gs_err *err)
         if (!resumed_row) {
             rows[n_rows++] = (gs_metrics_row){e, m.train_loss, m.test_loss, m.train_acc, m.test_acc};
             if (e % cfg->every == 0 || last) {
+                if (room_for_checkpoint(job->out, tr.model.n_params, n_rows, err) != 0) {
+                    gs_progress_end(&pr);
+                    status = GS_EXIT_NO_SPACE;
+                    goto done;
+                }
                 if (gs_run_append(run, rows, n_rows, e, tr.model.params, tr.adam_m, tr.adam_v, tr.step, err) != 0)
                     goto done;
                 n_rows = 0;

@@ -18,6 +18,7 @@ typedef struct {
 
 /* Exit statuses beyond 0 and GS_EXIT_USAGE (2). */
 #define GS_EXIT_DIVERGED 3
+#define GS_EXIT_NO_SPACE 4
 #define GS_EXIT_INTERRUPTED 130
 
 /* Returns an exit status; on failure err holds the one line to print. */

@@ -81,4 +81,13 @@ if [ $rc -eq 3 ] && [ "$(wc -l <"$T/err")" -eq 1 ] && grep -q "diverged at epoch
     bad "divergence: exit $rc"; cat "$T/err"; fi
 "$GS" info "$T/f.h5" | grep -q "diverged" && ok || bad "info does not say diverged"
 
+# out of disk (a file-size limit): one line, exit 4, earlier checkpoints intact and resumable
+( trap '' XFSZ; ulimit -f 12000; "$GS" train --out "$T/g.h5" --p 23 --frac 0.5 --epochs 1000 --every 1 --quiet ) 2>"$T/err"
+rc=$?
+if [ $rc -eq 4 ] && [ "$(wc -l <"$T/err")" -eq 1 ] && grep -q "not enough disk space" "$T/err"; then ok; else
+    bad "out of disk: exit $rc"; cat "$T/err"; fi
+"$GS" info "$T/g.h5" | grep -qE "progress +[0-9]+ of 1000 epochs, [1-9][0-9]* checkpoints" && ok || bad "info after a full disk"
+"$GS" train --resume "$T/g.h5" --epochs 30 --quiet && "$GS" info "$T/g.h5" | grep -q "finished" && ok \
+    || bad "resume after a full disk"
+
 finish
