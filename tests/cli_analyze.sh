@@ -77,6 +77,26 @@ PY
 "$GS" info "$T/full.h5" >"$T/info" && grep -q "^key freqs" "$T/info" && grep -q "^phases" "$T/info" && ok \
     || { bad "info shows no analysis summary"; cat "$T/info"; }
 
+# --follow on a live run: prints checkpoints as they come, writes the analysis when
+# training ends, and the result equals an analysis of the finished file
+"$GS" train --out "$T/live.h5" --p 23 --frac 0.5 --epochs 1500 --every 20 --threads 1 --quiet &
+tpid=$!
+sleep 0.5
+"$GS" analyze --follow "$T/live.h5" --threads 1 >"$T/follow.out" 2>"$T/follow.err"
+frc=$?
+wait $tpid
+if [ $frc -eq 0 ] && grep -q "^epoch " "$T/follow.err"; then ok; else bad "analyze --follow exit $frc"; tail -3 "$T/follow.err"; fi
+# the same run trained and analysed without anyone following it
+"$GS" train --out "$T/quiet.h5" --p 23 --frac 0.5 --epochs 1500 --every 20 --threads 1 --quiet
+"$GS" analyze "$T/quiet.h5" --quiet --threads 1 >/dev/null
+$PY - "$T/live.h5" "$T/quiet.h5" <<'PY' && ok || bad "--follow analysis differs from a plain one"
+import h5py, sys, numpy as np
+a, b = (h5py.File(p, "r")["analysis"] for p in sys.argv[1:3])
+assert a["epoch"].shape[0] == 76, a["epoch"].shape
+for k in a:
+    assert np.array_equal(a[k][()], b[k][()], equal_nan=True), k
+PY
+
 # bad input: one line, exit 2, the file unchanged
 expect_error() {
     local desc=$1 pattern=$2 file=$3
