@@ -71,12 +71,17 @@ int gs_h5_attr_read_str(hid_t obj, const char *name, char **value, const char *w
 
 /* ---- datasets ---- */
 
+/* Flags of gs_h5_dset_create. GS_H5_NO_DEFLATE: for data rewritten in place (the
+ * optimizer slots): a deflated chunk changes size on every rewrite, so HDF5 moves it
+ * and never reclaims the old space; without deflate its size is fixed and it stays. */
+#define GS_H5_NO_DEFLATE 1u
+
 /* Creates a chunked dataset with shuffle + deflate(4) + fletcher32, no time stamps (so
  * the same run gives the same bytes), the given fill value (may be NULL) and the
  * attributes "units" and "description". Axis 0 is unlimited (maxshape None). */
 hid_t gs_h5_dset_create(hid_t loc, const char *name, hid_t file_type, int rank,
                         const hsize_t *dims, const hsize_t *chunk, const void *fill,
-                        const char *units, const char *description, const char *where,
+                        const char *units, const char *description, unsigned flags, const char *where,
                         gs_err *err);
 
 /* Opens name under loc and checks its type class (H5T_INTEGER or H5T_FLOAT), rank, and

@@ -4,12 +4,13 @@
 #define GS_H5_MAX_RANK 8
 #define GS_H5_DEFLATE_LEVEL 4
 
-static int set_filters(hid_t dcpl, int rank, const hsize_t *chunk)
+static int set_filters(hid_t dcpl, int rank, const hsize_t *chunk, unsigned flags)
 {
     /* Order matters: shuffle helps deflate; fletcher32 last so it checks the bytes
      * actually stored. */
     if (H5Pset_chunk(dcpl, rank, chunk) < 0 || H5Pset_shuffle(dcpl) < 0 ||
-        H5Pset_deflate(dcpl, GS_H5_DEFLATE_LEVEL) < 0 || H5Pset_fletcher32(dcpl) < 0)
+        (!(flags & GS_H5_NO_DEFLATE) && H5Pset_deflate(dcpl, GS_H5_DEFLATE_LEVEL) < 0) ||
+        H5Pset_fletcher32(dcpl) < 0)
         return -1;
     /* No modification times, so the same run writes the same bytes (SPEC §3). */
     return H5Pset_obj_track_times(dcpl, 0) < 0 ? -1 : 0;
@@ -17,8 +18,8 @@ static int set_filters(hid_t dcpl, int rank, const hsize_t *chunk)
 
 hid_t gs_h5_dset_create(hid_t loc, const char *name, hid_t file_type, int rank,
                         const hsize_t *dims, const hsize_t *chunk, const void *fill,
-                        const char *units, const char *description, const char *where,
-                        gs_err *err)
+                        const char *units, const char *description, unsigned flags,
+                        const char *where, gs_err *err)
 {
     hsize_t maxdims[GS_H5_MAX_RANK];
     if (rank < 1 || rank > GS_H5_MAX_RANK) {
@@ -32,7 +33,7 @@ hid_t gs_h5_dset_create(hid_t loc, const char *name, hid_t file_type, int rank,
         maxdims[i] = dims[i];
     hid_t space = -1, dcpl = -1, native = -1, dset = -1;
     if ((space = H5Screate_simple(rank, dims, maxdims)) < 0 ||
-        (dcpl = H5Pcreate(H5P_DATASET_CREATE)) < 0 || set_filters(dcpl, rank, chunk) < 0) {
+        (dcpl = H5Pcreate(H5P_DATASET_CREATE)) < 0 || set_filters(dcpl, rank, chunk, flags) < 0) {
         gs_h5_fail(err, "%s: cannot set up the dataset layout", where);
         goto done;
     }

@@ -83,8 +83,10 @@ static int make_dset(hid_t group, const char *gname, const char *name, hid_t fty
     char obj[300], where[GS_WHERE_MAX];
     snprintf(obj, sizeof obj, "/%s/%s", gname, name);
     gs_run_where(where, path, obj);
+    /* /resume is rewritten at every checkpoint: keep its chunks a fixed size. */
+    const unsigned flags = strcmp(gname, "resume") == 0 ? GS_H5_NO_DEFLATE : 0;
     hid_t d = gs_h5_dset_create(group, name, ftype, rank, dims, chunk, fill, units, desc,
-                                where, err);
+                                flags, where, err);
     if (d < 0)
         return -1;
     int rc = 0;
@@ -277,7 +279,7 @@ static int create_status(hid_t file, const gs_run *run, gs_err *err)
                                 "finished, 2 stopped early (test loss below "
                                 "stop_test_loss), 3 diverged (NaN/Inf loss); epoch: the "
                                 "epoch it refers to",
-                                where, err);
+                                GS_H5_NO_DEFLATE, where, err);
     if (d < 0)
         return -1;
     int rc = gs_h5_write_rows(d, H5T_NATIVE_INT64, 0, 2, init, where, err);
