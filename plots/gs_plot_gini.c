@@ -32,16 +32,17 @@ int gs_plot_fig_gini(const gs_plot_env *env, const gs_plot_data *d, const char *
         return gs_err_set(err, "%s: the Gini coefficients are undefined at every checkpoint", d->path);
     }
     /* points mark the checkpoints while they are few enough to see */
-    const char *pts = d->n_rows <= 60 ? "points" : "";
+    const int few = d->n_rows <= 60;
     gs_plot_printf(g, "plot ");
     if (have_e)
-        gs_plot_printf(g, "data using 1:2 with lines%s lw 2 pt 7 ps 0.7 lc rgb '%s' "
+        gs_plot_printf(g, "data using 1:2 with %s lc rgb '%s' "
                           "title 'W_E (embedding)'%s",
-                       pts, GS_PLOT_TRAIN, have_l ? ", \\\n     " : "");
+                       few ? "linespoints lw 2 pt 7 ps 0.7" : "lines lw 2", GS_PLOT_TRAIN,
+                       have_l ? ", \\\n     " : "");
     if (have_l)
-        gs_plot_printf(g, "data using 1:3 with lines%s lw 2 pt 5 ps 0.7 lc rgb '%s' "
+        gs_plot_printf(g, "data using 1:3 with %s lc rgb '%s' "
                           "title 'W_L (neuron-logit map)'",
-                       pts, GS_PLOT_TEST);
+                       few ? "linespoints lw 2 pt 5 ps 0.7" : "lines lw 2", GS_PLOT_TEST);
     gs_plot_phase_keys(g, d);
     gs_plot_printf(g, "\n");
     return gs_plot_figure_end(&fig, err);

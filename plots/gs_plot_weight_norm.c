@@ -21,9 +21,9 @@ int gs_plot_fig_weight_norm(const gs_plot_env *env, const gs_plot_data *d, const
     gs_plot_phases(g, d, 0, (double)(last > 0 ? last : 1));
     gs_plot_printf(g, "set ylabel 'sum of squared weights, all parameters'\n"
                       "\n"
-                      "plot data using 1:2 with lines%s lw 2 pt 7 ps 0.7 lc rgb '%s' "
+                      "plot data using 1:2 with %s lc rgb '%s' "
                       "title 'sum of squared weights'",
-                   d->n_rows <= 60 ? "points" : "", GS_PLOT_TRAIN);
+                   d->n_rows <= 60 ? "linespoints lw 2 pt 7 ps 0.7" : "lines lw 2", GS_PLOT_TRAIN);
     gs_plot_phase_keys(g, d);
     gs_plot_printf(g, "\n");
     return gs_plot_figure_end(&fig, err);
