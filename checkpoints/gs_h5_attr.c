@@ -50,10 +50,17 @@ static hid_t vlen_utf8(void)
 int gs_h5_attr_write_str(hid_t obj, const char *name, const char *value, const char *where,
                          gs_err *err)
 {
-    hid_t t = vlen_utf8();
-    if (t < 0)
+    /* Fixed-length, not variable-length: a vlen string lives in the global heap, and
+     * HDF5 1.10.8 reads a corrupted heap object past its buffer (found by the fuzz
+     * test under ASan); a fixed-length one sits inside the checksummed header. */
+    hid_t t = H5Tcopy(H5T_C_S1);
+    if (t < 0 || H5Tset_size(t, strlen(value) + 1) < 0 || H5Tset_strpad(t, H5T_STR_NULLTERM) < 0 ||
+        H5Tset_cset(t, H5T_CSET_UTF8) < 0) {
+        if (t >= 0)
+            H5Tclose(t);
         return gs_h5_fail(err, "%s: cannot create a string type", where);
-    int rc = attr_write(obj, name, t, t, &value, where, err);
+    }
+    int rc = attr_write(obj, name, t, t, value, where, err);
     H5Tclose(t);
     return rc;
 }
