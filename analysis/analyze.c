@@ -102,6 +102,7 @@ static int pass_setup(pass *ps, gs_err *err)
     gs_split_free(&split);
     if (rc != 0)
         return -1;
+    gs_probe_set_flush_subnormals(&ps->probe, c->flush_subnormals);
     ps->have_probe = 1;
     return 0;
 }

@@ -1,14 +1,15 @@
 /* bench_train: ms per epoch of the paper's run (p=113, frac 0.3, 128/4/512), reference
  * path against the fast path, with FLOP counts, the OpenBLAS sgemm rate measured in the
  * same run as the floor, peak RSS, and a PyTorch implementation of the same model and
- * schedule when /usr/bin/python3 has torch.
+ * schedule when /usr/bin/python3 has torch; then the epoch from the init against the epoch
+ * after grokking, with and without flushing subnormals (bench_late.c).
  *
  * The machine may be shared: every figure is taken in rounds that interleave the
  * variants, and the best round (and the median) is reported, so ratios are measured
  * under the same load.
  *
  *   bench_train [--threads N] [--rounds R] [--epochs E] [--ref-epochs E] [--no-torch]
- *               [--phases] */
+ *               [--phases] [--no-late] [--late-only] [--late-epochs E] */
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "adamw.h"
+#include "bench_late.h"
 #include "config.h"
 #include "fast_kernels.h"
 #include "model.h"
@@ -287,13 +289,14 @@ static double torch_ms(int threads, int epochs, int rounds, char *why, size_t wh
 static void usage(void)
 {
     fprintf(stderr, "usage: bench_train [--threads N] [--rounds R] [--epochs E] [--ref-epochs E] "
-                    "[--no-torch] [--phases]\n");
+                    "[--no-torch] [--phases] [--no-late] [--late-only] [--late-epochs E]\n");
     exit(2);
 }
 
 int main(int argc, char **argv)
 {
     int threads = 2, rounds = 7, epochs = 20, ref_epochs = 2, use_torch = 1, phases = 0, rss_epochs = 0;
+    int late = 1, late_only = 0, late_epochs = 1500;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc)
             threads = atoi(argv[++i]);
@@ -307,14 +310,26 @@ int main(int argc, char **argv)
             use_torch = 0;
         else if (!strcmp(argv[i], "--phases"))
             phases = 1;
+        else if (!strcmp(argv[i], "--no-late"))
+            late = 0;
+        else if (!strcmp(argv[i], "--late-only"))
+            late_only = 1;
+        else if (!strcmp(argv[i], "--late-epochs") && i + 1 < argc)
+            late_epochs = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--rss-child") && i + 1 < argc)
             rss_epochs = atoi(argv[++i]);
         else
             usage();
     }
-    if (threads < 1 || rounds < 0 || rounds > 256 || epochs < 1 || ref_epochs < 1)
+    if (threads < 1 || rounds < 0 || rounds > 256 || epochs < 1 || ref_epochs < 1 || late_epochs < 1)
         usage();
     openblas_set_num_threads(threads);
+    if (late_only) {
+        /* as the command line runs: the pool computes, OpenBLAS single-threaded */
+        gs_pool_set_default_threads(threads);
+        openblas_set_num_threads(1);
+        return bench_late(rounds > 0 ? rounds : 1, epochs, late_epochs);
+    }
     if (rss_epochs > 0) {
         gs_config cfg;
         gs_config_default(&cfg);
@@ -425,5 +440,10 @@ int main(int argc, char **argv)
     gs_model_free(&b.ref);
     free(b.ref_m);
     gs_trainer_free(&b.tr);
+    if (late) {
+        gs_pool_set_default_threads(threads);
+        openblas_set_num_threads(1);
+        return bench_late(rounds, epochs, late_epochs);
+    }
     return 0;
 }

@@ -48,6 +48,7 @@ int gs_run_write_attrs(gs_run *run, gs_err *err)
         gs_h5_attr_write_i64(g, "epochs", c->epochs, where, err) < 0 ||
         gs_h5_attr_write_i64(g, "every", c->every, where, err) < 0 ||
         gs_h5_attr_write_f64(g, "stop_test_loss", c->stop_test_loss, where, err) < 0 ||
+        gs_h5_attr_write_i64(g, "flush_subnormals", c->flush_subnormals, where, err) < 0 ||
         gs_h5_attr_write_i64(g, "n_train", run->n_train, where, err) < 0 ||
         gs_h5_attr_write_i64(g, "n_test", run->n_test, where, err) < 0)
         goto done;
@@ -149,6 +150,13 @@ static int read_config(gs_run *run, hid_t g, const char *where, gs_err *err)
         read_int(g, "n_train", 1, INT_MAX, &n_train, where, err) < 0 ||
         read_int(g, "n_test", 1, INT_MAX, &n_test, where, err) < 0)
         return -1;
+    /* absent in files written before the option existed: those computed with IEEE
+     * subnormals, and must resume and be analysed the same way */
+    int64_t flush = 0;
+    int has_flush = gs_h5_attr_exists(g, "flush_subnormals", where, err);
+    if (has_flush < 0 || (has_flush && read_int(g, "flush_subnormals", 0, 1, &flush, where, err) < 0))
+        return -1;
+    c->flush_subnormals = (int)flush;
     c->p = (int)p;
     c->d_model = (int)d_model;
     c->n_heads = (int)n_heads;

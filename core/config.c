@@ -8,7 +8,7 @@ void gs_config_default(gs_config *cfg)
         .p = 113, .op = GS_OP_ADD, .frac = 0.3, .seed = 0,
         .d_model = 128, .n_heads = 4, .d_mlp = 512,
         .lr = 1e-3, .wd = 1.0, .beta1 = 0.9, .beta2 = 0.98, .eps = 1e-8, .warmup = 10,
-        .epochs = 40000, .every = 100, .stop_test_loss = 0.0,
+        .epochs = 40000, .every = 100, .stop_test_loss = 0.0, .flush_subnormals = 1,
     };
 }
 

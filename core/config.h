@@ -23,6 +23,10 @@ typedef struct {
     long epochs;      /* total optimizer steps; checkpoints 0..epochs */
     long every;       /* checkpoint interval */
     double stop_test_loss; /* stop once test loss < this; 0 = never */
+    /* numerics: 1 = subnormal floats flushed to zero on every computing thread (the
+     * default: every epoch costs the same, core/fpenv.h); 0 = IEEE subnormals. Runs
+     * written before this option existed computed with IEEE subnormals. */
+    int flush_subnormals;
 } gs_config;
 
 /* The paper's defaults: p=113 add frac 0.3 seed 0, 128/4/512, lr 1e-3 wd 1 betas

@@ -1,5 +1,7 @@
 #include "pool.h"
 
+#include "fpenv.h"
+
 #include <cblas.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -34,6 +36,7 @@ struct gs_pool {
     atomic_int stop;
     atomic_int n_sleeping;  /* workers blocked on wake */
     atomic_int caller_sleeping;
+    atomic_int flush;       /* subnormal mode of every task list (core/fpenv.h) */
     pthread_mutex_t lock;
     pthread_cond_t wake, done;
 };
@@ -66,6 +69,8 @@ static void *worker(void *varg)
     const int id = ((worker_arg *)varg)->id;
     free(varg);
     unsigned seen = 0;
+    gs_fpenv env;
+    int flushing = -1; /* this worker's mode, set before the first list it runs */
     for (;;) {
         /* spin, then sleep, until a new task list (or stop) is published */
         long t0 = 0;
@@ -91,6 +96,11 @@ static void *worker(void *varg)
         if (atomic_load(&p->stop))
             return NULL;
         seen = atomic_load(&p->generation);
+        const int flush = atomic_load(&p->flush);
+        if (flush != flushing) {
+            gs_fpenv_enter(&env, flush);
+            flushing = flush;
+        }
         run_tasks(p, id);
         if (atomic_fetch_add(&p->n_done, 1) + 1 == p->n_threads - 1 && atomic_load(&p->caller_sleeping)) {
             pthread_mutex_lock(&p->lock);
@@ -100,10 +110,26 @@ static void *worker(void *varg)
     }
 }
 
+static atomic_int default_threads;
+
+void gs_pool_set_default_threads(int n)
+{
+    atomic_store(&default_threads, n > 0 ? n : 0);
+}
+
 int gs_pool_default_threads(void)
 {
+    const int set = atomic_load(&default_threads);
+    if (set > 0)
+        return set;
     const int n = openblas_get_num_threads();
     return n > 0 ? n : 1;
+}
+
+void gs_pool_set_flush_subnormals(gs_pool *p, int flush)
+{
+    if (p)
+        atomic_store(&p->flush, flush != 0);
 }
 
 int gs_pool_create(gs_pool **pool, int n_threads, size_t scratch_bytes, gs_err *err)
@@ -181,6 +207,10 @@ void gs_pool_run(gs_pool *p, int n_tasks, gs_pool_task task, void *arg)
 {
     if (n_tasks <= 0)
         return;
+    /* the caller computes in the pool's mode too; a NULL pool keeps the caller's */
+    gs_fpenv env;
+    if (p)
+        gs_fpenv_enter(&env, atomic_load(&p->flush));
     if (!p || p->n_threads == 1 || n_tasks == 1) {
         const int blas = openblas_get_num_threads();
         if (blas != 1)
@@ -189,6 +219,8 @@ void gs_pool_run(gs_pool *p, int n_tasks, gs_pool_task task, void *arg)
             task(arg, i, 0);
         if (blas != 1)
             openblas_set_num_threads(blas);
+        if (p)
+            gs_fpenv_leave(&env);
         return;
     }
     const int blas = openblas_get_num_threads();
@@ -227,4 +259,5 @@ void gs_pool_run(gs_pool *p, int n_tasks, gs_pool_task task, void *arg)
     }
     if (blas != 1)
         openblas_set_num_threads(blas);
+    gs_fpenv_leave(&env);
 }

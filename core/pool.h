@@ -38,8 +38,15 @@ size_t gs_pool_scratch_size(const gs_pool *pool);
  * the calling thread. Not reentrant. */
 void gs_pool_run(gs_pool *pool, int n_tasks, gs_pool_task task, void *arg);
 
-/* The thread count the trainer uses by default: OpenBLAS's (the command line's
- * --threads sets it). */
+/* Every task list of this pool, on every thread that runs it (the caller included, for
+ * the duration of gs_pool_run), computes with subnormals flushed to zero (flush != 0) or
+ * as IEEE subnormals (0, the default): core/fpenv.h. */
+void gs_pool_set_flush_subnormals(gs_pool *pool, int flush);
+
+/* The thread count the trainer and the probes use by default: n once
+ * gs_pool_set_default_threads(n > 0) was called (the command line's --threads), else
+ * OpenBLAS's (which reads OPENBLAS_NUM_THREADS). */
 int gs_pool_default_threads(void);
+void gs_pool_set_default_threads(int n);
 
 #endif

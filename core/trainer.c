@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "adamw.h"
+#include "fpenv.h"
 #include "fast_kernels.h"
 #include "pool.h"
 
@@ -30,6 +31,7 @@ int gs_trainer_init(gs_trainer *tr, const gs_config *cfg, gs_split *split, gs_er
     if (gs_pool_create(&tr->pool, gs_pool_default_threads(), gs_model_fast_scratch_size(&tr->dims), err) != 0)
         goto fail;
     tr->model.pool = tr->pool;
+    gs_pool_set_flush_subnormals(tr->pool, cfg->flush_subnormals);
     tr->test_tgt = tr->train_tgt + n_train;
     tr->adam_v = tr->adam_m + tr->model.n_params;
     const int p = cfg->p;
@@ -70,6 +72,8 @@ static void train_metrics(gs_trainer *tr, gs_epoch_metrics *out)
 void gs_trainer_measure(gs_trainer *tr, gs_epoch_metrics *out)
 {
     gs_model *m = &tr->model;
+    gs_fpenv env; /* the run's subnormal mode on this thread too (the pool sets its own) */
+    gs_fpenv_enter(&env, tr->cfg.flush_subnormals);
     gs_model_fast_prepare(m);
     /* The test set in chunks of the batch size, summed chunk by chunk exactly as
      * gs_model_evaluate does, so that recomputing the metrics from a checkpoint with
@@ -87,12 +91,16 @@ void gs_trainer_measure(gs_trainer *tr, gs_epoch_metrics *out)
     train_metrics(tr, out);
     out->test_loss = te.loss_sum / te.n;
     out->test_acc = (double)te.n_correct / te.n;
+    gs_fpenv_leave(&env);
 }
 
 void gs_trainer_measure_train(gs_trainer *tr, gs_epoch_metrics *out)
 {
+    gs_fpenv env;
+    gs_fpenv_enter(&env, tr->cfg.flush_subnormals);
     gs_model_fast_prepare(&tr->model);
     train_metrics(tr, out);
+    gs_fpenv_leave(&env);
     out->test_loss = out->test_acc = NAN;
 }
 
@@ -136,6 +144,8 @@ static void adamw_task(void *arg, int i, int thread)
 void gs_trainer_update(gs_trainer *tr)
 {
     gs_model *m = &tr->model;
+    gs_fpenv env;
+    gs_fpenv_enter(&env, tr->cfg.flush_subnormals);
     memset(m->grads, 0, m->n_params * sizeof(float));
     gs_model_backward(m, tr->split.train_idx, tr->train_tgt, tr->split.n_train);
     /* AdamW is elementwise: slices give the same bits as one call (gs_adamw_step's bits) */
@@ -144,4 +154,5 @@ void gs_trainer_update(gs_trainer *tr)
                    adamw_scalars(&tr->cfg, tr->step)};
     gs_pool_run(tr->pool, (int)((m->n_params + j.slice - 1) / j.slice), adamw_task, &j);
     tr->step++;
+    gs_fpenv_leave(&env);
 }

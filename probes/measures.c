@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fpenv.h"
 #include "pool.h"
 
 #define ALIGN_BYTES 64
@@ -56,6 +57,12 @@ static size_t carve(gs_probe *pr, char *base, int n_rest)
         at += round_up(nn[i] * sizeof(int));
     }
     return at;
+}
+
+void gs_probe_set_flush_subnormals(gs_probe *pr, int flush)
+{
+    pr->flush_subnormals = flush != 0;
+    gs_pool_set_flush_subnormals(pr->pool, flush);
 }
 
 int gs_probe_has_circuit(gs_op op) { return op == GS_OP_ADD || op == GS_OP_SUB; }
@@ -187,6 +194,8 @@ void gs_probe_forward(gs_probe *pr, const float *params, int want_grid,
 {
     gs_model *m = &pr->model;
     const int B = m->max_batch;
+    gs_fpenv env; /* the run's subnormal mode, as its trainer computed */
+    gs_fpenv_enter(&env, pr->flush_subnormals);
     memcpy(m->params, params, m->n_params * sizeof(float));
     /* gs_trainer_measure: the tables once, the test set in chunks of the batch size
      * (summed as gs_model_evaluate sums), then the whole training set in one batch; the
@@ -213,6 +222,7 @@ void gs_probe_forward(gs_probe *pr, const float *params, int want_grid,
     }
     pr->have_logits = 1;
     pr->have_grid = want_grid != 0;
+    gs_fpenv_leave(&env);
 }
 
 int gs_probe_measure(gs_probe *pr, const float *params, const int *key_freqs, int n_key,

@@ -33,7 +33,8 @@ typedef struct {
     int p, n_inputs;   /* n_inputs = p*p */
     gs_fourier fourier;
     gs_model model;    /* GS_PATH_FAST, max_batch = n_train (as the trainer's) */
-    struct gs_pool *pool; /* the model's worker threads (as many as OpenBLAS's) */
+    struct gs_pool *pool; /* the model's worker threads (gs_pool_default_threads) */
+    int flush_subnormals; /* the run's numerics (gs_config): the forward uses them */
     int n_train, n_test;
     int n_rest;        /* inputs in neither set: for div the b = 0 pairs, else none */
     int n_defined;     /* inputs whose answer is defined */
@@ -73,6 +74,10 @@ typedef struct {
 int gs_probe_create(gs_probe *pr, const gs_dims *d, gs_op op, const int32_t *train_idx,
                     int n_train, const int32_t *test_idx, int n_test, gs_err *err);
 void gs_probe_free(gs_probe *pr);
+
+/* The forward pass computes in the run's subnormal mode (gs_config.flush_subnormals),
+ * so recomputed metrics equal the trainer's bit for bit. IEEE (0) until set. */
+void gs_probe_set_flush_subnormals(gs_probe *pr, int flush);
 
 /* Loads the parameters (copied into the model) and runs the model on all p*p inputs:
  * fills pr->logits, and pr->grid if want_grid. The batches are gs_trainer_measure's

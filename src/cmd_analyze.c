@@ -26,7 +26,7 @@ static const char analyze_usage[] =
     "  --threshold X       fraction of variance a neuron needs to join a cluster (0.85)\n"
     "  --follow            analyse a run while it trains: print each new checkpoint's\n"
     "                      measures, then write the analysis when training ends\n"
-    "  --threads N         OpenBLAS threads (default: all CPUs)\n"
+    "  --threads N         threads (default: all CPUs)\n"
     "  --quiet             no progress line\n";
 
 static int check_request(gs_run *run, gs_analyze_opts *o, const char *keys, gs_err *err)

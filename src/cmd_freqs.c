@@ -49,6 +49,7 @@ static int report(gs_run *run, long epoch, gs_cluster_rule rule, double threshol
                         split.test_idx, split.n_test, err) != 0)
         goto out;
     have_probe = 1;
+    gs_probe_set_flush_subnormals(&pr, gs_run_config(run)->flush_subnormals);
     if (gs_run_read_checkpoint(run, ck, params, err) != 0)
         goto out;
     gs_epoch_metrics m;

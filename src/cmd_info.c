@@ -39,6 +39,8 @@ static int print_info(gs_run *run, gs_err *err)
     printf("model      d_model %d, %d heads, d_mlp %d\n", c->d_model, c->n_heads, c->d_mlp);
     printf("optimizer  AdamW lr %g, wd %g, betas (%g, %g), warm-up %d\n", c->lr, c->wd, c->beta1,
            c->beta2, c->warmup);
+    printf("numerics   float32, %s\n", c->flush_subnormals ? "subnormals flushed to zero"
+                                                               : "IEEE subnormals");
     printf("schedule   %ld epochs, checkpoint every %ld", c->epochs, c->every);
     if (c->stop_test_loss > 0)
         printf(", stop when test loss < %g", c->stop_test_loss);

@@ -36,7 +36,9 @@ static const char train_usage[] =
     "  --out FILE          the run file to create\n"
     "  --force             overwrite FILE if it exists (never done without this)\n"
     "  --resume FILE       continue FILE from its last checkpoint, bit-exactly\n"
-    "  --threads N         OpenBLAS threads (default: all CPUs); same count => same bits\n"
+    "  --threads N         threads (default: all CPUs); same count => same bits\n"
+    "  --ieee-subnormals   keep IEEE subnormal floats (default: flush them to zero, so\n"
+    "                      late epochs cost what early ones do; docs/numerics.md)\n"
     "  --quiet             no progress line\n";
 
 static int parse(int argc, char **argv, gs_train_job *job, gs_err *err)
@@ -105,6 +107,8 @@ static int parse(int argc, char **argv, gs_train_job *job, gs_err *err)
 #undef DOUBLE_OPT
         if (strcmp(a, "--force") == 0)
             job->force = 1;
+        else if (strcmp(a, "--ieee-subnormals") == 0)
+            c->flush_subnormals = 0;
         else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0)
             job->quiet = 1;
         else

@@ -9,6 +9,8 @@
 
 #include <cblas.h>
 
+#include "pool.h"
+
 int gs_parse_long(const char *opt, const char *s, long lo, long hi, long *out, gs_err *err)
 {
     char *end;
@@ -71,6 +73,10 @@ int gs_set_threads(int threads)
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         threads = n > 0 ? (int)n : 1;
     }
-    openblas_set_num_threads(threads);
+    /* The pool runs every product, OpenBLAS single-threaded inside each task: OpenBLAS's
+     * own threads, started before main with the default floating-point mode, would not
+     * follow a run's subnormal mode (core/fpenv.h), so they never compute. */
+    gs_pool_set_default_threads(threads);
+    openblas_set_num_threads(1);
     return threads;
 }
