@@ -129,7 +129,7 @@ static int write_run(const char *path, const long *epochs, int n, int force, gs_
 /* Everything in path round-trips bit-exactly for checkpoints at epochs[0..n). */
 static void verify_run(const char *path, const long *epochs, int n, long cfg_epochs)
 {
-    gs_err err = {{0}};
+    gs_err err = {0};
     gs_run *run;
     int rc = gs_run_open(&run, path, GS_RUN_READ, 0, &err);
     CHECK_OK(rc, err);
@@ -639,7 +639,8 @@ static int try_open(const char *how, const char *path)
         gs_run_close(run, &err);
         printf("opened\n");
     } else {
-        printf("%s\n", err.msg);
+        /* The code a caller branches on, before the message. */
+        printf("%s%s\n", err.code == GS_ERR_BUSY_TRAINING ? "[busy training] " : "", err.msg);
     }
     return 0;
 }
@@ -657,7 +658,7 @@ static const char *F_MAIN = "test_runfile_main.h5", *F_TWIN = "test_runfile_twin
 static void test_round_trip(void)
 {
     static const long ep[] = {0, 2, 4, 6};
-    gs_err err = {{0}};
+    gs_err err = {0};
     CHECK_OK(write_run(F_MAIN, ep, 4, 0, &err), err);
     verify_run(F_MAIN, ep, 4, 6);
     check_with_tool(F_MAIN);
@@ -675,7 +676,7 @@ static void test_round_trip(void)
 static void test_status_and_append_errors(void)
 {
     static const long ep[] = {0, 2};
-    gs_err err = {{0}};
+    gs_err err = {0};
     unlink(F_TWIN);
     CHECK_OK(write_run(F_TWIN, ep, 2, 0, &err), err);
     gs_run *run;
@@ -710,7 +711,7 @@ static void test_status_and_append_errors(void)
 static void test_refusals(void)
 {
     static const long ep[] = {0, 2, 4, 6};
-    gs_err err = {{0}};
+    gs_err err = {0};
     gs_run *run = NULL;
 
     /* an existing file is refused and left alone; --force replaces it */
@@ -847,7 +848,7 @@ static void test_refusals(void)
 static void test_trim_and_continue(void)
 {
     static const long ep2[] = {0, 2}, ep3[] = {0, 2, 4};
-    gs_err err = {{0}};
+    gs_err err = {0};
     gs_run *run = NULL;
     unlink(F_TRIM);
     CHECK_OK(write_run(F_TRIM, ep2, 2, 0, &err), err);
@@ -858,7 +859,7 @@ static void test_trim_and_continue(void)
 
     /* resuming trims the half append and continues as if it never happened */
     CHECK_MSG(gs_run_open(&run, F_TRIM, GS_RUN_RESUME, 1, &err), err,
-              "--epochs 1 is before the last checkpoint (epoch 2)");
+              "epochs = 1 is before the last checkpoint (epoch 2)");
     CHECK_OK(gs_run_open(&run, F_TRIM, GS_RUN_RESUME, 10, &err), err);
     if (!run)
         return;
@@ -879,7 +880,7 @@ static void test_trim_and_continue(void)
 static void test_crash_and_resume(void)
 {
     static const long ep2[] = {0, 2}, ep3[] = {0, 2, 4};
-    gs_err err = {{0}};
+    gs_err err = {0};
     gs_run *run = NULL;
     unlink(F_CRASH);
     int to, from;
@@ -908,7 +909,7 @@ static void test_crash_and_resume(void)
 
 static void test_live_reader(void)
 {
-    gs_err err = {{0}};
+    gs_err err = {0};
     gs_config c = small_config();
     gs_split s;
     gs_run *run = NULL;
@@ -976,7 +977,7 @@ static void write_plain(const char *path, const float *w, int bad_shape)
 
 static void test_load_file(void)
 {
-    gs_err err = {{0}};
+    gs_err err = {0};
     gs_config c = small_config();
     gs_dims d, wrong;
     gs_dims_make(&d, c.p, c.d_model, c.n_heads, c.d_mlp);
@@ -1065,7 +1066,7 @@ static void child_line(const char *mode, const char *path, char *line, size_t si
 /* What a reader sees in a file without anything analysed yet. */
 static void check_nothing_analysed(gs_run *run, int has)
 {
-    gs_err err = {{0}};
+    gs_err err = {0};
     CHECK(gs_run_has_analysis(run) == has && gs_run_n_analyzed(run) == 0);
     gs_analysis_keys k;
     memset(&k, 0, sizeof k);
@@ -1085,7 +1086,7 @@ static void check_nothing_analysed(gs_run *run, int has)
 static void test_analysis_round_trip(void)
 {
     static const long ep[] = {0, 2, 4, 6};
-    gs_err err = {{0}};
+    gs_err err = {0};
     gs_run *run = NULL;
     unlink(F_AN);
     CHECK_OK(write_run(F_AN, ep, 4, 0, &err), err);
@@ -1269,7 +1270,7 @@ static void test_analysis_round_trip(void)
 static void test_analysis_uncommitted(void)
 {
     static const long ep[] = {0, 2, 4, 6};
-    gs_err err = {{0}};
+    gs_err err = {0};
     gs_run *run = NULL;
     unlink(F_AN_HALF);
     CHECK_OK(write_run(F_AN_HALF, ep, 4, 0, &err), err);
@@ -1287,11 +1288,8 @@ static void test_analysis_uncommitted(void)
         junk[j] = 99.0;
     char name[96];
     int rc = 0;
-    for (int s = 0; s < GS_ANALYSIS_N_SCALARS + 2; s++) {
-        snprintf(name, sizeof name, "analysis/%s",
-                 s < GS_ANALYSIS_N_SCALARS ? gs_analysis_scalar_names[s]
-                 : s == GS_ANALYSIS_N_SCALARS ? "embed_fourier_norm"
-                                              : "neuron_logit_fourier_norm");
+    for (int s = 0; s < GS_ANALYSIS_N_SERIES; s++) {
+        snprintf(name, sizeof name, "analysis/%s", gs_analysis_series_name(s));
         rc |= raw_write_row(f, name, H5T_NATIVE_DOUBLE, 3, 2, junk);
     }
     rc |= raw_write_row(f, "analysis/epoch", H5T_NATIVE_INT64, 3, 0, NULL);
@@ -1375,7 +1373,7 @@ static void test_analysis_uncommitted(void)
 static void test_analysis_old_file(void)
 {
     static const long ep[] = {0, 2};
-    gs_err err = {{0}};
+    gs_err err = {0};
     gs_run *run = NULL;
     unlink(F_AN_OLD);
     CHECK_OK(write_run(F_AN_OLD, ep, 2, 0, &err), err);
@@ -1410,7 +1408,7 @@ static void test_analysis_old_file(void)
 static void test_analysis_locking(void)
 {
     static const long ep2[] = {0, 2}, ep3[] = {0, 2, 4};
-    gs_err err = {{0}};
+    gs_err err = {0};
     gs_run *run = NULL;
     char line[1200], want[1200];
     unlink(F_TRIM);
@@ -1444,13 +1442,13 @@ static void test_analysis_locking(void)
     CHECK(status_of(F_TRIM, &se) == GS_RUN_STOPPED_EARLY && se == 2);
     verify_run(F_TRIM, ep2, 2, 6);
 
-    /* while a trainer writes, an analysis is pointed to --follow */
+    /* while a trainer writes, an analysis is refused with a code (the command line
+     * then points to --follow); other refusals carry none */
     CHECK_OK(gs_run_open(&run, F_TRIM, GS_RUN_RESUME, 0, &err), err);
     if (!run)
         return;
     child_line("--try-analyze", F_TRIM, line, sizeof line);
-    snprintf(want, sizeof want, "%s: is being trained right now; use grokscope analyze "
-             "--follow %s", F_TRIM, F_TRIM);
+    snprintf(want, sizeof want, "[busy training] %s: is being trained right now", F_TRIM);
     CHECK(strcmp(line, want) == 0);
     if (strcmp(line, want) != 0)
         fprintf(stderr, "  child said: %s\n", line);
@@ -1473,7 +1471,7 @@ static void test_analysis_locking(void)
 static void test_analysis_crash(void)
 {
     static const long ep[] = {0, 2}, ep3[] = {0, 2, 4};
-    gs_err err = {{0}};
+    gs_err err = {0};
     gs_run *run = NULL;
     unlink(F_AN_CRASH);
     CHECK_OK(write_run(F_AN_CRASH, ep, 2, 0, &err), err);
@@ -1517,7 +1515,7 @@ static void test_analysis_crash(void)
 static void test_analysis_live_reader(void)
 {
     static const long ep[] = {0, 2};
-    gs_err err = {{0}};
+    gs_err err = {0};
     gs_run *run = NULL;
     unlink(F_AN_LIVE);
     CHECK_OK(write_run(F_AN_LIVE, ep, 2, 0, &err), err);
