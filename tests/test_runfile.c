@@ -1546,6 +1546,168 @@ static void test_analysis_live_reader(void)
     check_no_open_ids();
 }
 
+/* ---- every dataset is checked on open; an even p's Nyquist frequency ---- */
+
+static const char *F_EVEN = "test_runfile_even.h5", *F_GAP = "test_runfile_gap.h5";
+
+#define EVEN_P 8
+#define EVEN_D_MLP 4
+
+/* A p = 8 run (its Fourier basis ends in the Nyquist frequency 4) with one checkpoint. */
+static int write_even_run(const char *path, gs_err *err)
+{
+    gs_config c = small_config();
+    c.p = EVEN_P;
+    c.d_mlp = EVEN_D_MLP;
+    gs_dims d;
+    gs_param_info info[GS_N_PARAMS];
+    gs_dims_make(&d, c.p, c.d_model, c.n_heads, c.d_mlp);
+    const size_t n = gs_params_layout(&d, info);
+    float *w = calloc(n, sizeof *w), *m = calloc(n, sizeof *m), *v = calloc(n, sizeof *v);
+    const gs_metrics_row row = {0, 2.0, 2.1, 0.1, 0.2};
+    gs_split s;
+    gs_run *run = NULL;
+    int rc = !w || !m || !v ? gs_err_set(err, "out of memory")
+                            : gs_split_make(&s, c.p, c.op, c.frac, c.seed, err);
+    if (rc == 0) {
+        rc = gs_run_create(&run, path, &c, &s, "", 1, err);
+        gs_split_free(&s);
+    }
+    if (rc == 0) {
+        rc = gs_run_append(run, &row, 1, 0, w, m, v, 0, err);
+        gs_err cerr;
+        if (gs_run_close(run, &cerr) != 0 && rc == 0) {
+            *err = cerr;
+            rc = -1;
+        }
+    }
+    free(w);
+    free(m);
+    free(v);
+    return rc;
+}
+
+/* The Nyquist frequency p/2 is a key frequency and a neuron cluster like any other
+ * (core/fourier_freqs.h); p/2 + 1 is not. */
+static void test_even_p_keys(void)
+{
+    gs_err err = {0};
+    gs_run *run = NULL;
+    unlink(F_EVEN);
+    CHECK_OK(write_even_run(F_EVEN, &err), err);
+    CHECK_OK(gs_run_open_analyze(&run, F_EVEN, &err), err);
+    if (!run)
+        return;
+    int nf[EVEN_D_MLP] = {4, -1, 1, 4};
+    double frac[EVEN_D_MLP] = {0.9, 0.1, 0.95, 0.99};
+    gs_analysis_keys k = {.epoch = 0, .n_key = 2, .key_freqs = {1, 4}, .neuron_freq = nf,
+                          .neuron_frac = frac};
+    CHECK_OK(gs_run_write_keys(run, &k, &err), err);
+    k.key_freqs[1] = 5;
+    CHECK_MSG(gs_run_write_keys(run, &k, &err), err, "must ascend within 1..4 (got 5");
+    k.key_freqs[1] = 4;
+    nf[1] = 5;
+    CHECK_MSG(gs_run_write_keys(run, &k, &err), err, "neuron 1 is in cluster 5, outside 1..4");
+    CHECK_OK(gs_run_close(run, &err), err);
+
+    CHECK_OK(gs_run_open(&run, F_EVEN, GS_RUN_READ, 0, &err), err);
+    if (!run)
+        return;
+    int got_nf[EVEN_D_MLP];
+    double got_frac[EVEN_D_MLP];
+    gs_analysis_keys got = {.neuron_freq = got_nf, .neuron_frac = got_frac};
+    CHECK_OK(gs_run_read_keys(run, &got, &err), err);
+    CHECK(got.n_key == 2 && got.key_freqs[0] == 1 && got.key_freqs[1] == 4 && got.epoch == 0);
+    CHECK(got_nf[0] == 4 && got_nf[1] == -1 && got_nf[3] == 4 && got_frac[3] == 0.99);
+    CHECK_OK(gs_run_close(run, &err), err);
+}
+
+/* Every dataset's path in a file, found by walking the file (not the layout table). */
+typedef struct {
+    char names[64][128];
+    int n;
+} dataset_list;
+
+static herr_t collect_dataset(hid_t g, const char *name, const H5L_info_t *info, void *data)
+{
+    (void)info;
+    dataset_list *l = data;
+    hid_t o = H5Oopen(g, name, H5P_DEFAULT);
+    if (o < 0)
+        return -1;
+    if (H5Iget_type(o) == H5I_DATASET && l->n < 64)
+        snprintf(l->names[l->n++], sizeof l->names[0], "%s", name);
+    H5Oclose(o);
+    return 0;
+}
+
+/* F_EVEN copied to F_GAP, then edited raw: dataset name deleted (new_len < 0) or its
+ * length set to new_len. */
+static int damaged_copy(const char *name, long new_len)
+{
+    copy_file(F_EVEN, F_GAP);
+    hid_t f = H5Fopen(F_GAP, H5F_ACC_RDWR, H5P_DEFAULT);
+    if (f < 0)
+        return -1;
+    int rc = 0;
+    if (new_len < 0) {
+        rc = H5Ldelete(f, name, H5P_DEFAULT) < 0 ? -1 : 0;
+    } else {
+        hid_t d = H5Dopen2(f, name, H5P_DEFAULT), s = d >= 0 ? H5Dget_space(d) : -1;
+        hsize_t dims[4];
+        rc = s >= 0 && H5Sget_simple_extent_dims(s, dims, NULL) >= 1 ? 0 : -1;
+        dims[0] = (hsize_t)new_len;
+        if (rc == 0 && H5Dset_extent(d, dims) < 0)
+            rc = -1;
+        if (s >= 0)
+            H5Sclose(s);
+        if (d >= 0)
+            H5Dclose(d);
+    }
+    return H5Fclose(f) < 0 ? -1 : rc;
+}
+
+/* Opening checks each dataset: a file missing any one is refused naming it, as is one
+ * whose row count breaks its dataset's rule. */
+static void test_every_object_checked(void)
+{
+    dataset_list l = {.n = 0};
+    hid_t f = H5Fopen(F_EVEN, H5F_ACC_RDONLY, H5P_DEFAULT);
+    CHECK(f >= 0 && H5Lvisit(f, H5_INDEX_NAME, H5_ITER_NATIVE, collect_dataset, &l) >= 0);
+    if (f >= 0)
+        H5Fclose(f);
+    /* data 2, metrics 5, checkpoint epoch + 11 parameters, resume 4, analysis 18, status */
+    CHECK(l.n == 42);
+    gs_err err = {0};
+    gs_run *run = NULL;
+    char want[200];
+    for (int i = 0; i < l.n; i++) {
+        CHECK(damaged_copy(l.names[i], -1) == 0);
+        snprintf(want, sizeof want, "%s: /%s: missing", F_GAP, l.names[i]);
+        CHECK_MSG(gs_run_open(&run, F_GAP, GS_RUN_READ, 0, &err), err, want);
+        if (run)
+            gs_run_close(run, NULL);
+        run = NULL;
+    }
+    const struct { const char *name; long len; const char *want; } rows[] = {
+        {"resume/step", 1, "/resume/step: has 1 rows, expected at least 2"},
+        {"status", 1, "/status: has 1 rows, expected at least 2"},
+        {"data/test_idx", 3, "/data/test_idx: has 3 rows, expected 45"}, /* 64 - 19 */
+        {"analysis/neuron_freq", 3, "/analysis/neuron_freq: has 3 rows, expected 0 or 4"},
+        {"analysis/fourier_basis", 7, "/analysis/fourier_basis: has 7 rows, expected 0 or 8"},
+        {"analysis/key_freqs", 65, "/analysis/key_freqs: has 65 rows, expected at most 64"},
+        {"analysis/phase_epochs", 2, "/analysis/phase_epochs: has 2 rows, expected at least 3"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        CHECK(damaged_copy(rows[i].name, rows[i].len) == 0);
+        CHECK_MSG(gs_run_open(&run, F_GAP, GS_RUN_READ, 0, &err), err, rows[i].want);
+        if (run)
+            gs_run_close(run, NULL);
+        run = NULL;
+    }
+    check_no_open_ids();
+}
+
 int main(int argc, char **argv)
 {
     self_exe = argv[0];
@@ -1567,7 +1729,7 @@ int main(int argc, char **argv)
 
     const char *files[] = {F_MAIN, F_TWIN, F_TEXT, F_FOREIGN, F_NEWER, F_TRIM, F_CRASH,
                            F_LIVE, F_PLAIN, F_SHAPE, F_TRUNC, F_CORRUPT, F_AN, F_AN_HALF,
-                           F_AN_OLD, F_AN_BAD, F_AN_LIVE, F_AN_CRASH};
+                           F_AN_OLD, F_AN_BAD, F_AN_LIVE, F_AN_CRASH, F_EVEN, F_GAP};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
         unlink(files[i]);
     rmdir(F_DIR);
@@ -1585,6 +1747,8 @@ int main(int argc, char **argv)
     test_analysis_locking();
     test_analysis_crash();
     test_analysis_live_reader();
+    test_even_p_keys();
+    test_every_object_checked();
 
     int failed = check_failures;
     /* keep the files of a failing run (or with GS_TEST_KEEP set) for inspection */
