@@ -10,9 +10,9 @@
 #include "runfile_analysis.h"
 
 /* Every dataset of the run file, by id. gs_run_objects (runfile_layout.c) describes
- * each one, indexed by these ids; the ids run in the order the datasets are created,
- * group by group, which fixes the bytes of a new file. Adding a dataset: an id here,
- * a row in the table, and the code that reads or writes it. */
+ * each one, indexed by these ids. Groups are created in GS_G_* order and the datasets
+ * of a group in id order, so this order fixes the bytes of a new file. Adding a
+ * dataset: an id here, a row in the table, and the code that reads or writes it. */
 enum {
     GS_O_TRAIN_IDX, GS_O_TEST_IDX,
     GS_O_M_EPOCH, GS_O_M_TRAIN_LOSS, GS_O_M_TEST_LOSS, GS_O_M_TRAIN_ACC, GS_O_M_TEST_ACC,

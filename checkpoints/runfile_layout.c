@@ -234,6 +234,7 @@ typedef struct {
 static void shape_of(const gs_run *run, int id, obj_shape *s)
 {
     const gs_run_obj *o = &gs_run_objects[id];
+    assert(o->units && o->desc); /* every id has its row in the table */
     const hsize_t p = (hsize_t)run->dims.p, d_mlp = (hsize_t)run->dims.d_mlp;
     const hsize_t row_cap = ANALYSIS_CHUNK_BYTES / (p * sizeof(double));
     const hsize_t n_split = o->shape == GS_SHAPE_TRAIN_PAIRS ? (hsize_t)run->n_train
