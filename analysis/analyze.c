@@ -165,18 +165,6 @@ static int measure_row(pass *ps, int ck, const gs_analysis_keys *keys, gs_analys
     return 0;
 }
 
-static int find_checkpoint(const pass *ps, long epoch, gs_err *err)
-{
-    const int n_ck = gs_run_n_checkpoints(ps->run);
-    if (epoch < 0)
-        return n_ck - 1;
-    for (int i = 0; i < n_ck; i++)
-        if (ps->epochs[i] == epoch)
-            return i;
-    return gs_err_set(err, "%s: no checkpoint at epoch %ld (checkpoints run from %ld to %ld)",
-                      gs_run_path(ps->run), epoch, ps->epochs[0], ps->epochs[n_ck - 1]);
-}
-
 static int same_keys(const gs_analysis_keys *a, const gs_analysis_keys *b)
 {
     if (a->n_key != b->n_key)
@@ -218,7 +206,7 @@ static int analyze_pass(const gs_analyze_opts *o, gs_err *err)
         goto out;
     const int n_ck = gs_run_n_checkpoints(ps.run);
     const gs_dims *d = gs_run_dims(ps.run);
-    int ck = find_checkpoint(&ps, o->cluster_epoch, err);
+    int ck = gs_run_find_checkpoint(ps.run, o->cluster_epoch, err);
     if (ck < 0)
         goto out;
     gs_analysis_keys keys = {0}, stored = {0};
@@ -343,12 +331,12 @@ int gs_analyze_run(const gs_analyze_opts *o, gs_err *err)
             return -1;
         /* The trainer closes the file right after its final status; give it a moment. */
         for (int tries = 0;; tries++) {
-            gs_err e2;
+            gs_err e2 = {0};
             gs_analyze_opts o2 = *o;
             o2.follow = 0;
             if (analyze_pass(&o2, &e2) == 0)
                 return 0;
-            if (tries == 30 || !strstr(e2.msg, "being trained")) {
+            if (tries == 30 || e2.code != GS_ERR_BUSY_TRAINING) {
                 *err = e2;
                 return -1;
             }

@@ -48,6 +48,7 @@ int gs_h5_fail(gs_err *err, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err->msg, sizeof err->msg, fmt, ap);
     va_end(ap);
+    err->code = GS_ERR_OTHER;
     if (in.desc[0]) {
         for (char *c = in.desc; *c; c++)
             if (*c == '\n' || *c == '\r')

@@ -85,84 +85,15 @@ int gs_h5_attr_exists(hid_t obj, const char *name, const char *where, gs_err *er
     return exists > 0;
 }
 
-/* Opens a one-element attribute and returns its type class in *cls. */
-static hid_t attr_open(hid_t obj, const char *name, H5T_class_t *cls, hid_t *type,
+/* A string attribute into a malloc'd *value: variable-length (h5py's default) or
+ * fixed-length (ours), in the file's character set. */
+static int read_string(hid_t attr, hid_t type, char **value, const char *name,
                        const char *where, gs_err *err)
 {
-    htri_t exists = H5Aexists(obj, name);
-    if (exists < 0) {
-        gs_h5_fail(err, "%s: cannot look up attribute %s", where, name);
-        return -1;
-    }
-    if (exists == 0) {
-        gs_err_set(err, "%s: attribute %s is missing", where, name);
-        return -1;
-    }
-    hid_t attr = H5Aopen(obj, name, H5P_DEFAULT);
-    if (attr < 0) {
-        gs_h5_fail(err, "%s: cannot open attribute %s", where, name);
-        return -1;
-    }
-    hid_t space = H5Aget_space(attr);
-    hssize_t npoints = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
-    if (space >= 0)
-        H5Sclose(space);
-    *type = H5Aget_type(attr);
-    *cls = *type >= 0 ? H5Tget_class(*type) : H5T_NO_CLASS;
-    if (npoints != 1 || *type < 0) {
-        gs_err_set(err, "%s: attribute %s is not a single value", where, name);
-        if (*type >= 0)
-            H5Tclose(*type);
-        H5Aclose(attr);
-        return -1;
-    }
-    return attr;
-}
-
-static int attr_read_number(hid_t obj, const char *name, hid_t mem_type, int allow_float,
-                            void *value, const char *where, gs_err *err)
-{
-    H5T_class_t cls;
-    hid_t type;
-    hid_t attr = attr_open(obj, name, &cls, &type, where, err);
-    if (attr < 0)
-        return -1;
-    int rc = 0;
-    if (!(cls == H5T_INTEGER || (allow_float && cls == H5T_FLOAT)))
-        rc = gs_err_set(err, "%s: attribute %s is not %s", where, name,
-                        allow_float ? "a number" : "an integer");
-    else if (H5Aread(attr, mem_type, value) < 0)
-        rc = gs_h5_fail(err, "%s: cannot read attribute %s", where, name);
-    H5Tclose(type);
-    H5Aclose(attr);
-    return rc;
-}
-
-int gs_h5_attr_read_i64(hid_t obj, const char *name, int64_t *value, const char *where,
-                        gs_err *err)
-{
-    return attr_read_number(obj, name, H5T_NATIVE_INT64, 0, value, where, err);
-}
-
-int gs_h5_attr_read_f64(hid_t obj, const char *name, double *value, const char *where,
-                        gs_err *err)
-{
-    return attr_read_number(obj, name, H5T_NATIVE_DOUBLE, 1, value, where, err);
-}
-
-int gs_h5_attr_read_str(hid_t obj, const char *name, char **value, const char *where,
-                        gs_err *err)
-{
-    *value = NULL;
-    H5T_class_t cls;
-    hid_t type;
-    hid_t attr = attr_open(obj, name, &cls, &type, where, err);
-    if (attr < 0)
-        return -1;
     int rc = 0;
     hid_t mem = -1;
-    htri_t vl = cls == H5T_STRING ? H5Tis_variable_str(type) : -1;
-    if (cls != H5T_STRING || vl < 0) {
+    htri_t vl = H5Tis_variable_str(type);
+    if (vl < 0) {
         rc = gs_err_set(err, "%s: attribute %s is not a string", where, name);
     } else if (vl > 0) {
         char *s = NULL;
@@ -191,13 +122,69 @@ int gs_h5_attr_read_str(hid_t obj, const char *name, char **value, const char *w
                 rc = gs_h5_fail(err, "%s: cannot read attribute %s", where, name);
         }
     }
-    if (rc != 0) {
-        free(*value);
-        *value = NULL;
-    }
     if (mem >= 0)
         H5Tclose(mem);
-    H5Tclose(type);
+    return rc;
+}
+
+/* What an attribute reader accepts. */
+typedef enum { ATTR_INT, ATTR_NUMBER, ATTR_STRING } attr_kind;
+
+/* Reads the single-value attribute name of obj: an integer (into int64_t), a number
+ * (integer or float, into double) or a string (a malloc'd char *, NULL on failure).
+ * A missing, non-scalar or mistyped attribute is an error naming it. */
+static int attr_read(hid_t obj, const char *name, attr_kind kind, void *value,
+                     const char *where, gs_err *err)
+{
+    static const char *const wanted[] = {"an integer", "a number", "a string"};
+    if (kind == ATTR_STRING)
+        *(char **)value = NULL;
+    htri_t exists = H5Aexists(obj, name);
+    if (exists < 0)
+        return gs_h5_fail(err, "%s: cannot look up attribute %s", where, name);
+    if (exists == 0)
+        return gs_err_set(err, "%s: attribute %s is missing", where, name);
+    hid_t attr = H5Aopen(obj, name, H5P_DEFAULT);
+    if (attr < 0)
+        return gs_h5_fail(err, "%s: cannot open attribute %s", where, name);
+    hid_t space = H5Aget_space(attr), type = H5Aget_type(attr);
+    hssize_t npoints = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
+    H5T_class_t cls = type >= 0 ? H5Tget_class(type) : H5T_NO_CLASS;
+    int rc = 0;
+    if (npoints != 1 || type < 0)
+        rc = gs_err_set(err, "%s: attribute %s is not a single value", where, name);
+    else if (!(cls == H5T_INTEGER && kind != ATTR_STRING) &&
+             !(cls == H5T_FLOAT && kind == ATTR_NUMBER) &&
+             !(cls == H5T_STRING && kind == ATTR_STRING))
+        rc = gs_err_set(err, "%s: attribute %s is not %s", where, name, wanted[kind]);
+    else if (kind == ATTR_STRING)
+        rc = read_string(attr, type, (char **)value, name, where, err);
+    else if (H5Aread(attr, kind == ATTR_INT ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE, value) < 0)
+        rc = gs_h5_fail(err, "%s: cannot read attribute %s", where, name);
+    if (rc != 0 && kind == ATTR_STRING) {
+        free(*(char **)value);
+        *(char **)value = NULL;
+    }
+    gs_h5_close(&type);
+    gs_h5_close(&space);
     H5Aclose(attr);
     return rc;
+}
+
+int gs_h5_attr_read_i64(hid_t obj, const char *name, int64_t *value, const char *where,
+                        gs_err *err)
+{
+    return attr_read(obj, name, ATTR_INT, value, where, err);
+}
+
+int gs_h5_attr_read_f64(hid_t obj, const char *name, double *value, const char *where,
+                        gs_err *err)
+{
+    return attr_read(obj, name, ATTR_NUMBER, value, where, err);
+}
+
+int gs_h5_attr_read_str(hid_t obj, const char *name, char **value, const char *where,
+                        gs_err *err)
+{
+    return attr_read(obj, name, ATTR_STRING, value, where, err);
 }

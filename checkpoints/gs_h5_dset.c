@@ -155,25 +155,34 @@ int gs_h5_dset_len(hid_t dset, hsize_t *n0, const char *where, gs_err *err)
     return 0;
 }
 
-/* Selects rows [first, first+n) of dset in a file space and builds the matching
- * memory space. */
-static int select_rows(hid_t dset, hsize_t first, hsize_t n, hid_t *fspace, hid_t *mspace)
+/* Reads (wbuf NULL) or writes rows [first, first+n) of dset through one hyperslab
+ * selection of the file space and a memory space of the same shape. */
+static int rows_io(hid_t dset, hid_t mem_type, hsize_t first, hsize_t n, void *rbuf,
+                   const void *wbuf, const char *where, gs_err *err)
 {
+    if (n == 0)
+        return 0;
     hsize_t dims[GS_H5_MAX_RANK], start[GS_H5_MAX_RANK] = {0};
-    *mspace = -1;
-    *fspace = H5Dget_space(dset);
-    if (*fspace < 0)
-        return -1;
-    int rank = H5Sget_simple_extent_ndims(*fspace);
-    if (rank < 1 || rank > GS_H5_MAX_RANK || H5Sget_simple_extent_dims(*fspace, dims, NULL) < 0 ||
-        first + n > dims[0])
-        return -1;
-    start[0] = first;
-    dims[0] = n;
-    if (H5Sselect_hyperslab(*fspace, H5S_SELECT_SET, start, NULL, dims, NULL) < 0)
-        return -1;
-    *mspace = H5Screate_simple(rank, dims, NULL);
-    return *mspace < 0 ? -1 : 0;
+    hid_t fspace = H5Dget_space(dset), mspace = -1;
+    int rank = fspace < 0 ? -1 : H5Sget_simple_extent_ndims(fspace);
+    int ok = rank >= 1 && rank <= GS_H5_MAX_RANK &&
+             H5Sget_simple_extent_dims(fspace, dims, NULL) >= 0 && first + n <= dims[0];
+    if (ok) {
+        start[0] = first;
+        dims[0] = n;
+        ok = H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, dims, NULL) >= 0 &&
+             (mspace = H5Screate_simple(rank, dims, NULL)) >= 0;
+    }
+    int rc = 0;
+    if (!ok)
+        rc = gs_h5_fail(err, "%s: cannot select rows %llu..%llu", where,
+                        (unsigned long long)first, (unsigned long long)(first + n - 1));
+    else if (wbuf ? H5Dwrite(dset, mem_type, mspace, fspace, H5P_DEFAULT, wbuf) < 0
+                  : H5Dread(dset, mem_type, mspace, fspace, H5P_DEFAULT, rbuf) < 0)
+        rc = gs_h5_fail(err, "%s: cannot %s", where, wbuf ? "write" : "read (damaged file?)");
+    gs_h5_close(&mspace);
+    gs_h5_close(&fspace);
+    return rc;
 }
 
 int gs_h5_write_rows(hid_t dset, hid_t mem_type, hsize_t first, hsize_t n, const void *buf,
@@ -191,33 +200,13 @@ int gs_h5_write_rows(hid_t dset, hid_t mem_type, hsize_t first, hsize_t n, const
             return gs_h5_fail(err, "%s: cannot grow to %llu rows", where,
                               (unsigned long long)dims[0]);
     }
-    hid_t fspace, mspace;
-    int rc = 0;
-    if (select_rows(dset, first, n, &fspace, &mspace) < 0)
-        rc = gs_h5_fail(err, "%s: cannot select rows %llu..%llu", where,
-                        (unsigned long long)first, (unsigned long long)(first + n - 1));
-    else if (H5Dwrite(dset, mem_type, mspace, fspace, H5P_DEFAULT, buf) < 0)
-        rc = gs_h5_fail(err, "%s: cannot write", where);
-    gs_h5_close(&mspace);
-    gs_h5_close(&fspace);
-    return rc;
+    return rows_io(dset, mem_type, first, n, NULL, buf, where, err);
 }
 
 int gs_h5_read_rows(hid_t dset, hid_t mem_type, hsize_t first, hsize_t n, void *buf,
                     const char *where, gs_err *err)
 {
-    if (n == 0)
-        return 0;
-    hid_t fspace, mspace;
-    int rc = 0;
-    if (select_rows(dset, first, n, &fspace, &mspace) < 0)
-        rc = gs_h5_fail(err, "%s: cannot select rows %llu..%llu", where,
-                        (unsigned long long)first, (unsigned long long)(first + n - 1));
-    else if (H5Dread(dset, mem_type, mspace, fspace, H5P_DEFAULT, buf) < 0)
-        rc = gs_h5_fail(err, "%s: cannot read (damaged file?)", where);
-    gs_h5_close(&mspace);
-    gs_h5_close(&fspace);
-    return rc;
+    return rows_io(dset, mem_type, first, n, buf, NULL, where, err);
 }
 
 int gs_h5_set_len(hid_t dset, hsize_t n0, const char *where, gs_err *err)

@@ -26,16 +26,9 @@ gs_run *gs_run_new(const char *path, gs_err *err)
         gs_err_set(err, "%s: out of memory", path);
         return NULL;
     }
-    run->file = run->ck_epoch = run->adam_m = run->adam_v = -1;
-    run->rs_step = run->rs_epoch = run->status_ds = run->train_idx = run->test_idx = -1;
-    for (int m = 0; m < GS_N_METRICS; m++)
-        run->metrics[m] = -1;
-    for (int t = 0; t < GS_N_PARAMS; t++)
-        run->params[t] = -1;
-    run->an_epoch = run->an_basis = run->an_keys = run->an_keys_epoch = -1;
-    run->an_neuron_freq = run->an_neuron_frac = run->an_phases = -1;
-    for (int s = 0; s < GS_A_N_SERIES; s++)
-        run->an_series[s] = -1;
+    run->file = -1;
+    for (int id = 0; id < GS_RUN_N_OBJ; id++)
+        run->ds[id] = -1;
     run->lock_fd = -1;
     run->slot = -1;
     return run;
@@ -190,6 +183,8 @@ static int check_append(const gs_run *run, const gs_metrics_row *rows, int n_row
     return 0;
 }
 
+/* Each /metrics dataset takes its column of rows: the epoch (a long) or a double,
+ * at the field the table names. */
 static int write_metrics(gs_run *run, const gs_metrics_row *rows, int n_rows, gs_err *err)
 {
     if (n_rows == 0)
@@ -199,22 +194,18 @@ static int write_metrics(gs_run *run, const gs_metrics_row *rows, int n_rows, gs
     int rc = 0;
     if (!ep || !col)
         rc = gs_err_set(err, "%s: out of memory writing metrics", run->path);
-    char where[GS_WHERE_MAX], obj[64];
-    for (int m = 0; m < GS_N_METRICS && rc == 0; m++) {
+    for (int id = GS_O_METRICS_FIRST; id < GS_O_METRICS_END && rc == 0; id++) {
+        const gs_run_obj *o = &gs_run_objects[id];
+        const int is_int = o->type == GS_RUN_I64;
         for (int i = 0; i < n_rows; i++) {
-            const gs_metrics_row *r = &rows[i];
-            ep[i] = r->epoch;
-            col[i] = m == GS_M_TRAIN_LOSS  ? r->train_loss
-                     : m == GS_M_TEST_LOSS ? r->test_loss
-                     : m == GS_M_TRAIN_ACC ? r->train_acc
-                                           : r->test_acc;
+            const char *field = (const char *)&rows[i] + o->field;
+            if (is_int)
+                ep[i] = *(const long *)field;
+            else
+                col[i] = *(const double *)field;
         }
-        snprintf(obj, sizeof obj, "/metrics/%s", gs_run_metric_names[m]);
-        rc = gs_h5_write_rows(run->metrics[m],
-                              m == GS_M_EPOCH ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE,
-                              (hsize_t)run->n_metrics, (hsize_t)n_rows,
-                              m == GS_M_EPOCH ? (const void *)ep : (const void *)col,
-                              gs_run_where(where, run->path, obj), err);
+        rc = gs_run_ds_write(run, id, (hsize_t)run->n_metrics, (hsize_t)n_rows,
+                             is_int ? (const void *)ep : (const void *)col, err);
     }
     free(ep);
     free(col);
@@ -223,14 +214,10 @@ static int write_metrics(gs_run *run, const gs_metrics_row *rows, int n_rows, gs
 
 static int write_checkpoint(gs_run *run, const float *params, gs_err *err)
 {
-    char where[GS_WHERE_MAX], obj[128];
-    for (int t = 0; t < GS_N_PARAMS; t++) {
-        snprintf(obj, sizeof obj, "/checkpoints/%s", run->info[t].key);
-        if (gs_h5_write_rows(run->params[t], H5T_NATIVE_FLOAT, (hsize_t)run->n_ckpt, 1,
-                             params + run->info[t].offset, gs_run_where(where, run->path, obj),
-                             err) < 0)
+    for (int t = 0; t < GS_N_PARAMS; t++)
+        if (gs_run_ds_write(run, GS_O_PARAM + t, (hsize_t)run->n_ckpt, 1,
+                            params + run->info[t].offset, err) < 0)
             return -1;
-    }
     return 0;
 }
 
@@ -239,19 +226,13 @@ static int write_checkpoint(gs_run *run, const float *params, gs_err *err)
 static int write_resume(gs_run *run, int slot, long epoch, const float *adam_m,
                         const float *adam_v, long step, gs_err *err)
 {
-    char where[GS_WHERE_MAX];
     const int64_t none = GS_RUN_NO_EPOCH, ep = epoch, st = step;
     const hsize_t s = (hsize_t)slot;
-    if (gs_h5_write_rows(run->rs_epoch, H5T_NATIVE_INT64, s, 1, &none,
-                         gs_run_where(where, run->path, "/resume/epoch"), err) < 0 ||
-        gs_h5_write_rows(run->adam_m, H5T_NATIVE_FLOAT, s, 1, adam_m,
-                         gs_run_where(where, run->path, "/resume/adam_m"), err) < 0 ||
-        gs_h5_write_rows(run->adam_v, H5T_NATIVE_FLOAT, s, 1, adam_v,
-                         gs_run_where(where, run->path, "/resume/adam_v"), err) < 0 ||
-        gs_h5_write_rows(run->rs_step, H5T_NATIVE_INT64, s, 1, &st,
-                         gs_run_where(where, run->path, "/resume/step"), err) < 0 ||
-        gs_h5_write_rows(run->rs_epoch, H5T_NATIVE_INT64, s, 1, &ep,
-                         gs_run_where(where, run->path, "/resume/epoch"), err) < 0)
+    if (gs_run_ds_write(run, GS_O_RS_EPOCH, s, 1, &none, err) < 0 ||
+        gs_run_ds_write(run, GS_O_ADAM_M, s, 1, adam_m, err) < 0 ||
+        gs_run_ds_write(run, GS_O_ADAM_V, s, 1, adam_v, err) < 0 ||
+        gs_run_ds_write(run, GS_O_RS_STEP, s, 1, &st, err) < 0 ||
+        gs_run_ds_write(run, GS_O_RS_EPOCH, s, 1, &ep, err) < 0)
         return -1;
     return 0;
 }
@@ -276,12 +257,10 @@ int gs_run_append(gs_run *run, const gs_metrics_row *rows, int n_rows, long epoc
      * /checkpoints/epoch row, which commits it; see docs/run-file.md. */
     int slot = run->slot < 0 ? 0 : 1 - run->slot;
     const int64_t ep = epoch;
-    char where[GS_WHERE_MAX];
     if (write_metrics(run, rows, n_rows, err) < 0 || write_checkpoint(run, params, err) < 0 ||
         write_resume(run, slot, epoch, adam_m, adam_v, step, err) < 0 ||
         gs_run_flush(run, err) < 0 ||
-        gs_h5_write_rows(run->ck_epoch, H5T_NATIVE_INT64, (hsize_t)run->n_ckpt, 1, &ep,
-                         gs_run_where(where, run->path, "/checkpoints/epoch"), err) < 0 ||
+        gs_run_ds_write(run, GS_O_CK_EPOCH, (hsize_t)run->n_ckpt, 1, &ep, err) < 0 ||
         gs_run_flush(run, err) < 0) {
         /* The handle no longer knows what is on disk; the file itself is still valid
          * up to the last commit, and resuming trims the rest. */
@@ -305,9 +284,7 @@ int gs_run_set_status(gs_run *run, gs_run_status status, long epoch, gs_err *err
     if ((int)status < GS_RUN_RUNNING || status > GS_RUN_DIVERGED)
         return gs_err_set(err, "%s: internal error: status %d", run->path, (int)status);
     const int64_t v[2] = {status, epoch};
-    char where[GS_WHERE_MAX];
-    if (gs_h5_write_rows(run->status_ds, H5T_NATIVE_INT64, 0, 2, v,
-                         gs_run_where(where, run->path, "/status"), err) < 0 ||
+    if (gs_run_ds_write(run, GS_O_STATUS, 0, 2, v, err) < 0 ||
         gs_run_flush(run, err) < 0)
         return -1;
     run->status = status;

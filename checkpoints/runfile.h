@@ -87,6 +87,9 @@ gs_run_status gs_run_get_status(const gs_run *run, long *status_epoch);
 
 /* epochs[n_checkpoints] */
 int gs_run_checkpoint_epochs(gs_run *run, long *epochs, gs_err *err);
+/* Index of the checkpoint of `epoch`, or of the last one if epoch < 0; -1 with err
+ * ("FILE: no checkpoint at epoch E (checkpoints run from A to B)") if there is none. */
+int gs_run_find_checkpoint(const gs_run *run, long epoch, gs_err *err);
 /* params: gs_params_layout total floats */
 int gs_run_read_checkpoint(gs_run *run, int index, float *params, gs_err *err);
 /* rows [first, first + n) */

@@ -4,24 +4,20 @@
  * created and validated in runfile_layout.c, opened for writing in runfile_open.c. */
 #include "runfile_internal.h"
 
+#include "../core/fourier_freqs.h"
+
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* The scalar fields of gs_analysis_row in gs_analysis_scalar_names' order. */
-static const size_t scalar_offset[GS_ANALYSIS_N_SCALARS] = {
-    offsetof(gs_analysis_row, train_loss),      offsetof(gs_analysis_row, test_loss),
-    offsetof(gs_analysis_row, train_acc),       offsetof(gs_analysis_row, test_acc),
-    offsetof(gs_analysis_row, restricted_loss), offsetof(gs_analysis_row, excluded_loss),
-    offsetof(gs_analysis_row, gini_embed),      offsetof(gs_analysis_row, gini_neuron_logit),
-    offsetof(gs_analysis_row, weight_norm)};
-
-static const char *series_where(char where[GS_WHERE_MAX], const gs_run *run, int s)
+/* Where series id's values live in a gs_analysis_row: a double field, or the p
+ * doubles an array field points to (NULL: skip it when reading). */
+static double *series_field(char *row, int id)
 {
-    char obj[96];
-    snprintf(obj, sizeof obj, "/analysis/%s", gs_run_analysis_series_names[s]);
-    return gs_run_where(where, run->path, obj);
+    const gs_run_obj *o = &gs_run_objects[id];
+    char *field = row + o->field;
+    return o->shape == GS_SHAPE_PER_CKPT_P ? *(double **)field : (double *)field;
 }
 
 int gs_run_scan_analysis(gs_run *run, gs_err *err)
@@ -30,28 +26,16 @@ int gs_run_scan_analysis(gs_run *run, gs_err *err)
     if (!run->has_analysis)
         return 0;
     char where[GS_WHERE_MAX];
-    gs_run_where(where, run->path, "/analysis/epoch");
+    gs_run_ds_where(where, run, GS_O_AN_EPOCH);
     hsize_t n;
-    if (gs_h5_dset_len(run->an_epoch, &n, where, err) < 0)
+    int64_t *e;
+    if (gs_run_read_commits(run, GS_O_AN_EPOCH, &e, &n, err) < 0)
         return -1;
-    if (n > (hsize_t)1 << 30)
-        return gs_err_set(err, "%s: implausibly long (%llu rows)", where, (unsigned long long)n);
-    int64_t *e = malloc((n ? n : 1) * sizeof *e);
-    if (!e)
-        return gs_err_set(err, "%s: out of memory", where);
-    if (gs_h5_read_rows(run->an_epoch, H5T_NATIVE_INT64, 0, n, e, where, err) < 0) {
-        free(e);
-        return -1;
-    }
-    /* The fill value marks rows extended but never written; a row counts once every
-     * series holds it too (a SWMR reader may see them at slightly different moments),
-     * and only for a committed checkpoint. */
-    while (n > 0 && e[n - 1] == GS_RUN_NO_EPOCH)
-        n--;
-    for (int s = 0; s < GS_A_N_SERIES && n > 0; s++) {
+    /* A row counts once every series holds it too (a SWMR reader may see them at
+     * slightly different moments), and only for a committed checkpoint. */
+    for (int id = GS_O_SERIES_FIRST; id < GS_O_SERIES_END && n > 0; id++) {
         hsize_t len;
-        char swhere[GS_WHERE_MAX];
-        if (gs_h5_dset_len(run->an_series[s], &len, series_where(swhere, run, s), err) < 0) {
+        if (gs_run_ds_len(run, id, &len, err) < 0) {
             free(e);
             return -1;
         }
@@ -107,18 +91,13 @@ int gs_run_read_analysis(gs_run *run, long i, gs_analysis_row *row, gs_err *err)
     if (i < 0 || i >= run->n_analyzed)
         return gs_err_set(err, "%s: no analysis row %ld (%ld are stored)", run->path, i,
                           run->n_analyzed);
-    char where[GS_WHERE_MAX];
     const hsize_t r = (hsize_t)i;
     int64_t ep;
-    if (gs_h5_read_rows(run->an_epoch, H5T_NATIVE_INT64, r, 1, &ep,
-                        gs_run_where(where, run->path, "/analysis/epoch"), err) < 0)
+    if (gs_run_ds_read(run, GS_O_AN_EPOCH, r, 1, &ep, err) < 0)
         return -1;
-    for (int s = 0; s < GS_A_N_SERIES; s++) {
-        void *dst = s < GS_ANALYSIS_N_SCALARS ? (char *)row + scalar_offset[s]
-                    : s == GS_A_EMBED_NORM    ? (void *)row->embed_fourier_norm
-                                              : (void *)row->neuron_logit_fourier_norm;
-        if (dst && gs_h5_read_rows(run->an_series[s], H5T_NATIVE_DOUBLE, r, 1, dst,
-                                   series_where(where, run, s), err) < 0)
+    for (int id = GS_O_SERIES_FIRST; id < GS_O_SERIES_END; id++) {
+        double *dst = series_field((char *)row, id);
+        if (dst && gs_run_ds_read(run, id, r, 1, dst, err) < 0)
             return -1;
     }
     row->epoch = (long)ep;
@@ -144,19 +123,12 @@ int gs_run_append_analysis(gs_run *run, const gs_analysis_row *row, gs_err *err)
                           "was expected", run->path, row->epoch, k, run->ck_epochs[k]);
     /* As for checkpoints: every series reaches the disk (flush) before the
      * /analysis/epoch row that commits them. */
-    char where[GS_WHERE_MAX];
     const int64_t ep = row->epoch;
-    for (int s = 0; s < GS_A_N_SERIES; s++) {
-        const void *src = s < GS_ANALYSIS_N_SCALARS ? (const char *)row + scalar_offset[s]
-                          : s == GS_A_EMBED_NORM    ? (const void *)row->embed_fourier_norm
-                                                    : (const void *)row->neuron_logit_fourier_norm;
-        if (gs_h5_write_rows(run->an_series[s], H5T_NATIVE_DOUBLE, (hsize_t)k, 1, src,
-                             series_where(where, run, s), err) < 0)
+    for (int id = GS_O_SERIES_FIRST; id < GS_O_SERIES_END; id++)
+        if (gs_run_ds_write(run, id, (hsize_t)k, 1, series_field((char *)row, id), err) < 0)
             goto failed;
-    }
     if (gs_run_flush(run, err) < 0 ||
-        gs_h5_write_rows(run->an_epoch, H5T_NATIVE_INT64, (hsize_t)k, 1, &ep,
-                         gs_run_where(where, run->path, "/analysis/epoch"), err) < 0 ||
+        gs_run_ds_write(run, GS_O_AN_EPOCH, (hsize_t)k, 1, &ep, err) < 0 ||
         gs_run_flush(run, err) < 0)
         goto failed;
     run->n_analyzed = k + 1;
@@ -177,15 +149,12 @@ int gs_run_clear_analysis(gs_run *run, gs_err *err)
         return -1;
     /* The commit record first: from then on no row counts, whatever else reaches the
      * disk. */
-    char where[GS_WHERE_MAX];
-    if (gs_h5_set_len(run->an_epoch, 0, gs_run_where(where, run->path, "/analysis/epoch"),
-                      err) < 0)
+    if (gs_run_ds_set_len(run, GS_O_AN_EPOCH, 0, err) < 0)
         goto failed;
-    for (int s = 0; s < GS_A_N_SERIES; s++)
-        if (gs_h5_set_len(run->an_series[s], 0, series_where(where, run, s), err) < 0)
+    for (int id = GS_O_SERIES_FIRST; id < GS_O_SERIES_END; id++)
+        if (gs_run_ds_set_len(run, id, 0, err) < 0)
             goto failed;
-    if (gs_h5_write_rows(run->an_phases, H5T_NATIVE_INT64, 0, 3, no_phases,
-                         gs_run_where(where, run->path, "/analysis/phase_epochs"), err) < 0 ||
+    if (gs_run_ds_write(run, GS_O_AN_PHASES, 0, 3, no_phases, err) < 0 ||
         gs_run_flush(run, err) < 0)
         goto failed;
     run->n_analyzed = 0;
@@ -197,14 +166,24 @@ failed:
 
 /* ---- key frequencies and neuron clusters ---- */
 
+/* Position of the first key frequency that is not a frequency of the basis or does not
+ * ascend, or -1 if all are fine. */
+static int first_bad_key(int p, const int *freqs, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (!gs_fourier_freq_valid(p, freqs[i]) || (i > 0 && freqs[i] <= freqs[i - 1]))
+            return i;
+    return -1;
+}
+
 static int read_keys_epoch(gs_run *run, int64_t *epoch, gs_err *err)
 {
     char where[GS_WHERE_MAX];
-    gs_run_where(where, run->path, "/analysis/key_freqs_epoch");
-    if (gs_h5_read_rows(run->an_keys_epoch, H5T_NATIVE_INT64, 0, 1, epoch, where, err) < 0)
+    if (gs_run_ds_read(run, GS_O_AN_KEYS_EPOCH, 0, 1, epoch, err) < 0)
         return -1;
     if (*epoch < GS_RUN_NO_KEYS)
-        return gs_err_set(err, "%s: holds %lld (damaged file?)", where, (long long)*epoch);
+        return gs_err_set(err, "%s: holds %lld (damaged file?)",
+                          gs_run_ds_where(where, run, GS_O_AN_KEYS_EPOCH), (long long)*epoch);
     return 0;
 }
 
@@ -217,41 +196,39 @@ static int read_key_list(gs_run *run, int64_t *epoch, int *n_key, int *freqs, gs
         return -1;
     if (*epoch == GS_RUN_NO_KEYS)
         return 0;
-    gs_run_where(where, run->path, "/analysis/key_freqs");
+    gs_run_ds_where(where, run, GS_O_AN_KEYS);
     hsize_t n;
-    if (gs_h5_dset_len(run->an_keys, &n, where, err) < 0)
+    if (gs_run_ds_len(run, GS_O_AN_KEYS, &n, err) < 0)
         return -1;
     if (n > GS_ANALYSIS_MAX_KEYS)
         return gs_err_set(err, "%s: has %llu rows, at most %d allowed", where,
                           (unsigned long long)n, GS_ANALYSIS_MAX_KEYS);
     int32_t buf[GS_ANALYSIS_MAX_KEYS];
-    if (gs_h5_read_rows(run->an_keys, H5T_NATIVE_INT32, 0, n, buf, where, err) < 0)
+    if (gs_run_ds_read(run, GS_O_AN_KEYS, 0, n, buf, err) < 0)
         return -1;
-    const int top = (run->dims.p - 1) / 2;
-    for (hsize_t i = 0; i < n; i++) {
-        if (buf[i] < 1 || buf[i] > top || (i > 0 && buf[i] <= buf[i - 1]))
-            return gs_err_set(err, "%s: damaged (key frequency %d at row %llu; expected "
-                              "ascending values in 1..%d)", where, (int)buf[i],
-                              (unsigned long long)i, top);
+    for (hsize_t i = 0; i < n; i++)
         freqs[i] = buf[i];
-    }
+    const int bad = first_bad_key(run->dims.p, freqs, (int)n);
+    if (bad >= 0)
+        return gs_err_set(err, "%s: damaged (key frequency %d at row %d; expected ascending "
+                          "values in 1..%d)", where, freqs[bad], bad,
+                          gs_fourier_n_freq(run->dims.p));
     *n_key = (int)n;
     return 0;
 }
 
 static int check_keys(const gs_run *run, const gs_analysis_keys *k, gs_err *err)
 {
-    const int top = (run->dims.p - 1) / 2;
+    const int p = run->dims.p, top = gs_fourier_n_freq(p);
     if (k->n_key < 0 || k->n_key > GS_ANALYSIS_MAX_KEYS)
         return gs_err_set(err, "%s: %d key frequencies; 0..%d can be stored", run->path,
                           k->n_key, GS_ANALYSIS_MAX_KEYS);
-    for (int i = 0; i < k->n_key; i++)
-        if (k->key_freqs[i] < 1 || k->key_freqs[i] > top ||
-            (i > 0 && k->key_freqs[i] <= k->key_freqs[i - 1]))
-            return gs_err_set(err, "%s: key frequencies must ascend within 1..%d (got %d at "
-                              "position %d)", run->path, top, k->key_freqs[i], i);
+    const int bad = first_bad_key(p, k->key_freqs, k->n_key);
+    if (bad >= 0)
+        return gs_err_set(err, "%s: key frequencies must ascend within 1..%d (got %d at "
+                          "position %d)", run->path, top, k->key_freqs[bad], bad);
     for (int i = 0; i < run->dims.d_mlp; i++)
-        if (k->neuron_freq[i] != -1 && (k->neuron_freq[i] < 1 || k->neuron_freq[i] > top))
+        if (k->neuron_freq[i] != -1 && !gs_fourier_freq_valid(p, k->neuron_freq[i]))
             return gs_err_set(err, "%s: neuron %d is in cluster %d, outside 1..%d (or -1 for "
                               "none)", run->path, i, k->neuron_freq[i], top);
     if (k->epoch == -1)
@@ -288,7 +265,6 @@ int gs_run_write_keys(gs_run *run, const gs_analysis_keys *keys, gs_err *err)
     }
     /* Invalidate, write, then commit with key_freqs_epoch, each step flushed: a crash
      * leaves either the old set, or none, never a mix. */
-    char where[GS_WHERE_MAX];
     const int64_t none = GS_RUN_NO_KEYS, epoch = keys->epoch;
     const hsize_t n = (hsize_t)keys->n_key, d_mlp = (hsize_t)run->dims.d_mlp;
     int32_t freqs[GS_ANALYSIS_MAX_KEYS];
@@ -300,26 +276,35 @@ int gs_run_write_keys(gs_run *run, const gs_analysis_keys *keys, gs_err *err)
     for (hsize_t i = 0; i < d_mlp; i++)
         nf[i] = keys->neuron_freq[i];
     int rc = 0;
-    if (gs_h5_write_rows(run->an_keys_epoch, H5T_NATIVE_INT64, 0, 1, &none,
-                         gs_run_where(where, run->path, "/analysis/key_freqs_epoch"), err) < 0 ||
+    if (gs_run_ds_write(run, GS_O_AN_KEYS_EPOCH, 0, 1, &none, err) < 0 ||
+        gs_run_flush(run, err) < 0 || gs_run_ds_set_len(run, GS_O_AN_KEYS, n, err) < 0 ||
+        gs_run_ds_write(run, GS_O_AN_KEYS, 0, n, freqs, err) < 0 ||
+        gs_run_ds_write(run, GS_O_AN_NEURON_FREQ, 0, d_mlp, nf, err) < 0 ||
+        gs_run_ds_write(run, GS_O_AN_NEURON_FRAC, 0, d_mlp, keys->neuron_frac, err) < 0 ||
         gs_run_flush(run, err) < 0 ||
-        gs_h5_set_len(run->an_keys, n, gs_run_where(where, run->path, "/analysis/key_freqs"),
-                      err) < 0 ||
-        gs_h5_write_rows(run->an_keys, H5T_NATIVE_INT32, 0, n, freqs, where, err) < 0 ||
-        gs_h5_write_rows(run->an_neuron_freq, H5T_NATIVE_INT32, 0, d_mlp, nf,
-                         gs_run_where(where, run->path, "/analysis/neuron_freq"), err) < 0 ||
-        gs_h5_write_rows(run->an_neuron_frac, H5T_NATIVE_DOUBLE, 0, d_mlp, keys->neuron_frac,
-                         gs_run_where(where, run->path, "/analysis/neuron_frac_explained"),
-                         err) < 0 ||
-        gs_run_flush(run, err) < 0 ||
-        gs_h5_write_rows(run->an_keys_epoch, H5T_NATIVE_INT64, 0, 1, &epoch,
-                         gs_run_where(where, run->path, "/analysis/key_freqs_epoch"), err) < 0 ||
+        gs_run_ds_write(run, GS_O_AN_KEYS_EPOCH, 0, 1, &epoch, err) < 0 ||
         gs_run_flush(run, err) < 0) {
         run->failed = 1;
         rc = -1;
     }
     free(nf);
     return rc;
+}
+
+/* A per-neuron dataset, which holds all d_mlp rows once keys are stored, into buf
+ * (NULL: only checked). */
+static int read_per_neuron(gs_run *run, int id, void *buf, gs_err *err)
+{
+    char where[GS_WHERE_MAX];
+    const hsize_t d_mlp = (hsize_t)run->dims.d_mlp;
+    hsize_t len;
+    if (gs_run_ds_len(run, id, &len, err) < 0)
+        return -1;
+    if (len != d_mlp)
+        return gs_err_set(err, "%s: has %llu rows, d_mlp is %llu (damaged file?)",
+                          gs_run_ds_where(where, run, id), (unsigned long long)len,
+                          (unsigned long long)d_mlp);
+    return buf ? gs_run_ds_read(run, id, 0, d_mlp, buf, err) : 0;
 }
 
 int gs_run_read_keys(gs_run *run, gs_analysis_keys *keys, gs_err *err)
@@ -336,35 +321,15 @@ int gs_run_read_keys(gs_run *run, gs_analysis_keys *keys, gs_err *err)
         return -1;
     if (n_key < 0)
         return 0;
-    char where[GS_WHERE_MAX];
-    const hsize_t d_mlp = (hsize_t)run->dims.d_mlp;
-    hsize_t len;
-    gs_run_where(where, run->path, "/analysis/neuron_freq");
-    if (gs_h5_dset_len(run->an_neuron_freq, &len, where, err) < 0)
-        return -1;
-    if (len != d_mlp)
-        return gs_err_set(err, "%s: has %llu rows, d_mlp is %llu (damaged file?)", where,
-                          (unsigned long long)len, (unsigned long long)d_mlp);
-    if (keys->neuron_freq) {
-        int32_t *nf = malloc(d_mlp * sizeof *nf);
-        if (!nf)
-            return gs_err_set(err, "%s: out of memory", where);
-        int rc = gs_h5_read_rows(run->an_neuron_freq, H5T_NATIVE_INT32, 0, d_mlp, nf, where,
-                                 err);
-        for (hsize_t i = 0; i < d_mlp && rc == 0; i++)
-            keys->neuron_freq[i] = nf[i];
-        free(nf);
-        if (rc < 0)
-            return -1;
-    }
-    gs_run_where(where, run->path, "/analysis/neuron_frac_explained");
-    if (gs_h5_dset_len(run->an_neuron_frac, &len, where, err) < 0)
-        return -1;
-    if (len != d_mlp)
-        return gs_err_set(err, "%s: has %llu rows, d_mlp is %llu (damaged file?)", where,
-                          (unsigned long long)len, (unsigned long long)d_mlp);
-    if (keys->neuron_frac && gs_h5_read_rows(run->an_neuron_frac, H5T_NATIVE_DOUBLE, 0, d_mlp,
-                                             keys->neuron_frac, where, err) < 0)
+    const int d_mlp = run->dims.d_mlp;
+    int32_t *nf = keys->neuron_freq ? malloc((size_t)d_mlp * sizeof *nf) : NULL;
+    if (keys->neuron_freq && !nf)
+        return gs_err_set(err, "%s: out of memory", run->path);
+    int rc = read_per_neuron(run, GS_O_AN_NEURON_FREQ, nf, err);
+    for (int i = 0; i < d_mlp && nf && rc == 0; i++)
+        keys->neuron_freq[i] = nf[i];
+    free(nf);
+    if (rc < 0 || read_per_neuron(run, GS_O_AN_NEURON_FRAC, keys->neuron_frac, err) < 0)
         return -1;
     keys->epoch = (long)epoch;
     keys->n_key = n_key;
@@ -391,10 +356,7 @@ int gs_run_write_phases(gs_run *run, const gs_analysis_phases *ph, gs_err *err)
         if (v[i] >= 0)
             last = v[i];
     }
-    char where[GS_WHERE_MAX];
-    if (gs_h5_write_rows(run->an_phases, H5T_NATIVE_INT64, 0, 3, v,
-                         gs_run_where(where, run->path, "/analysis/phase_epochs"), err) < 0 ||
-        gs_run_flush(run, err) < 0) {
+    if (gs_run_ds_write(run, GS_O_AN_PHASES, 0, 3, v, err) < 0 || gs_run_flush(run, err) < 0) {
         run->failed = 1;
         return -1;
     }
@@ -407,9 +369,8 @@ int gs_run_read_phases(gs_run *run, gs_analysis_phases *ph, gs_err *err)
         return gs_err_set(err, "internal error: gs_run_read_phases without arguments");
     int64_t v[3] = {GS_RUN_NO_EPOCH, GS_RUN_NO_EPOCH, GS_RUN_NO_EPOCH};
     char where[GS_WHERE_MAX];
-    gs_run_where(where, run->path, "/analysis/phase_epochs");
-    if (run->has_analysis && gs_h5_read_rows(run->an_phases, H5T_NATIVE_INT64, 0, 3, v, where,
-                                             err) < 0)
+    gs_run_ds_where(where, run, GS_O_AN_PHASES);
+    if (run->has_analysis && gs_run_ds_read(run, GS_O_AN_PHASES, 0, 3, v, err) < 0)
         return -1;
     for (int i = 0; i < 3; i++)
         if (v[i] < -1)
@@ -426,9 +387,7 @@ int gs_run_write_fourier_basis(gs_run *run, const double *F, gs_err *err)
         return gs_err_set(err, "internal error: gs_run_write_fourier_basis without arguments");
     if (check_writer(run, err) < 0)
         return -1;
-    char where[GS_WHERE_MAX];
-    if (gs_h5_write_rows(run->an_basis, H5T_NATIVE_DOUBLE, 0, (hsize_t)run->dims.p, F,
-                         gs_run_where(where, run->path, "/analysis/fourier_basis"), err) < 0 ||
+    if (gs_run_ds_write(run, GS_O_AN_BASIS, 0, (hsize_t)run->dims.p, F, err) < 0 ||
         gs_run_flush(run, err) < 0) {
         run->failed = 1;
         return -1;
@@ -443,15 +402,16 @@ int gs_run_read_fourier_basis(gs_run *run, double *F, gs_err *err)
     if (!run->has_analysis)
         return 0;
     char where[GS_WHERE_MAX];
-    gs_run_where(where, run->path, "/analysis/fourier_basis");
     const hsize_t p = (hsize_t)run->dims.p;
     hsize_t n;
-    if (gs_h5_dset_len(run->an_basis, &n, where, err) < 0)
+    if (gs_run_ds_len(run, GS_O_AN_BASIS, &n, err) < 0)
         return -1;
     if (n == 0)
         return 0;
+    /* Checked at open, but a SWMR reader may have refreshed since. */
     if (n != p)
-        return gs_err_set(err, "%s: has %llu rows, expected 0 or %llu (damaged file?)", where,
-                          (unsigned long long)n, (unsigned long long)p);
-    return gs_h5_read_rows(run->an_basis, H5T_NATIVE_DOUBLE, 0, p, F, where, err) < 0 ? -1 : 1;
+        return gs_err_set(err, "%s: has %llu rows, expected 0 or %llu (damaged file?)",
+                          gs_run_ds_where(where, run, GS_O_AN_BASIS), (unsigned long long)n,
+                          (unsigned long long)p);
+    return gs_run_ds_read(run, GS_O_AN_BASIS, 0, p, F, err) < 0 ? -1 : 1;
 }

@@ -24,9 +24,14 @@ typedef struct {
     double *neuron_logit_fourier_norm;                 /* [p] ||(W_L F^T)[:, j]|| */
 } gs_analysis_row;
 
-/* Number of measures per row, in the order of the scalar fields above. */
+/* Number of measures per row, in the order of the scalar fields above; with the two
+ * arrays, the series of /analysis. */
 #define GS_ANALYSIS_N_SCALARS 9
-extern const char *const gs_analysis_scalar_names[GS_ANALYSIS_N_SCALARS];
+#define GS_ANALYSIS_N_SERIES (GS_ANALYSIS_N_SCALARS + 2)
+
+/* The dataset name in /analysis of series s (0..GS_ANALYSIS_N_SERIES-1: the scalars in
+ * the order above, then embed_fourier_norm, neuron_logit_fourier_norm). */
+const char *gs_analysis_series_name(int s);
 
 #define GS_ANALYSIS_MAX_KEYS 64
 
@@ -47,8 +52,9 @@ typedef struct {
 } gs_analysis_phases;
 
 /* GS_RUN_ANALYZE-mode open: read-write, SWMR writer, the writer lock held. Refused
- * while a trainer writes the run ("FILE: is being trained right now; use grokscope
- * analyze --follow FILE") or another analysis does, and for files without /analysis.
+ * while a trainer writes the run ("FILE: is being trained right now", err->code
+ * GS_ERR_BUSY_TRAINING: such a run can still be read) or another analysis does, and
+ * for files without /analysis.
  * Like a resume it clears the flags a killed writer left (under the lock only), but
  * it changes nothing outside /analysis: analysis rows past the committed count are
  * trimmed, the checkpoints, metrics and /status stay as they are. gs_run_append and

@@ -9,17 +9,75 @@
 #include "runfile.h"
 #include "runfile_analysis.h"
 
-enum { GS_M_EPOCH, GS_M_TRAIN_LOSS, GS_M_TEST_LOSS, GS_M_TRAIN_ACC, GS_M_TEST_ACC,
-       GS_N_METRICS };
+/* Every dataset of the run file, by id. gs_run_objects (runfile_layout.c) describes
+ * each one, indexed by these ids. Groups are created in GS_G_* order and the datasets
+ * of a group in id order, so this order fixes the bytes of a new file. Adding a
+ * dataset: an id here, a row in the table, and the code that reads or writes it. */
+enum {
+    GS_O_TRAIN_IDX, GS_O_TEST_IDX,
+    GS_O_M_EPOCH, GS_O_M_TRAIN_LOSS, GS_O_M_TEST_LOSS, GS_O_M_TRAIN_ACC, GS_O_M_TEST_ACC,
+    GS_O_CK_EPOCH,
+    GS_O_PARAM, /* GS_N_PARAMS datasets, in gs_param_id order */
+    GS_O_ADAM_M = GS_O_PARAM + GS_N_PARAMS, GS_O_ADAM_V, GS_O_RS_STEP, GS_O_RS_EPOCH,
+    GS_O_AN_EPOCH,
+    /* the per-checkpoint series: the GS_ANALYSIS_N_SCALARS measures in
+     * gs_analysis_row's order, then the two [n, p] Fourier norms */
+    GS_O_AN_TRAIN_LOSS, GS_O_AN_TEST_LOSS, GS_O_AN_TRAIN_ACC, GS_O_AN_TEST_ACC,
+    GS_O_AN_RESTRICTED, GS_O_AN_EXCLUDED, GS_O_AN_GINI_EMBED, GS_O_AN_GINI_LOGIT,
+    GS_O_AN_WEIGHT_NORM, GS_O_AN_EMBED_NORM, GS_O_AN_LOGIT_NORM,
+    GS_O_AN_BASIS, GS_O_AN_KEYS, GS_O_AN_KEYS_EPOCH, GS_O_AN_NEURON_FREQ,
+    GS_O_AN_NEURON_FRAC, GS_O_AN_PHASES,
+    GS_O_STATUS,
+    GS_RUN_N_OBJ
+};
 
-/* Names of the /metrics datasets, in the enum's order. */
-extern const char *const gs_run_metric_names[GS_N_METRICS];
+/* Id ranges the code walks: [first, end). */
+#define GS_O_METRICS_FIRST GS_O_M_EPOCH
+#define GS_O_METRICS_END (GS_O_M_TEST_ACC + 1)
+#define GS_O_SERIES_FIRST GS_O_AN_TRAIN_LOSS
+#define GS_O_SERIES_END (GS_O_AN_LOGIT_NORM + 1)
 
-/* The per-checkpoint /analysis datasets besides the commit record /analysis/epoch: the
- * GS_ANALYSIS_N_SCALARS measures (in gs_analysis_scalar_names' order), then the two
- * [n, p] Fourier norms. */
-enum { GS_A_EMBED_NORM = GS_ANALYSIS_N_SCALARS, GS_A_LOGIT_NORM, GS_A_N_SERIES };
-extern const char *const gs_run_analysis_series_names[GS_A_N_SERIES];
+/* The groups, in creation order; the root's datasets come last. */
+enum { GS_G_CONFIG, GS_G_DATA, GS_G_METRICS, GS_G_CHECKPOINTS, GS_G_RESUME, GS_G_ANALYSIS,
+       GS_G_ROOT, GS_G_COUNT };
+
+typedef enum { GS_RUN_I32, GS_RUN_I64, GS_RUN_F32, GS_RUN_F64 } gs_run_type;
+
+/* How a dataset's shape follows from /config, and how many rows a valid file holds. */
+typedef enum {
+    GS_SHAPE_TRAIN_PAIRS, /* [n_train], the split, written at creation */
+    GS_SHAPE_TEST_PAIRS,  /* [n_test], likewise */
+    GS_SHAPE_PER_EPOCH,   /* [n], a row per epoch */
+    GS_SHAPE_PER_CKPT,    /* [n], a row per checkpoint */
+    GS_SHAPE_PER_CKPT_P,  /* [n, p], a row per checkpoint */
+    GS_SHAPE_PARAM,       /* [n, the parameter's shape], a row per checkpoint */
+    GS_SHAPE_SLOTS_FLAT,  /* [GS_RUN_SLOTS, all parameters flat] */
+    GS_SHAPE_FIXED,       /* [rows of the table row], at least that many */
+    GS_SHAPE_P_BY_P,      /* [p, p], 0 rows until written whole */
+    GS_SHAPE_PER_NEURON,  /* [d_mlp], 0 rows until written whole */
+    GS_SHAPE_KEYS         /* [n_key], at most GS_ANALYSIS_MAX_KEYS */
+} gs_run_shape_rule;
+
+/* Flags of a table row. */
+#define GS_OBJ_INIT 1u      /* created holding its rows of the fill value (0 if none) */
+#define GS_OBJ_REWRITTEN 2u /* rewritten in place: no deflate (see GS_H5_NO_DEFLATE) */
+#define GS_OBJ_KEYS_ATTR 4u /* carries attribute "keys", the parameter keys in order */
+
+typedef struct {
+    int group;              /* GS_G_* */
+    const char *name;       /* NULL for the parameters: their gs_param_info key */
+    gs_run_type type;
+    gs_run_shape_rule shape;
+    int rows;               /* GS_SHAPE_FIXED: its row count */
+    unsigned flags;         /* GS_OBJ_* */
+    const int64_t *fill;    /* fill value (int64 datasets only), NULL for none */
+    long field;             /* offset of the value in gs_metrics_row (/metrics) or
+                             * gs_analysis_row (/analysis series), -1 if none */
+    const char *units;
+    const char *desc;       /* for the parameters a format taking the key */
+} gs_run_obj;
+
+extern const gs_run_obj gs_run_objects[GS_RUN_N_OBJ];
 
 /* /analysis/key_freqs_epoch when no key frequencies are stored (or being rewritten). */
 #define GS_RUN_NO_KEYS (-2L)
@@ -49,8 +107,7 @@ struct gs_run {
     gs_param_info info[GS_N_PARAMS];
     size_t n_params;
 
-    hid_t metrics[GS_N_METRICS], ck_epoch, params[GS_N_PARAMS];
-    hid_t adam_m, adam_v, rs_step, rs_epoch, status_ds, train_idx, test_idx;
+    hid_t ds[GS_RUN_N_OBJ]; /* every dataset, by id; -1 while not open */
 
     /* Committed state: checkpoints whose /checkpoints/epoch row exists, and the
      * metric rows up to the last of them. */
@@ -61,10 +118,8 @@ struct gs_run {
     gs_run_status status;
     long status_epoch;
 
-    /* /analysis (absent in files of older versions: has_analysis 0, ids -1). */
+    /* /analysis is absent in files of older versions: has_analysis 0, its ids -1. */
     int has_analysis;
-    hid_t an_epoch, an_series[GS_A_N_SERIES], an_basis, an_keys, an_keys_epoch;
-    hid_t an_neuron_freq, an_neuron_frac, an_phases;
     long n_analyzed; /* committed rows: /analysis/epoch rows that match the checkpoints */
 };
 
@@ -80,12 +135,32 @@ int gs_run_destroy(gs_run *run, gs_err *err);
 int gs_run_write_attrs(gs_run *run, gs_err *err);
 int gs_run_read_attrs(gs_run *run, gs_err *err);
 
-/* Creates every group and dataset of a new file, /analysis empty (runfile_layout.c). */
+/* ---- the objects of gs_run_objects (runfile_layout.c) ---- */
+
+/* Creates every group and dataset of a new file, /analysis empty. */
 int gs_run_create_objects(gs_run *run, const gs_split *split, gs_err *err);
-/* Opens every dataset, checking types and shapes against run->dims; /analysis only if
- * the file has it (sets has_analysis). */
+/* Opens every dataset, checking types, shapes and row counts against /config;
+ * /analysis only if the file has it (sets has_analysis). */
 int gs_run_open_objects(gs_run *run, gs_err *err);
 int gs_run_close_objects(gs_run *run, gs_err *err);
+/* H5Drefresh of every open dataset (a SWMR reader following a live run). */
+int gs_run_refresh_objects(gs_run *run, gs_err *err);
+
+/* "FILE: /group/name" of dataset id, for messages. */
+const char *gs_run_ds_where(char buf[GS_WHERE_MAX], const gs_run *run, int id);
+/* Rows [first, first + n) of dataset id, in the native type of its stored type
+ * (int32_t, int64_t, float, double); writing grows the dataset if it is shorter. */
+int gs_run_ds_read(gs_run *run, int id, hsize_t first, hsize_t n, void *buf, gs_err *err);
+int gs_run_ds_write(gs_run *run, int id, hsize_t first, hsize_t n, const void *buf,
+                    gs_err *err);
+/* Length along axis 0, and setting it (grows or trims). */
+int gs_run_ds_len(gs_run *run, int id, hsize_t *n, gs_err *err);
+int gs_run_ds_set_len(gs_run *run, int id, hsize_t n, gs_err *err);
+
+/* Reads a commit record (/checkpoints/epoch or /analysis/epoch) whole into a malloc'd
+ * *epochs and drops its trailing rows that still hold the fill value (extended but
+ * never written); *n is what remains. */
+int gs_run_read_commits(gs_run *run, int id, int64_t **epochs, hsize_t *n, gs_err *err);
 
 /* Reads lengths, checkpoint epochs, the resume slot and the status into the handle
  * (runfile_open.c). */

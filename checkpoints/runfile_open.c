@@ -11,22 +11,11 @@
 static int scan_checkpoints(gs_run *run, gs_err *err)
 {
     char where[GS_WHERE_MAX];
-    gs_run_where(where, run->path, "/checkpoints/epoch");
+    gs_run_ds_where(where, run, GS_O_CK_EPOCH);
     hsize_t n;
-    if (gs_h5_dset_len(run->ck_epoch, &n, where, err) < 0)
+    int64_t *e;
+    if (gs_run_read_commits(run, GS_O_CK_EPOCH, &e, &n, err) < 0)
         return -1;
-    if (n > (hsize_t)1 << 30)
-        return gs_err_set(err, "%s: implausibly long (%llu rows)", where,
-                          (unsigned long long)n);
-    int64_t *e = malloc((n ? n : 1) * sizeof *e);
-    if (!e)
-        return gs_err_set(err, "%s: out of memory", where);
-    if (gs_h5_read_rows(run->ck_epoch, H5T_NATIVE_INT64, 0, n, e, where, err) < 0) {
-        free(e);
-        return -1;
-    }
-    while (n > 0 && e[n - 1] == GS_RUN_NO_EPOCH)
-        n--;
     for (hsize_t i = 0; i < n; i++) {
         if (i == 0 ? e[0] != 0 : e[i] <= e[i - 1]) {
             gs_err_set(err, "%s: damaged (checkpoint %llu has epoch %lld)", where,
@@ -39,7 +28,7 @@ static int scan_checkpoints(gs_run *run, gs_err *err)
      * reader may see the datasets at slightly different moments). */
     for (int t = 0; t < GS_N_PARAMS; t++) {
         hsize_t len;
-        if (gs_h5_dset_len(run->params[t], &len, where, err) < 0) {
+        if (gs_run_ds_len(run, GS_O_PARAM + t, &len, err) < 0) {
             free(e);
             return -1;
         }
@@ -66,24 +55,22 @@ static int scan_checkpoints(gs_run *run, gs_err *err)
  * to a checkpoint that was never committed. */
 static int scan_metrics(gs_run *run, gs_err *err)
 {
-    char where[GS_WHERE_MAX], obj[64];
+    char where[GS_WHERE_MAX];
     long n = run->n_ckpt ? run->ck_epochs[run->n_ckpt - 1] + 1 : 0;
-    for (int m = 0; m < GS_N_METRICS; m++) {
-        snprintf(obj, sizeof obj, "/metrics/%s", gs_run_metric_names[m]);
+    for (int id = GS_O_METRICS_FIRST; id < GS_O_METRICS_END; id++) {
         hsize_t len;
-        if (gs_h5_dset_len(run->metrics[m], &len, gs_run_where(where, run->path, obj), err) < 0)
+        if (gs_run_ds_len(run, id, &len, err) < 0)
             return -1;
         if (len < (hsize_t)n)
             n = (long)len;
     }
     if (n > 0) {
         int64_t last;
-        gs_run_where(where, run->path, "/metrics/epoch");
-        if (gs_h5_read_rows(run->metrics[GS_M_EPOCH], H5T_NATIVE_INT64, (hsize_t)n - 1, 1,
-                            &last, where, err) < 0)
+        if (gs_run_ds_read(run, GS_O_M_EPOCH, (hsize_t)n - 1, 1, &last, err) < 0)
             return -1;
         if (last != n - 1)
-            return gs_err_set(err, "%s: damaged (row %ld holds epoch %lld)", where, n - 1,
+            return gs_err_set(err, "%s: damaged (row %ld holds epoch %lld)",
+                              gs_run_ds_where(where, run, GS_O_M_EPOCH), n - 1,
                               (long long)last);
     }
     run->n_metrics = n;
@@ -93,12 +80,9 @@ static int scan_metrics(gs_run *run, gs_err *err)
 /* The valid optimizer-state slot is the one saved with the last checkpoint. */
 static int scan_resume_and_status(gs_run *run, gs_err *err)
 {
-    char where[GS_WHERE_MAX];
     int64_t ep[GS_RUN_SLOTS], st[2];
-    if (gs_h5_read_rows(run->rs_epoch, H5T_NATIVE_INT64, 0, GS_RUN_SLOTS, ep,
-                        gs_run_where(where, run->path, "/resume/epoch"), err) < 0 ||
-        gs_h5_read_rows(run->status_ds, H5T_NATIVE_INT64, 0, 2, st,
-                        gs_run_where(where, run->path, "/status"), err) < 0)
+    if (gs_run_ds_read(run, GS_O_RS_EPOCH, 0, GS_RUN_SLOTS, ep, err) < 0 ||
+        gs_run_ds_read(run, GS_O_STATUS, 0, 2, st, err) < 0)
         return -1;
     run->slot = -1;
     if (run->n_ckpt > 0)
@@ -149,10 +133,11 @@ static int open_for_writing(gs_run *run, gs_h5_lock_kind kind, gs_err *err)
     if ((run->lock_fd = gs_h5_lock_file(run->path, kind, &holder, err)) >= 0)
         return 0;
 refused:
-    /* A live training run can still be analysed, by reading it. */
+    /* A live training run can still be analysed, by reading it: the code lets the
+     * caller say how, or wait. */
     if (kind == GS_H5_LOCK_ANALYZE && holder == GS_H5_LOCK_TRAIN)
-        gs_err_set(err, "%s: is being trained right now; use grokscope analyze --follow %s",
-                   run->path, run->path);
+        gs_err_set_code(err, GS_ERR_BUSY_TRAINING, "%s: is being trained right now",
+                        run->path);
     return -1;
 }
 
@@ -160,7 +145,7 @@ refused:
  * what check-run-file expects, then hands it to SWMR writing. */
 static int prepare_resume(gs_run *run, long new_epochs, gs_err *err)
 {
-    char where[GS_WHERE_MAX], obj[128];
+    char where[GS_WHERE_MAX];
     if (run->n_ckpt == 0)
         return gs_err_set(err, "%s: has no complete checkpoint to resume from", run->path);
     long last = run->ck_epochs[run->n_ckpt - 1];
@@ -169,7 +154,7 @@ static int prepare_resume(gs_run *run, long new_epochs, gs_err *err)
                           "(damaged file); cannot resume exactly", run->path, last);
     if (new_epochs > 0) {
         if (new_epochs < last)
-            return gs_err_set(err, "%s: --epochs %ld is before the last checkpoint (epoch %ld)",
+            return gs_err_set(err, "%s: epochs = %ld is before the last checkpoint (epoch %ld)",
                               run->path, new_epochs, last);
         gs_config c = run->cfg;
         c.epochs = new_epochs;
@@ -187,25 +172,16 @@ static int prepare_resume(gs_run *run, long new_epochs, gs_err *err)
             return -1;
         run->cfg.epochs = new_epochs;
     }
-    for (int m = 0; m < GS_N_METRICS; m++) {
-        snprintf(obj, sizeof obj, "/metrics/%s", gs_run_metric_names[m]);
-        if (gs_h5_set_len(run->metrics[m], (hsize_t)run->n_metrics,
-                          gs_run_where(where, run->path, obj), err) < 0)
+    for (int id = GS_O_METRICS_FIRST; id < GS_O_METRICS_END; id++)
+        if (gs_run_ds_set_len(run, id, (hsize_t)run->n_metrics, err) < 0)
             return -1;
-    }
-    for (int t = 0; t < GS_N_PARAMS; t++) {
-        snprintf(obj, sizeof obj, "/checkpoints/%s", run->info[t].key);
-        if (gs_h5_set_len(run->params[t], (hsize_t)run->n_ckpt,
-                          gs_run_where(where, run->path, obj), err) < 0)
+    for (int t = 0; t < GS_N_PARAMS; t++)
+        if (gs_run_ds_set_len(run, GS_O_PARAM + t, (hsize_t)run->n_ckpt, err) < 0)
             return -1;
-    }
     const int64_t none = GS_RUN_NO_EPOCH, status[2] = {GS_RUN_RUNNING, last};
-    if (gs_h5_set_len(run->ck_epoch, (hsize_t)run->n_ckpt,
-                      gs_run_where(where, run->path, "/checkpoints/epoch"), err) < 0 ||
-        gs_h5_write_rows(run->rs_epoch, H5T_NATIVE_INT64, (hsize_t)(1 - run->slot), 1, &none,
-                         gs_run_where(where, run->path, "/resume/epoch"), err) < 0 ||
-        gs_h5_write_rows(run->status_ds, H5T_NATIVE_INT64, 0, 2, status,
-                         gs_run_where(where, run->path, "/status"), err) < 0)
+    if (gs_run_ds_set_len(run, GS_O_CK_EPOCH, (hsize_t)run->n_ckpt, err) < 0 ||
+        gs_run_ds_write(run, GS_O_RS_EPOCH, (hsize_t)(1 - run->slot), 1, &none, err) < 0 ||
+        gs_run_ds_write(run, GS_O_STATUS, 0, 2, status, err) < 0)
         return -1;
     run->status = GS_RUN_RUNNING;
     run->status_epoch = last;
@@ -260,33 +236,8 @@ int gs_run_refresh(gs_run *run, gs_err *err)
     /* A writer knows its sizes; a plain (non-SWMR) reader has a finished file. */
     if (!run->swmr_read)
         return 0;
-    hid_t ids[GS_N_METRICS + GS_N_PARAMS + 5 + GS_A_N_SERIES + 7];
-    int n = 0;
-    for (int m = 0; m < GS_N_METRICS; m++)
-        ids[n++] = run->metrics[m];
-    for (int t = 0; t < GS_N_PARAMS; t++)
-        ids[n++] = run->params[t];
-    ids[n++] = run->ck_epoch;
-    ids[n++] = run->adam_m;
-    ids[n++] = run->adam_v;
-    ids[n++] = run->rs_step;
-    ids[n++] = run->rs_epoch;
-    if (run->has_analysis) {
-        for (int a = 0; a < GS_A_N_SERIES; a++)
-            ids[n++] = run->an_series[a];
-        ids[n++] = run->an_epoch;
-        ids[n++] = run->an_basis;
-        ids[n++] = run->an_keys;
-        ids[n++] = run->an_neuron_freq;
-        ids[n++] = run->an_neuron_frac;
-        ids[n++] = run->an_phases;
-        ids[n++] = run->an_keys_epoch;
-    }
-    for (int i = 0; i < n; i++)
-        if (H5Drefresh(ids[i]) < 0)
-            return gs_h5_fail(err, "%s: cannot refresh", run->path);
-    if (H5Drefresh(run->status_ds) < 0)
-        return gs_h5_fail(err, "%s: cannot refresh /status", run->path);
+    if (gs_run_refresh_objects(run, err) < 0)
+        return -1;
     return gs_run_scan(run, err);
 }
 
@@ -295,19 +246,14 @@ int gs_run_refresh(gs_run *run, gs_err *err)
  * else changes: the checkpoints, metrics and /status belong to the trainer. */
 static int prepare_analyze(gs_run *run, gs_err *err)
 {
-    char where[GS_WHERE_MAX], obj[128];
     if (!run->has_analysis)
         return gs_err_set(err, "%s: has no /analysis group (written by an older grokscope), "
                           "so the analysis cannot be stored in it", run->path);
-    if (gs_h5_set_len(run->an_epoch, (hsize_t)run->n_analyzed,
-                      gs_run_where(where, run->path, "/analysis/epoch"), err) < 0)
+    if (gs_run_ds_set_len(run, GS_O_AN_EPOCH, (hsize_t)run->n_analyzed, err) < 0)
         return -1;
-    for (int s = 0; s < GS_A_N_SERIES; s++) {
-        snprintf(obj, sizeof obj, "/analysis/%s", gs_run_analysis_series_names[s]);
-        if (gs_h5_set_len(run->an_series[s], (hsize_t)run->n_analyzed,
-                          gs_run_where(where, run->path, obj), err) < 0)
+    for (int id = GS_O_SERIES_FIRST; id < GS_O_SERIES_END; id++)
+        if (gs_run_ds_set_len(run, id, (hsize_t)run->n_analyzed, err) < 0)
             return -1;
-    }
     if (H5Fflush(run->file, H5F_SCOPE_LOCAL) < 0)
         return gs_h5_fail(err, "%s: cannot flush to disk", run->path);
     if (gs_run_start_swmr(run, GS_H5_LOCK_ANALYZE, err) < 0)

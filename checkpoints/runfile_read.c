@@ -14,6 +14,21 @@ int gs_run_checkpoint_epochs(gs_run *run, long *epochs, gs_err *err)
     return 0;
 }
 
+int gs_run_find_checkpoint(const gs_run *run, long epoch, gs_err *err)
+{
+    if (!run)
+        return gs_err_set(err, "internal error: gs_run_find_checkpoint without a run");
+    if (run->n_ckpt == 0)
+        return gs_err_set(err, "%s: the run has no checkpoint yet", run->path);
+    if (epoch < 0)
+        return run->n_ckpt - 1;
+    for (int i = 0; i < run->n_ckpt; i++)
+        if (run->ck_epochs[i] == epoch)
+            return i;
+    return gs_err_set(err, "%s: no checkpoint at epoch %ld (checkpoints run from %ld to %ld)",
+                      run->path, epoch, run->ck_epochs[0], run->ck_epochs[run->n_ckpt - 1]);
+}
+
 int gs_run_read_checkpoint(gs_run *run, int index, float *params, gs_err *err)
 {
     if (!run || !params)
@@ -21,14 +36,10 @@ int gs_run_read_checkpoint(gs_run *run, int index, float *params, gs_err *err)
     if (index < 0 || index >= run->n_ckpt)
         return gs_err_set(err, "%s: no checkpoint %d (the run has %d)", run->path, index,
                           run->n_ckpt);
-    char where[GS_WHERE_MAX], obj[128];
-    for (int t = 0; t < GS_N_PARAMS; t++) {
-        snprintf(obj, sizeof obj, "/checkpoints/%s", run->info[t].key);
-        if (gs_h5_read_rows(run->params[t], H5T_NATIVE_FLOAT, (hsize_t)index, 1,
-                            params + run->info[t].offset, gs_run_where(where, run->path, obj),
-                            err) < 0)
+    for (int t = 0; t < GS_N_PARAMS; t++)
+        if (gs_run_ds_read(run, GS_O_PARAM + t, (hsize_t)index, 1, params + run->info[t].offset,
+                           err) < 0)
             return -1;
-    }
     return 0;
 }
 
@@ -44,21 +55,18 @@ int gs_run_read_metrics(gs_run *run, long first, long n, gs_metrics_row *rows, g
     int64_t *ep = malloc((size_t)n * sizeof *ep);
     double *col = malloc((size_t)n * sizeof *col);
     int rc = ep && col ? 0 : gs_err_set(err, "%s: out of memory reading metrics", run->path);
-    char where[GS_WHERE_MAX], obj[64];
-    for (int m = 0; m < GS_N_METRICS && rc == 0; m++) {
-        snprintf(obj, sizeof obj, "/metrics/%s", gs_run_metric_names[m]);
-        rc = gs_h5_read_rows(run->metrics[m],
-                             m == GS_M_EPOCH ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE,
-                             (hsize_t)first, (hsize_t)n, m == GS_M_EPOCH ? (void *)ep : (void *)col,
-                             gs_run_where(where, run->path, obj), err);
+    /* Each column into its field of the rows (the epoch a long, the rest doubles). */
+    for (int id = GS_O_METRICS_FIRST; id < GS_O_METRICS_END && rc == 0; id++) {
+        const gs_run_obj *o = &gs_run_objects[id];
+        const int is_int = o->type == GS_RUN_I64;
+        rc = gs_run_ds_read(run, id, (hsize_t)first, (hsize_t)n,
+                            is_int ? (void *)ep : (void *)col, err);
         for (long i = 0; i < n && rc == 0; i++) {
-            switch (m) {
-            case GS_M_EPOCH: rows[i].epoch = (long)ep[i]; break;
-            case GS_M_TRAIN_LOSS: rows[i].train_loss = col[i]; break;
-            case GS_M_TEST_LOSS: rows[i].test_loss = col[i]; break;
-            case GS_M_TRAIN_ACC: rows[i].train_acc = col[i]; break;
-            default: rows[i].test_acc = col[i]; break;
-            }
+            char *field = (char *)&rows[i] + o->field;
+            if (is_int)
+                *(long *)field = (long)ep[i];
+            else
+                *(double *)field = col[i];
         }
     }
     free(ep);
@@ -77,19 +85,19 @@ int gs_run_read_split(gs_run *run, gs_split *out, gs_err *err)
     if (!block)
         return gs_err_set(err, "%s: out of memory reading the split", run->path);
     char where[GS_WHERE_MAX];
-    if (gs_h5_read_rows(run->train_idx, H5T_NATIVE_INT32, 0, (hsize_t)run->n_train, block,
-                        gs_run_where(where, run->path, "/data/train_idx"), err) < 0 ||
-        gs_h5_read_rows(run->test_idx, H5T_NATIVE_INT32, 0, (hsize_t)run->n_test,
-                        block + run->n_train, gs_run_where(where, run->path, "/data/test_idx"),
-                        err) < 0) {
+    if (gs_run_ds_read(run, GS_O_TRAIN_IDX, 0, (hsize_t)run->n_train, block, err) < 0 ||
+        gs_run_ds_read(run, GS_O_TEST_IDX, 0, (hsize_t)run->n_test, block + run->n_train,
+                       err) < 0) {
         free(block);
         return -1;
     }
     const int64_t n_pairs = (int64_t)run->cfg.p * run->cfg.p;
     for (int i = 0; i < n; i++) {
         if (block[i] < 0 || block[i] >= n_pairs) {
-            gs_err_set(err, "%s: %s holds index %d, outside 0..p*p-1", run->path,
-                       i < run->n_train ? "/data/train_idx" : "/data/test_idx", (int)block[i]);
+            gs_err_set(err, "%s: holds index %d, outside 0..p*p-1",
+                       gs_run_ds_where(where, run, i < run->n_train ? GS_O_TRAIN_IDX
+                                                                    : GS_O_TEST_IDX),
+                       (int)block[i]);
             free(block);
             return -1;
         }
@@ -113,15 +121,13 @@ int gs_run_read_resume(gs_run *run, float *adam_m, float *adam_v, long *step, gs
     char where[GS_WHERE_MAX];
     const hsize_t s = (hsize_t)run->slot;
     int64_t st;
-    if (gs_h5_read_rows(run->adam_m, H5T_NATIVE_FLOAT, s, 1, adam_m,
-                        gs_run_where(where, run->path, "/resume/adam_m"), err) < 0 ||
-        gs_h5_read_rows(run->adam_v, H5T_NATIVE_FLOAT, s, 1, adam_v,
-                        gs_run_where(where, run->path, "/resume/adam_v"), err) < 0 ||
-        gs_h5_read_rows(run->rs_step, H5T_NATIVE_INT64, s, 1, &st,
-                        gs_run_where(where, run->path, "/resume/step"), err) < 0)
+    if (gs_run_ds_read(run, GS_O_ADAM_M, s, 1, adam_m, err) < 0 ||
+        gs_run_ds_read(run, GS_O_ADAM_V, s, 1, adam_v, err) < 0 ||
+        gs_run_ds_read(run, GS_O_RS_STEP, s, 1, &st, err) < 0)
         return -1;
     if (st < 0)
-        return gs_err_set(err, "%s: /resume/step holds %lld", run->path, (long long)st);
+        return gs_err_set(err, "%s: holds %lld", gs_run_ds_where(where, run, GS_O_RS_STEP),
+                          (long long)st);
     *step = (long)st;
     return 0;
 }

@@ -13,51 +13,46 @@ void gs_config_default(gs_config *cfg)
 }
 
 /* Upper bounds keep every size product far inside int32/size_t and the training
- * workspace within a machine's memory: p*p inputs times d_mlp floats must fit. */
-#define GS_MAX_P 4096
+ * workspace within a machine's memory (p's own bound is GS_P_MAX, task.h). Messages
+ * name the /config field, which is also what a run file stores: the command line
+ * owns its flag names. */
 #define GS_MAX_WIDTH 8192
 #define GS_MAX_EPOCHS 100000000L
 #define GS_MAX_ACT_FLOATS (2UL << 30) /* 8 GiB of float activations */
 
 int gs_config_validate(const gs_config *c, gs_err *err)
 {
-    if (c->p < 3 || c->p > GS_MAX_P)
-        return gs_err_set(err, "--p %d is out of range (3..%d)", c->p, GS_MAX_P);
-    if ((unsigned)c->op >= GS_OP_COUNT)
-        return gs_err_set(err, "unknown operation");
-    if (c->op == GS_OP_DIV && !gs_is_prime(c->p))
-        return gs_err_set(err, "--op div needs a prime --p (b^-1 mod %d does not exist for every b)", c->p);
-    if (!(c->frac > 0.0 && c->frac < 1.0))
-        return gs_err_set(err, "--frac %g must lie strictly between 0 and 1", c->frac);
+    if (gs_task_check(c->p, c->op, c->frac, err) < 0)
+        return -1;
     if (c->d_model < 1 || c->d_model > GS_MAX_WIDTH)
-        return gs_err_set(err, "--d-model %d is out of range (1..%d)", c->d_model, GS_MAX_WIDTH);
+        return gs_err_set(err, "d_model = %d is out of range 1..%d", c->d_model, GS_MAX_WIDTH);
     if (c->n_heads < 1 || c->n_heads > c->d_model || c->d_model % c->n_heads != 0)
-        return gs_err_set(err, "--n-heads %d must divide --d-model %d", c->n_heads, c->d_model);
+        return gs_err_set(err, "n_heads = %d must divide d_model = %d", c->n_heads, c->d_model);
     if (c->d_mlp < 1 || c->d_mlp > GS_MAX_WIDTH)
-        return gs_err_set(err, "--d-mlp %d is out of range (1..%d)", c->d_mlp, GS_MAX_WIDTH);
+        return gs_err_set(err, "d_mlp = %d is out of range 1..%d", c->d_mlp, GS_MAX_WIDTH);
     if (!(c->lr > 0.0 && isfinite(c->lr)))
-        return gs_err_set(err, "--lr %g must be a positive number", c->lr);
+        return gs_err_set(err, "lr = %g must be a positive number", c->lr);
     if (!(c->wd >= 0.0 && isfinite(c->wd)))
-        return gs_err_set(err, "--wd %g must be a number >= 0", c->wd);
+        return gs_err_set(err, "wd = %g must be a number >= 0", c->wd);
     if (!(c->beta1 >= 0.0 && c->beta1 < 1.0))
-        return gs_err_set(err, "--beta1 %g must lie in [0, 1)", c->beta1);
+        return gs_err_set(err, "beta1 = %g must lie in [0, 1)", c->beta1);
     if (!(c->beta2 >= 0.0 && c->beta2 < 1.0))
-        return gs_err_set(err, "--beta2 %g must lie in [0, 1)", c->beta2);
+        return gs_err_set(err, "beta2 = %g must lie in [0, 1)", c->beta2);
     if (!(c->eps > 0.0 && isfinite(c->eps)))
-        return gs_err_set(err, "eps %g must be positive", c->eps);
+        return gs_err_set(err, "eps = %g must be positive", c->eps);
     if (c->warmup < 1)
-        return gs_err_set(err, "warm-up %d must be >= 1", c->warmup);
+        return gs_err_set(err, "warmup = %d must be >= 1", c->warmup);
     if (c->epochs < 1 || c->epochs > GS_MAX_EPOCHS)
-        return gs_err_set(err, "--epochs %ld is out of range (1..%ld)", c->epochs, GS_MAX_EPOCHS);
+        return gs_err_set(err, "epochs = %ld is out of range 1..%ld", c->epochs, GS_MAX_EPOCHS);
     if (c->every < 1 || c->every > GS_MAX_EPOCHS)
-        return gs_err_set(err, "--every %ld is out of range (1..%ld)", c->every, GS_MAX_EPOCHS);
+        return gs_err_set(err, "every = %ld is out of range 1..%ld", c->every, GS_MAX_EPOCHS);
     if (!(c->stop_test_loss >= 0.0 && isfinite(c->stop_test_loss)))
-        return gs_err_set(err, "--stop-test-loss %g must be a number >= 0", c->stop_test_loss);
+        return gs_err_set(err, "stop_test_loss = %g must be a number >= 0", c->stop_test_loss);
     /* The largest activation buffer is the p*p analysis grid times the widest layer. */
     double grid = (double)c->p * c->p;
     double widest = c->d_mlp > 3 * c->d_model ? c->d_mlp : 3 * c->d_model;
     if (grid * widest * 4.0 > (double)GS_MAX_ACT_FLOATS)
-        return gs_err_set(err, "--p %d with these widths needs %.1f GiB of activations; too large",
-                          c->p, grid * widest * 4.0 * 4.0 / 1073741824.0);
+        return gs_err_set(err, "p = %d with these widths needs %.1f GiB of activations; too "
+                          "large", c->p, grid * widest * 4.0 * 4.0 / 1073741824.0);
     return 0;
 }

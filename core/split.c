@@ -101,26 +101,14 @@ uint32_t gs_mt_randbelow(gs_mt19937 *r, uint32_t n)
     return v;
 }
 
-/* Largest p with p*p representable as an int32 index. */
-#define GS_P_MAX 46340
-
 int gs_split_make(gs_split *out, int p, gs_op op, double frac, int64_t seed, gs_err *err)
 {
     if (out)
         memset(out, 0, sizeof *out);
     if (!out)
         return gs_err_set(err, "internal error: gs_split_make called without output");
-    if ((int)op < 0 || op >= GS_OP_COUNT)
-        return gs_err_set(err, "unknown operation %d", (int)op);
-    if (p < 3)
-        return gs_err_set(err, "p=%d is too small (need p >= 3)", p);
-    if (p > GS_P_MAX)
-        return gs_err_set(err, "p=%d is too large (p*p must fit in 32 bits, p <= %d)", p,
-                          GS_P_MAX);
-    if (op == GS_OP_DIV && !gs_is_prime(p))
-        return gs_err_set(err, "op div needs a prime p, got p=%d", p);
-    if (!(frac > 0.0 && frac < 1.0))
-        return gs_err_set(err, "frac %g must lie strictly between 0 and 1", frac);
+    if (gs_task_check(p, op, frac, err) < 0)
+        return -1;
 
     int n_pairs = op == GS_OP_DIV ? p * (p - 1) : p * p;
     /* Python: int(frac * len(pairs)); the int converts exactly to double first. */

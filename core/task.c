@@ -27,6 +27,27 @@ int gs_op_parse(const char *name, gs_op *out)
     return -1;
 }
 
+int gs_p_check(int p, gs_err *err)
+{
+    if (p < GS_P_MIN || p > GS_P_MAX)
+        return gs_err_set(err, "p = %d is out of range %d..%d", p, GS_P_MIN, GS_P_MAX);
+    return 0;
+}
+
+int gs_task_check(int p, gs_op op, double frac, gs_err *err)
+{
+    if (gs_p_check(p, err) < 0)
+        return -1;
+    if ((int)op < 0 || op >= GS_OP_COUNT)
+        return gs_err_set(err, "unknown operation %d", (int)op);
+    if (op == GS_OP_DIV && !gs_is_prime(p))
+        return gs_err_set(err, "op div needs a prime p (b^-1 mod %d does not exist for every "
+                          "b)", p);
+    if (!(frac > 0.0 && frac < 1.0))
+        return gs_err_set(err, "frac = %g must lie strictly between 0 and 1", frac);
+    return 0;
+}
+
 int gs_is_prime(int n)
 {
     if (n < 2)

@@ -12,6 +12,19 @@ const char *gs_op_name(gs_op op);                 /* "add", "sub", "mul", "div" 
 int gs_op_parse(const char *name, gs_op *out);    /* 0 or -1 if unknown */
 int gs_is_prime(int n);
 
+/* The moduli grokscope supports. At least 3: below it the split leaves no test pair
+ * worth the name. At most 4096: every size product (p*p inputs times a layer's width,
+ * p*p*p logits of the analysis) stays far inside int32/size_t and a machine's memory. */
+#define GS_P_MIN 3
+#define GS_P_MAX 4096
+
+/* 0 if p is in GS_P_MIN..GS_P_MAX, else -1 with "p = 5000 is out of range 3..4096". */
+int gs_p_check(int p, gs_err *err);
+
+/* Checks a task: p (gs_p_check), a known op, a prime p for div (b^-1 must exist for
+ * every b != 0), 0 < frac < 1. Messages name the values, not command-line flags. */
+int gs_task_check(int p, gs_op op, double frac, gs_err *err);
+
 /* c = (a op b) mod p, in 0..p-1; -1 where undefined (div by b = 0). For div, p must
  * be prime. */
 int gs_task_answer(gs_op op, int p, int a, int b);

@@ -6,6 +6,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "task.h"
+
 #define GS_FOURIER_BATCH 64
 
 void gs_fourier_basis(double *F, int p)
@@ -13,7 +15,7 @@ void gs_fourier_basis(double *F, int p)
     const double scale_const = 1.0 / sqrt((double)p), scale = sqrt(2.0 / p);
     for (int x = 0; x < p; x++)
         F[x] = scale_const;
-    for (int w = 1; w <= p / 2; w++) {
+    for (int w = 1; w <= gs_fourier_n_freq(p); w++) {
         const int rc = gs_fourier_cos_row(w), rs = gs_fourier_sin_row(p, w);
         const double sc = rs < 0 ? scale_const : scale; /* the even-p Nyquist cos */
         for (int x = 0; x < p; x++) {
@@ -49,10 +51,11 @@ static size_t carve(gs_fourier *f, char *base)
 int gs_fourier_create(gs_fourier *f, int p, gs_err *err)
 {
     memset(f, 0, sizeof *f);
-    if (p < 2 || p > 1 << 15)
-        return gs_err_set(err, "Fourier basis: p = %d is out of range (2..32768)", p);
+    /* The basis exists from p = 2 on; no task has a p above GS_P_MAX. */
+    if (p < 2 || p > GS_P_MAX)
+        return gs_err_set(err, "Fourier basis: p = %d is out of range 2..%d", p, GS_P_MAX);
     f->p = p;
-    f->n_freq = p / 2;
+    f->n_freq = gs_fourier_n_freq(p);
     f->batch = GS_FOURIER_BATCH;
     const size_t n = carve(f, NULL);
     f->mem = fftw_malloc(n);

@@ -3,12 +3,9 @@
  *
  * F is p x p, row-major, rows in the order const, cos 1, sin 1, cos 2, sin 2, ...,
  * row "cos w" = cos(2 pi w x / p), row "sin w" = sin(2 pi w x / p), x = 0..p-1, each
- * scaled to unit norm (1/sqrt(p) for const, sqrt(2/p) for the others). For odd p that
- * is exactly the (p-1)/2 frequencies of SPEC §4. For even p the last row is the
- * Nyquist frequency w = p/2: cos(pi x) = (-1)^x scaled by 1/sqrt(p); its sine is zero
- * everywhere and has no row. So frequencies are w = 1..n_freq with n_freq = p/2
- * (integer division) in both cases, and every frequency has a cos row; all but the
- * even-p Nyquist one have a sin row.
+ * scaled to unit norm (1/sqrt(p) for const, sqrt(2/p) for the others). Which
+ * frequencies there are (w = 1..p/2, the even-p Nyquist one p/2 with a cos row only,
+ * scaled by 1/sqrt(p)) is defined in core/fourier_freqs.h, with the row of each.
  *
  * The transforms run through FFTW's real-to-halfcomplex (R2HC) r2r transform: for real
  * x, R2HC gives r_k = sum_x x_x cos(2 pi k x / p) and i_k = -sum_x x_x sin(...), so
@@ -29,10 +26,11 @@
 #include <fftw3.h>
 
 #include "error.h"
+#include "fourier_freqs.h"
 
 typedef struct {
     int p;
-    int n_freq;        /* frequencies 1..n_freq; n_freq = p / 2 */
+    int n_freq;        /* frequencies 1..n_freq; n_freq = gs_fourier_n_freq(p) */
     int batch;         /* vectors per FFTW call in gs_fourier_vectors */
     double *basis;     /* F [p, p], row j is basis vector j */
     int *hc_index;     /* F x = hc_scale[j] * R2HC(x)[hc_index[j]] */
@@ -44,11 +42,6 @@ typedef struct {
     fftw_plan plan_grid; /* 2D R2HC x R2HC of the p x p grid */
     void *mem;           /* the one allocation all the arrays above live in */
 } gs_fourier;
-
-/* Rows of F for frequency w (1..n_freq); gs_fourier_sin_row is -1 for the even-p
- * Nyquist frequency, which has no sine. */
-static inline int gs_fourier_cos_row(int w) { return 2 * w - 1; }
-static inline int gs_fourier_sin_row(int p, int w) { return 2 * w < p ? 2 * w : -1; }
 
 /* Fills F [p, p] directly from the definition (cos/sin evaluated in double, the angle
  * reduced mod p first so large w*x stays exact). */

@@ -72,8 +72,8 @@ int gs_probe_create(gs_probe *pr, const gs_dims *d, gs_op op, const int32_t *tra
 {
     memset(pr, 0, sizeof *pr);
     const int p = d->p;
-    if (p < 2 || p > 4096)
-        return gs_err_set(err, "probe: p = %d is out of range (2..4096)", p);
+    if (gs_p_check(p, err) < 0)
+        return -1;
     if ((int)op < 0 || op >= GS_OP_COUNT)
         return gs_err_set(err, "probe: unknown operation %d", (int)op);
     const int pp = p * p;

@@ -78,7 +78,7 @@ int gs_probe_restricted(gs_probe *pr, const int *key_freqs, int n_key, double *r
     memset(pr->key_seen, 0, (size_t)(nf + 1) * sizeof(int));
     for (int k = 0; k < n_key; k++) {
         const int w = key_freqs[k];
-        if (w < 1 || w > nf)
+        if (!gs_fourier_freq_valid(p, w))
             return gs_err_set(err, "key frequency %d is out of range 1..%d for p = %d", w, nf, p);
         if (pr->key_seen[w]++)
             return gs_err_set(err, "key frequency %d is given twice", w);
@@ -104,7 +104,7 @@ int gs_probe_restricted(gs_probe *pr, const int *key_freqs, int n_key, double *r
 
     /* the directions' F rows, then u^T L and P */
     const double inv_sqrt_p = 1.0 / sqrt((double)p);
-    int rows[2 * 2048], n_dir = 0;
+    int rows[GS_P_MAX], n_dir = 0; /* n_key <= n_freq = p/2 keys, two directions each */
     for (int k = 0; k < n_key; k++) {
         rows[n_dir++] = gs_fourier_cos_row(key_freqs[k]);
         const int rs = gs_fourier_sin_row(p, key_freqs[k]);

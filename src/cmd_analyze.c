@@ -1,6 +1,5 @@
 /* grokscope analyze: the Fourier-basis progress measures of every checkpoint. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "analyze.h"
@@ -31,27 +30,25 @@ static const char analyze_usage[] =
 
 static int check_request(gs_run *run, gs_analyze_opts *o, const char *keys, gs_err *err)
 {
-    const int n_freq = gs_run_dims(run)->p / 2, n_ck = gs_run_n_checkpoints(run);
+    const int n_freq = gs_fourier_n_freq(gs_run_dims(run)->p);
     if (keys && gs_parse_key_freqs(keys, n_freq, o->user_keys, &o->n_user_keys, err) != 0)
         return -1;
-    if (n_ck == 0 && !o->follow)
-        return gs_err_set(err, "%s: the run has no checkpoint yet", o->path);
-    if (o->cluster_epoch >= 0 && !o->follow) {
-        long *epochs = malloc((size_t)n_ck * sizeof *epochs);
-        if (!epochs)
-            return gs_err_set(err, "out of memory");
-        int found = 0;
-        if (gs_run_checkpoint_epochs(run, epochs, err) != 0) {
-            free(epochs);
-            return -1;
-        }
-        for (int i = 0; i < n_ck; i++)
-            found |= epochs[i] == o->cluster_epoch;
-        free(epochs);
-        if (!found)
-            return gs_err_set(err, "%s: no checkpoint at epoch %ld", o->path, o->cluster_epoch);
-    }
+    /* A live run (--follow) may not have the checkpoint yet. */
+    if (!o->follow && gs_run_find_checkpoint(run, o->cluster_epoch, err) < 0)
+        return -1;
     return 0;
+}
+
+/* The run file layer says a trainer holds the file; the command line knows the flag
+ * that reads a live run. */
+static int fail(gs_err *err, const char *path)
+{
+    if (err->code == GS_ERR_BUSY_TRAINING) {
+        const size_t len = strlen(err->msg);
+        snprintf(err->msg + len, sizeof err->msg - len, "; use grokscope analyze --follow %s",
+                 path);
+    }
+    return gs_fail("analyze", err);
 }
 
 int gs_cmd_analyze(int argc, char **argv)
@@ -116,7 +113,7 @@ int gs_cmd_analyze(int argc, char **argv)
     o.log = quiet ? NULL : stderr;
     if (gs_analyze_run(&o, &err) != 0) {
         gs_progress_end(&pr);
-        return gs_fail("analyze", &err);
+        return fail(&err, o.path);
     }
     gs_progress_end(&pr);
     if (gs_run_open(&run, o.path, GS_RUN_READ, 0, &err) != 0)

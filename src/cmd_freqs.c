@@ -18,11 +18,12 @@ static const char freqs_usage[] =
 static int report(gs_run *run, long epoch, gs_cluster_rule rule, double threshold, gs_err *err)
 {
     const gs_dims *d = gs_run_dims(run);
-    const int n_ck = gs_run_n_checkpoints(run), p = d->p, n_freq = p / 2;
-    if (n_ck == 0)
-        return gs_err_set(err, "%s: the run has no checkpoint yet", gs_run_path(run));
+    const int p = d->p, n_freq = gs_fourier_n_freq(p);
+    const int ck = gs_run_find_checkpoint(run, epoch, err);
+    if (ck < 0)
+        return -1;
     gs_param_info info[GS_N_PARAMS];
-    long *epochs = malloc((size_t)n_ck * sizeof *epochs);
+    long *epochs = malloc((size_t)gs_run_n_checkpoints(run) * sizeof *epochs);
     float *params = malloc(gs_params_layout(d, info) * sizeof *params);
     double *embed = malloc((size_t)p * sizeof *embed);
     gs_probe pr;
@@ -34,16 +35,6 @@ static int report(gs_run *run, long epoch, gs_cluster_rule rule, double threshol
     }
     if (gs_run_checkpoint_epochs(run, epochs, err) != 0)
         goto out;
-    int ck = n_ck - 1;
-    if (epoch >= 0) {
-        for (ck = 0; ck < n_ck && epochs[ck] != epoch; ck++)
-            ;
-        if (ck == n_ck) {
-            gs_err_set(err, "%s: no checkpoint at epoch %ld (checkpoints run from %ld to %ld)",
-                       gs_run_path(run), epoch, epochs[0], epochs[n_ck - 1]);
-            goto out;
-        }
-    }
     if (gs_run_read_split(run, &split, err) != 0 ||
         gs_probe_create(&pr, d, gs_run_config(run)->op, split.train_idx, split.n_train,
                         split.test_idx, split.n_test, err) != 0)

@@ -62,7 +62,7 @@ static int parse(int argc, char **argv, gs_train_job *job, gs_err *err)
             return -1;                                                                    \
         continue;                                                                         \
     }
-        LONG_OPT("--p", 3, 4096, c->p)
+        LONG_OPT("--p", GS_P_MIN, GS_P_MAX, c->p)
         LONG_OPT("--seed", -9223372036854775807L, 9223372036854775807L, c->seed)
         LONG_OPT("--d-model", 1, 8192, c->d_model)
         LONG_OPT("--n-heads", 1, 8192, c->n_heads)

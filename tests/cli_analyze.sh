@@ -119,4 +119,28 @@ $PY -c "import h5py,sys; h5py.File(sys.argv[1],'r+')['checkpoints/epoch'].resize
 expect_error "no checkpoints" "no checkpoint" "$T/empty_run.h5" analyze "$T/empty_run.h5"
 expect_error "freqs of a non-run file" "foreign.h5" "$T/foreign.h5" freqs "$T/foreign.h5"
 
+# an even p: the Nyquist frequency p/2 is a key frequency like the others (docs/analysis.md)
+run "$GS" train --out "$T/even.h5" --p 8 --frac 0.5 --d-model 8 --n-heads 2 --d-mlp 8 --epochs 30 --every 10 --threads 1 --quiet
+cp "$T/even.h5" "$T/even_copy.h5"
+run "$GS" analyze "$T/even.h5" --key-freqs 4 --quiet --threads 1
+$PY - "$T/even.h5" <<'PY' && ok || bad "p = 8 --key-freqs 4"
+import h5py, sys, numpy as np
+a = h5py.File(sys.argv[1], "r")["analysis"]
+assert list(a["key_freqs"][:]) == [4], a["key_freqs"][:]
+assert a["epoch"].shape[0] == 4 and np.all(np.isfinite(a["restricted_loss"][:]))
+PY
+expect_error "p = 8 key freq 5" "out of range 1..4" "$T/even_copy.h5" analyze "$T/even_copy.h5" --key-freqs 5
+
+# a run being trained: refused with the flag that reads a live run, the file untouched
+"$GS" train --out "$T/busy.h5" --p 23 --frac 0.5 --epochs 100000 --every 20 --threads 1 --quiet &
+bpid=$!
+for _ in $(seq 100); do "$GS" info "$T/busy.h5" 2>/dev/null | grep -q "^progress .* checkpoints (epochs" && break; sleep 0.1; done
+"$GS" analyze "$T/busy.h5" --quiet >"$T/out" 2>"$T/err"
+brc=$?
+kill $bpid 2>/dev/null
+wait $bpid 2>/dev/null
+if [ $brc -eq 2 ] && [ "$(wc -l <"$T/err")" -eq 1 ] \
+    && grep -q "busy.h5: is being trained right now; use grokscope analyze --follow .*busy.h5" "$T/err"; then ok; else
+    bad "analyze of a run being trained: exit $brc"; cat "$T/err"; fi
+
 finish

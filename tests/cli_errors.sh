@@ -43,8 +43,8 @@ expect_error "epochs 1e30" "--epochs" -- train $O --epochs 1e30
 expect_error "epochs overflow" "--epochs" -- train $O --epochs 99999999999999999999999
 expect_error "every 0" "--every" -- train $O --every 0
 expect_error "negative lr" "--lr" -- train $O --lr -1
-expect_error "heads not dividing" "--n-heads" -- train $O --n-heads 3
-expect_error "beta2 1" "--beta2" -- train $O --beta2 1
+expect_error "heads not dividing" "n_heads = 3 must divide d_model = 128" -- train $O --n-heads 3
+expect_error "beta2 1" "beta2 = 1 must lie in" -- train $O --beta2 1
 expect_error "missing value" "--seed needs a value" -- train $O --seed
 expect_error "unknown option" "unknown option '--bogus'" -- train $O --bogus
 expect_error "no --out" "missing --out" -- train --quiet

@@ -129,7 +129,7 @@ static int write_run(const char *path, const long *epochs, int n, int force, gs_
 /* Everything in path round-trips bit-exactly for checkpoints at epochs[0..n). */
 static void verify_run(const char *path, const long *epochs, int n, long cfg_epochs)
 {
-    gs_err err = {{0}};
+    gs_err err = {0};
     gs_run *run;
     int rc = gs_run_open(&run, path, GS_RUN_READ, 0, &err);
     CHECK_OK(rc, err);
@@ -639,7 +639,8 @@ static int try_open(const char *how, const char *path)
         gs_run_close(run, &err);
         printf("opened\n");
     } else {
-        printf("%s\n", err.msg);
+        /* The code a caller branches on, before the message. */
+        printf("%s%s\n", err.code == GS_ERR_BUSY_TRAINING ? "[busy training] " : "", err.msg);
     }
     return 0;
 }
@@ -657,7 +658,7 @@ static const char *F_MAIN = "test_runfile_main.h5", *F_TWIN = "test_runfile_twin
 static void test_round_trip(void)
 {
     static const long ep[] = {0, 2, 4, 6};
-    gs_err err = {{0}};
+    gs_err err = {0};
     CHECK_OK(write_run(F_MAIN, ep, 4, 0, &err), err);
     verify_run(F_MAIN, ep, 4, 6);
     check_with_tool(F_MAIN);
@@ -675,7 +676,7 @@ static void test_round_trip(void)
 static void test_status_and_append_errors(void)
 {
     static const long ep[] = {0, 2};
-    gs_err err = {{0}};
+    gs_err err = {0};
     unlink(F_TWIN);
     CHECK_OK(write_run(F_TWIN, ep, 2, 0, &err), err);
     gs_run *run;
@@ -710,7 +711,7 @@ static void test_status_and_append_errors(void)
 static void test_refusals(void)
 {
     static const long ep[] = {0, 2, 4, 6};
-    gs_err err = {{0}};
+    gs_err err = {0};
     gs_run *run = NULL;
 
     /* an existing file is refused and left alone; --force replaces it */
@@ -847,7 +848,7 @@ static void test_refusals(void)
 static void test_trim_and_continue(void)
 {
     static const long ep2[] = {0, 2}, ep3[] = {0, 2, 4};
-    gs_err err = {{0}};
+    gs_err err = {0};
     gs_run *run = NULL;
     unlink(F_TRIM);
     CHECK_OK(write_run(F_TRIM, ep2, 2, 0, &err), err);
@@ -858,7 +859,7 @@ static void test_trim_and_continue(void)
 
     /* resuming trims the half append and continues as if it never happened */
     CHECK_MSG(gs_run_open(&run, F_TRIM, GS_RUN_RESUME, 1, &err), err,
-              "--epochs 1 is before the last checkpoint (epoch 2)");
+              "epochs = 1 is before the last checkpoint (epoch 2)");
     CHECK_OK(gs_run_open(&run, F_TRIM, GS_RUN_RESUME, 10, &err), err);
     if (!run)
         return;
@@ -879,7 +880,7 @@ static void test_trim_and_continue(void)
 static void test_crash_and_resume(void)
 {
     static const long ep2[] = {0, 2}, ep3[] = {0, 2, 4};
-    gs_err err = {{0}};
+    gs_err err = {0};
     gs_run *run = NULL;
     unlink(F_CRASH);
     int to, from;
@@ -908,7 +909,7 @@ static void test_crash_and_resume(void)
 
 static void test_live_reader(void)
 {
-    gs_err err = {{0}};
+    gs_err err = {0};
     gs_config c = small_config();
     gs_split s;
     gs_run *run = NULL;
@@ -976,7 +977,7 @@ static void write_plain(const char *path, const float *w, int bad_shape)
 
 static void test_load_file(void)
 {
-    gs_err err = {{0}};
+    gs_err err = {0};
     gs_config c = small_config();
     gs_dims d, wrong;
     gs_dims_make(&d, c.p, c.d_model, c.n_heads, c.d_mlp);
@@ -1065,7 +1066,7 @@ static void child_line(const char *mode, const char *path, char *line, size_t si
 /* What a reader sees in a file without anything analysed yet. */
 static void check_nothing_analysed(gs_run *run, int has)
 {
-    gs_err err = {{0}};
+    gs_err err = {0};
     CHECK(gs_run_has_analysis(run) == has && gs_run_n_analyzed(run) == 0);
     gs_analysis_keys k;
     memset(&k, 0, sizeof k);
@@ -1085,7 +1086,7 @@ static void check_nothing_analysed(gs_run *run, int has)
 static void test_analysis_round_trip(void)
 {
     static const long ep[] = {0, 2, 4, 6};
-    gs_err err = {{0}};
+    gs_err err = {0};
     gs_run *run = NULL;
     unlink(F_AN);
     CHECK_OK(write_run(F_AN, ep, 4, 0, &err), err);
@@ -1269,7 +1270,7 @@ static void test_analysis_round_trip(void)
 static void test_analysis_uncommitted(void)
 {
     static const long ep[] = {0, 2, 4, 6};
-    gs_err err = {{0}};
+    gs_err err = {0};
     gs_run *run = NULL;
     unlink(F_AN_HALF);
     CHECK_OK(write_run(F_AN_HALF, ep, 4, 0, &err), err);
@@ -1287,11 +1288,8 @@ static void test_analysis_uncommitted(void)
         junk[j] = 99.0;
     char name[96];
     int rc = 0;
-    for (int s = 0; s < GS_ANALYSIS_N_SCALARS + 2; s++) {
-        snprintf(name, sizeof name, "analysis/%s",
-                 s < GS_ANALYSIS_N_SCALARS ? gs_analysis_scalar_names[s]
-                 : s == GS_ANALYSIS_N_SCALARS ? "embed_fourier_norm"
-                                              : "neuron_logit_fourier_norm");
+    for (int s = 0; s < GS_ANALYSIS_N_SERIES; s++) {
+        snprintf(name, sizeof name, "analysis/%s", gs_analysis_series_name(s));
         rc |= raw_write_row(f, name, H5T_NATIVE_DOUBLE, 3, 2, junk);
     }
     rc |= raw_write_row(f, "analysis/epoch", H5T_NATIVE_INT64, 3, 0, NULL);
@@ -1375,7 +1373,7 @@ static void test_analysis_uncommitted(void)
 static void test_analysis_old_file(void)
 {
     static const long ep[] = {0, 2};
-    gs_err err = {{0}};
+    gs_err err = {0};
     gs_run *run = NULL;
     unlink(F_AN_OLD);
     CHECK_OK(write_run(F_AN_OLD, ep, 2, 0, &err), err);
@@ -1410,7 +1408,7 @@ static void test_analysis_old_file(void)
 static void test_analysis_locking(void)
 {
     static const long ep2[] = {0, 2}, ep3[] = {0, 2, 4};
-    gs_err err = {{0}};
+    gs_err err = {0};
     gs_run *run = NULL;
     char line[1200], want[1200];
     unlink(F_TRIM);
@@ -1444,13 +1442,13 @@ static void test_analysis_locking(void)
     CHECK(status_of(F_TRIM, &se) == GS_RUN_STOPPED_EARLY && se == 2);
     verify_run(F_TRIM, ep2, 2, 6);
 
-    /* while a trainer writes, an analysis is pointed to --follow */
+    /* while a trainer writes, an analysis is refused with a code (the command line
+     * then points to --follow); other refusals carry none */
     CHECK_OK(gs_run_open(&run, F_TRIM, GS_RUN_RESUME, 0, &err), err);
     if (!run)
         return;
     child_line("--try-analyze", F_TRIM, line, sizeof line);
-    snprintf(want, sizeof want, "%s: is being trained right now; use grokscope analyze "
-             "--follow %s", F_TRIM, F_TRIM);
+    snprintf(want, sizeof want, "[busy training] %s: is being trained right now", F_TRIM);
     CHECK(strcmp(line, want) == 0);
     if (strcmp(line, want) != 0)
         fprintf(stderr, "  child said: %s\n", line);
@@ -1473,7 +1471,7 @@ static void test_analysis_locking(void)
 static void test_analysis_crash(void)
 {
     static const long ep[] = {0, 2}, ep3[] = {0, 2, 4};
-    gs_err err = {{0}};
+    gs_err err = {0};
     gs_run *run = NULL;
     unlink(F_AN_CRASH);
     CHECK_OK(write_run(F_AN_CRASH, ep, 2, 0, &err), err);
@@ -1517,7 +1515,7 @@ static void test_analysis_crash(void)
 static void test_analysis_live_reader(void)
 {
     static const long ep[] = {0, 2};
-    gs_err err = {{0}};
+    gs_err err = {0};
     gs_run *run = NULL;
     unlink(F_AN_LIVE);
     CHECK_OK(write_run(F_AN_LIVE, ep, 2, 0, &err), err);
@@ -1548,6 +1546,168 @@ static void test_analysis_live_reader(void)
     check_no_open_ids();
 }
 
+/* ---- every dataset is checked on open; an even p's Nyquist frequency ---- */
+
+static const char *F_EVEN = "test_runfile_even.h5", *F_GAP = "test_runfile_gap.h5";
+
+#define EVEN_P 8
+#define EVEN_D_MLP 4
+
+/* A p = 8 run (its Fourier basis ends in the Nyquist frequency 4) with one checkpoint. */
+static int write_even_run(const char *path, gs_err *err)
+{
+    gs_config c = small_config();
+    c.p = EVEN_P;
+    c.d_mlp = EVEN_D_MLP;
+    gs_dims d;
+    gs_param_info info[GS_N_PARAMS];
+    gs_dims_make(&d, c.p, c.d_model, c.n_heads, c.d_mlp);
+    const size_t n = gs_params_layout(&d, info);
+    float *w = calloc(n, sizeof *w), *m = calloc(n, sizeof *m), *v = calloc(n, sizeof *v);
+    const gs_metrics_row row = {0, 2.0, 2.1, 0.1, 0.2};
+    gs_split s;
+    gs_run *run = NULL;
+    int rc = !w || !m || !v ? gs_err_set(err, "out of memory")
+                            : gs_split_make(&s, c.p, c.op, c.frac, c.seed, err);
+    if (rc == 0) {
+        rc = gs_run_create(&run, path, &c, &s, "", 1, err);
+        gs_split_free(&s);
+    }
+    if (rc == 0) {
+        rc = gs_run_append(run, &row, 1, 0, w, m, v, 0, err);
+        gs_err cerr;
+        if (gs_run_close(run, &cerr) != 0 && rc == 0) {
+            *err = cerr;
+            rc = -1;
+        }
+    }
+    free(w);
+    free(m);
+    free(v);
+    return rc;
+}
+
+/* The Nyquist frequency p/2 is a key frequency and a neuron cluster like any other
+ * (core/fourier_freqs.h); p/2 + 1 is not. */
+static void test_even_p_keys(void)
+{
+    gs_err err = {0};
+    gs_run *run = NULL;
+    unlink(F_EVEN);
+    CHECK_OK(write_even_run(F_EVEN, &err), err);
+    CHECK_OK(gs_run_open_analyze(&run, F_EVEN, &err), err);
+    if (!run)
+        return;
+    int nf[EVEN_D_MLP] = {4, -1, 1, 4};
+    double frac[EVEN_D_MLP] = {0.9, 0.1, 0.95, 0.99};
+    gs_analysis_keys k = {.epoch = 0, .n_key = 2, .key_freqs = {1, 4}, .neuron_freq = nf,
+                          .neuron_frac = frac};
+    CHECK_OK(gs_run_write_keys(run, &k, &err), err);
+    k.key_freqs[1] = 5;
+    CHECK_MSG(gs_run_write_keys(run, &k, &err), err, "must ascend within 1..4 (got 5");
+    k.key_freqs[1] = 4;
+    nf[1] = 5;
+    CHECK_MSG(gs_run_write_keys(run, &k, &err), err, "neuron 1 is in cluster 5, outside 1..4");
+    CHECK_OK(gs_run_close(run, &err), err);
+
+    CHECK_OK(gs_run_open(&run, F_EVEN, GS_RUN_READ, 0, &err), err);
+    if (!run)
+        return;
+    int got_nf[EVEN_D_MLP];
+    double got_frac[EVEN_D_MLP];
+    gs_analysis_keys got = {.neuron_freq = got_nf, .neuron_frac = got_frac};
+    CHECK_OK(gs_run_read_keys(run, &got, &err), err);
+    CHECK(got.n_key == 2 && got.key_freqs[0] == 1 && got.key_freqs[1] == 4 && got.epoch == 0);
+    CHECK(got_nf[0] == 4 && got_nf[1] == -1 && got_nf[3] == 4 && got_frac[3] == 0.99);
+    CHECK_OK(gs_run_close(run, &err), err);
+}
+
+/* Every dataset's path in a file, found by walking the file (not the layout table). */
+typedef struct {
+    char names[64][128];
+    int n;
+} dataset_list;
+
+static herr_t collect_dataset(hid_t g, const char *name, const H5L_info_t *info, void *data)
+{
+    (void)info;
+    dataset_list *l = data;
+    hid_t o = H5Oopen(g, name, H5P_DEFAULT);
+    if (o < 0)
+        return -1;
+    if (H5Iget_type(o) == H5I_DATASET && l->n < 64)
+        snprintf(l->names[l->n++], sizeof l->names[0], "%s", name);
+    H5Oclose(o);
+    return 0;
+}
+
+/* F_EVEN copied to F_GAP, then edited raw: dataset name deleted (new_len < 0) or its
+ * length set to new_len. */
+static int damaged_copy(const char *name, long new_len)
+{
+    copy_file(F_EVEN, F_GAP);
+    hid_t f = H5Fopen(F_GAP, H5F_ACC_RDWR, H5P_DEFAULT);
+    if (f < 0)
+        return -1;
+    int rc = 0;
+    if (new_len < 0) {
+        rc = H5Ldelete(f, name, H5P_DEFAULT) < 0 ? -1 : 0;
+    } else {
+        hid_t d = H5Dopen2(f, name, H5P_DEFAULT), s = d >= 0 ? H5Dget_space(d) : -1;
+        hsize_t dims[4];
+        rc = s >= 0 && H5Sget_simple_extent_dims(s, dims, NULL) >= 1 ? 0 : -1;
+        dims[0] = (hsize_t)new_len;
+        if (rc == 0 && H5Dset_extent(d, dims) < 0)
+            rc = -1;
+        if (s >= 0)
+            H5Sclose(s);
+        if (d >= 0)
+            H5Dclose(d);
+    }
+    return H5Fclose(f) < 0 ? -1 : rc;
+}
+
+/* Opening checks each dataset: a file missing any one is refused naming it, as is one
+ * whose row count breaks its dataset's rule. */
+static void test_every_object_checked(void)
+{
+    dataset_list l = {.n = 0};
+    hid_t f = H5Fopen(F_EVEN, H5F_ACC_RDONLY, H5P_DEFAULT);
+    CHECK(f >= 0 && H5Lvisit(f, H5_INDEX_NAME, H5_ITER_NATIVE, collect_dataset, &l) >= 0);
+    if (f >= 0)
+        H5Fclose(f);
+    /* data 2, metrics 5, checkpoint epoch + 11 parameters, resume 4, analysis 18, status */
+    CHECK(l.n == 42);
+    gs_err err = {0};
+    gs_run *run = NULL;
+    char want[200];
+    for (int i = 0; i < l.n; i++) {
+        CHECK(damaged_copy(l.names[i], -1) == 0);
+        snprintf(want, sizeof want, "%s: /%s: missing", F_GAP, l.names[i]);
+        CHECK_MSG(gs_run_open(&run, F_GAP, GS_RUN_READ, 0, &err), err, want);
+        if (run)
+            gs_run_close(run, NULL);
+        run = NULL;
+    }
+    const struct { const char *name; long len; const char *want; } rows[] = {
+        {"resume/step", 1, "/resume/step: has 1 rows, expected at least 2"},
+        {"status", 1, "/status: has 1 rows, expected at least 2"},
+        {"data/test_idx", 3, "/data/test_idx: has 3 rows, expected 45"}, /* 64 - 19 */
+        {"analysis/neuron_freq", 3, "/analysis/neuron_freq: has 3 rows, expected 0 or 4"},
+        {"analysis/fourier_basis", 7, "/analysis/fourier_basis: has 7 rows, expected 0 or 8"},
+        {"analysis/key_freqs", 65, "/analysis/key_freqs: has 65 rows, expected at most 64"},
+        {"analysis/phase_epochs", 2, "/analysis/phase_epochs: has 2 rows, expected at least 3"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        CHECK(damaged_copy(rows[i].name, rows[i].len) == 0);
+        CHECK_MSG(gs_run_open(&run, F_GAP, GS_RUN_READ, 0, &err), err, rows[i].want);
+        if (run)
+            gs_run_close(run, NULL);
+        run = NULL;
+    }
+    check_no_open_ids();
+}
+
 int main(int argc, char **argv)
 {
     self_exe = argv[0];
@@ -1569,7 +1729,7 @@ int main(int argc, char **argv)
 
     const char *files[] = {F_MAIN, F_TWIN, F_TEXT, F_FOREIGN, F_NEWER, F_TRIM, F_CRASH,
                            F_LIVE, F_PLAIN, F_SHAPE, F_TRUNC, F_CORRUPT, F_AN, F_AN_HALF,
-                           F_AN_OLD, F_AN_BAD, F_AN_LIVE, F_AN_CRASH};
+                           F_AN_OLD, F_AN_BAD, F_AN_LIVE, F_AN_CRASH, F_EVEN, F_GAP};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
         unlink(files[i]);
     rmdir(F_DIR);
@@ -1587,6 +1747,8 @@ int main(int argc, char **argv)
     test_analysis_locking();
     test_analysis_crash();
     test_analysis_live_reader();
+    test_even_p_keys();
+    test_every_object_checked();
 
     int failed = check_failures;
     /* keep the files of a failing run (or with GS_TEST_KEEP set) for inspection */

@@ -133,7 +133,7 @@ static void check_partition(const gs_split *s, int p, gs_op op, const char *what
 static void test_default_split(void)
 {
     gs_split s;
-    gs_err err = {{0}};
+    gs_err err = {0};
     int rc = gs_split_make(&s, 113, GS_OP_ADD, 0.3, 0, &err);
     CHECK(rc == 0, "p=113 split: %s", err.msg);
     if (rc != 0)
@@ -207,7 +207,7 @@ static void compare_oracle(const char *script, int p, gs_op op, double frac, lon
              seed);
 
     gs_split s;
-    gs_err err = {{0}};
+    gs_err err = {0};
     int rc = gs_split_make(&s, p, op, frac, (int64_t)seed, &err);
     CHECK(rc == 0, "%s: %s", what, err.msg);
     if (rc != 0)
