@@ -10,7 +10,7 @@
  *
  * The late state is made here, by training the demo configuration (p = 113, frac 0.5,
  * which groks near epoch 1,000) for late_epochs epochs in each mode, so the benchmark needs
- * no file. Timed rounds then interleave (mode x {init, late}), restoring the state before
+ * no file. The same weights also time what `analyze` computes per checkpoint. Timed rounds then interleave (mode x {init, late}), restoring the state before
  * each timing, so every ratio is measured under the same machine load. */
 #include "bench_late.h"
 
@@ -22,6 +22,8 @@
 
 #include "config.h"
 #include "fpenv.h"
+#include "measures.h"
+#include "model.h"
 #include "params.h"
 #include "pool.h"
 #include "trainer.h"
@@ -95,6 +97,11 @@ static double subnormal_share(const float *x, size_t n)
     return n ? (double)k / (double)n : 0.0;
 }
 
+enum { N_SHARES = 7 };
+static const char *share_names[N_SHARES] = {"MLP activations", "logits", "d loss / d logits",
+                                            "attention weights", "gradients",
+                                            "Adam first moments", "Adam second moments"};
+
 typedef struct {
     const char *name;
     int flush;
@@ -102,12 +109,12 @@ typedef struct {
     state init, late;
     long grok_epoch;           /* first epoch with test accuracy >= 99%, or -1 */
     double late_train_loss, late_test_loss;
-    double share[5];           /* activations, tables, gradients, Adam m, Adam v */
+    double share[N_SHARES];
     double t_init[64], t_late[64];
+    gs_probe probe;            /* analyze's per-checkpoint work, in the same mode */
+    int have_probe;
+    double a_init[64], a_late[64];
 } mode;
-
-static const char *share_names[5] = {"activations", "attention/weight tables", "gradients",
-                                     "Adam first moments", "Adam second moments"};
 
 static int make_mode(mode *md, int late_epochs, gs_err *err)
 {
@@ -135,18 +142,51 @@ static int make_mode(mode *md, int late_epochs, gs_err *err)
     save(&md->tr, &md->late);
     fprintf(stderr, "late state (%s): %d epochs in %.1f s, test accuracy >= 99%% from epoch %ld\n",
             md->name, late_epochs, now() - t0, md->grok_epoch);
-    /* the shares after one more epoch from the late state: every buffer written by it */
+    /* the shares in the state after one more epoch from the late state: gradients and
+     * moments as that epoch left them; the activations of the whole training set from a
+     * forward pass of the same weights in the mode (the float32 views the backward reads:
+     * MLP activations, logits, d(loss)/d(logits), attention weights) */
     load(&md->tr, &md->late);
     epoch(&md->tr, &m);
     md->late_train_loss = m.train_loss;
     md->late_test_loss = m.test_loss;
-    const gs_model *mo = &md->tr.model;
-    md->share[0] = subnormal_share(mo->acts, mo->n_acts);
-    md->share[1] = subnormal_share(mo->tab, mo->n_tab);
-    md->share[2] = subnormal_share(mo->grads, n);
-    md->share[3] = subnormal_share(md->tr.adam_m, n);
-    md->share[4] = subnormal_share(md->tr.adam_v, n);
+    gs_model *mo = &md->tr.model;
+    const gs_split *sp = &md->tr.split;
+    gs_fpenv env;
+    gs_fpenv_enter(&env, md->flush);
+    gs_model_fast_prepare(mo);
+    gs_model_fast_rows(mo, sp->train_idx, md->tr.train_tgt, sp->n_train, GS_ROWS_FORWARD);
+    gs_fpenv_leave(&env);
+    const size_t rows = (size_t)sp->n_train, M = (size_t)mo->d.d_mlp, V = (size_t)mo->d.n_out,
+                 H = (size_t)mo->d.n_heads;
+    md->share[0] = subnormal_share(mo->post, rows * M);
+    md->share[1] = subnormal_share(mo->logits, rows * V);
+    md->share[2] = subnormal_share(mo->dlogits, rows * V);
+    md->share[3] = subnormal_share(mo->alpha, rows * H * 3);
+    md->share[4] = subnormal_share(mo->grads, n);
+    md->share[5] = subnormal_share(md->tr.adam_m, n);
+    md->share[6] = subnormal_share(md->tr.adam_v, n);
+    if (gs_probe_create(&md->probe, &md->tr.dims, cfg.op, sp->train_idx, sp->n_train, sp->test_idx,
+                        sp->n_test, err) != 0)
+        return -1;
+    md->have_probe = 1;
+    gs_probe_set_flush_subnormals(&md->probe, md->flush);
     return 0;
+}
+
+/* ms per checkpoint of what `analyze` computes for each checkpoint (forward over all
+ * p*p inputs, restricted and excluded loss, Fourier norms, Ginis, weight norm) */
+static double time_measure(mode *md, const state *at, int reps)
+{
+    static const int key_freqs[] = {4, 11, 14, 26, 35};
+    gs_probe_measures out;
+    gs_err err;
+    gs_probe_measure(&md->probe, at->params, key_freqs, 5, &out, &err); /* warm */
+    const double t = now();
+    for (int r = 0; r < reps; r++)
+        if (gs_probe_measure(&md->probe, at->params, key_freqs, 5, &out, &err) != 0)
+            fprintf(stderr, "bench_train: %s\n", err.msg);
+    return (now() - t) / reps * 1e3;
 }
 
 static double best(const double *v, int n)
@@ -176,6 +216,8 @@ int bench_late(int rounds, int epochs, int late_epochs)
         for (int k = 0; k < 2; k++) {
             modes[k].t_init[r] = time_epochs(&modes[k].tr, &modes[k].init, epochs);
             modes[k].t_late[r] = time_epochs(&modes[k].tr, &modes[k].late, epochs);
+            modes[k].a_init[r] = time_measure(&modes[k], &modes[k].init, 3);
+            modes[k].a_late[r] = time_measure(&modes[k], &modes[k].late, 3);
         }
         fprintf(stderr, "late round %d/%d: flush %.2f / %.2f ms, IEEE %.2f / %.2f ms (init / late)\n",
                 r + 1, rounds, modes[0].t_init[r], modes[0].t_late[r], modes[1].t_init[r],
@@ -191,14 +233,22 @@ int bench_late(int rounds, int epochs, int late_epochs)
                md->grok_epoch, md->late_train_loss, md->late_test_loss);
     }
     printf("IEEE / flush after grokking: %.2fx\n", best(modes[1].t_late, rounds) / best(modes[0].t_late, rounds));
+    printf("analyze: ms per checkpoint (all measures), best of %d rounds of 3:\n", rounds);
+    printf("%-18s %12s %14s %12s\n", "mode", "init weights", "after grokking", "late/init");
+    for (int k = 0; k < 2; k++) {
+        const double ti = best(modes[k].a_init, rounds), tl = best(modes[k].a_late, rounds);
+        printf("%-18s %12.2f %14.2f %12.2f\n", modes[k].name, ti, tl, tl / ti);
+    }
     printf("share of subnormal float32 values in the state after grokking:\n");
     printf("%-26s %16s %16s\n", "", modes[0].name, modes[1].name);
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < N_SHARES; i++)
         printf("%-26s %15.4f%% %15.4f%%\n", share_names[i], 100 * modes[0].share[i], 100 * modes[1].share[i]);
     rc = 0;
 out:
     for (int k = 0; k < 2; k++) {
         gs_trainer_free(&modes[k].tr);
+        if (modes[k].have_probe)
+            gs_probe_free(&modes[k].probe);
         state_free(&modes[k].init);
         state_free(&modes[k].late);
     }
