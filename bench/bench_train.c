@@ -195,8 +195,8 @@ static void fast_phases(bench *b, int epochs)
         memset(m->grads, 0, m->n_params * sizeof(float));
         gs_model_backward(m, tr->split.train_idx, tr->train_tgt, tr->split.n_train);
         t[4] = now();
-        const gs_k_adamw_scalars sc = gs_trainer_adamw_scalars(&tr->cfg, tr->step++);
-        gs_k_adamw(m->params, m->grads, tr->adam_m, tr->adam_v, m->n_params, &sc);
+        const gs_adamw_scalars sc = gs_adamw_scalars_at(&tr->cfg, tr->step++);
+        gs_adamw_update_simd(m->params, m->grads, tr->adam_m, tr->adam_v, m->n_params, &sc);
         t[5] = now();
         for (int i = 0; i < NS; i++)
             best[i] = fmin(best[i], (t[i + 1] - t[i]) * 1e3);

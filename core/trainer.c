@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "adamw.h"
-#include "fast_kernels.h"
 #include "pool.h"
 
 int gs_trainer_init(gs_trainer *tr, const gs_config *cfg, gs_split *split, gs_err *err)
@@ -99,29 +98,8 @@ void gs_trainer_measure_train(gs_trainer *tr, gs_epoch_metrics *out)
 typedef struct {
     gs_trainer *tr;
     size_t slice;
-    gs_k_adamw_scalars s;
+    gs_adamw_scalars s;
 } adamw_job;
-
-/* The scalars of gs_adamw_step (adamw.c), formed the same way: tests/test_model.c checks
- * that gs_k_adamw with them gives gs_adamw_step's bits. */
-static gs_k_adamw_scalars adamw_scalars(const gs_config *cfg, long t)
-{
-    const double lr = gs_adamw_lr(cfg, t), step = (double)(t + 1);
-    return (gs_k_adamw_scalars){
-        .decay = (float)(1.0 - lr * cfg->wd),
-        .one_minus_b1 = (float)(1.0 - cfg->beta1),
-        .b2 = (float)cfg->beta2,
-        .one_minus_b2 = (float)(1.0 - cfg->beta2),
-        .step_size = (float)(lr / (1.0 - pow(cfg->beta1, step))),
-        .bc2_sqrt = (float)sqrt(1.0 - pow(cfg->beta2, step)),
-        .eps = (float)cfg->eps,
-    };
-}
-
-gs_k_adamw_scalars gs_trainer_adamw_scalars(const gs_config *cfg, long t)
-{
-    return adamw_scalars(cfg, t);
-}
 
 static void adamw_task(void *arg, int i, int thread)
 {
@@ -130,7 +108,8 @@ static void adamw_task(void *arg, int i, int thread)
     gs_trainer *tr = j->tr;
     const size_t n = tr->model.n_params, at = (size_t)i * j->slice;
     const size_t len = n - at < j->slice ? n - at : j->slice;
-    gs_k_adamw(tr->model.params + at, tr->model.grads + at, tr->adam_m + at, tr->adam_v + at, len, &j->s);
+    gs_adamw_update_simd(tr->model.params + at, tr->model.grads + at, tr->adam_m + at, tr->adam_v + at,
+                         len, &j->s);
 }
 
 void gs_trainer_update(gs_trainer *tr)
@@ -141,7 +120,7 @@ void gs_trainer_update(gs_trainer *tr)
     /* AdamW is elementwise: slices give the same bits as one call (gs_adamw_step's bits) */
     enum { SLICES = 8 };
     adamw_job j = {tr, ((m->n_params + SLICES - 1) / SLICES + 15) & ~(size_t)15,
-                   adamw_scalars(&tr->cfg, tr->step)};
+                   gs_adamw_scalars_at(&tr->cfg, tr->step)};
     gs_pool_run(tr->pool, (int)((m->n_params + j.slice - 1) / j.slice), adamw_task, &j);
     tr->step++;
 }
