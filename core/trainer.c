@@ -70,19 +70,12 @@ void gs_trainer_measure(gs_trainer *tr, gs_epoch_metrics *out)
 {
     gs_model *m = &tr->model;
     gs_model_fast_prepare(m);
-    /* The test set in chunks of the batch size, summed chunk by chunk exactly as
-     * gs_model_evaluate does, so that recomputing the metrics from a checkpoint with
-     * gs_model_forward gives the same bits. Then the training set, whose activations
-     * stay for the update. */
-    gs_eval te = {0.0, 0, 0};
-    const int B = m->max_batch, n_test = tr->split.n_test;
-    for (int at = 0; at < n_test; at += B) {
-        const int len = n_test - at < B ? n_test - at : B;
-        const gs_eval e = gs_model_fast_rows(m, tr->split.test_idx + at, tr->test_tgt + at, len, GS_ROWS_EVAL);
-        te.loss_sum += e.loss_sum;
-        te.n_correct += e.n_correct;
-        te.n += e.n;
-    }
+    /* The test set in chunks of the batch size, as every evaluation of a set runs, so
+     * that recomputing the metrics from a checkpoint (the probes, gs_model_evaluate)
+     * gives the same bits. Then the training set, whose activations stay for the
+     * update. */
+    const gs_eval te = gs_model_evaluate_chunks(m, tr->split.test_idx, tr->test_tgt, tr->split.n_test,
+                                                GS_ROWS_EVAL, NULL, NULL);
     train_metrics(tr, out);
     out->test_loss = te.loss_sum / te.n;
     out->test_acc = (double)te.n_correct / te.n;
