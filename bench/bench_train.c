@@ -83,7 +83,7 @@ static flops fast_flops(const gs_dims *d, double n_train, double n_test)
 {
     const double p = d->p, D = d->d_model, M = d->d_mlp, V = d->n_out, H = d->n_heads,
                  E = d->d_head, R = 2 * p + 1, W = M + V;
-    /* tables (model_fast.c): K, Vt (R x D x E per head), q, scores; OWin = W_O W_in,
+    /* tables (model_fast.h): K, Vt (R x D x E per head), q, scores; OWin = W_O W_in,
      * OU = W_O W_U, WoU = W_out W_U; VOWd, VOUd (2p rows, width M and V, K = E per
      * head); the constants c_pre, c_log */
     const double tables = 2 * (2 * R * D * E * H) + 2 * D * E * H + 2 * R * E * H +

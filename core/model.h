@@ -36,22 +36,22 @@ typedef struct {
     float *logits; /* [N, V_out] */
     /* backward scratch */
     float *dlogits, *dx2, *dpost, *dx1, *dz, *dq, *dk, *dv, *dx0;
-    /* fast path (model_fast.c): per-token tables, last position only. Its forward fills
+    /* fast path (model_fast*.c): per-token tables, last position only. Its forward fills
      * post, logits, dlogits and alpha (row i = input i); pre, x2, xl and the reference's
      * backward buffers stay untouched (and, never written, cost no memory). */
     int fast;
-    float *tab;    /* all tables, carved in model_fast.c */
+    float *tab;    /* all tables, carved in model_fast_mem.c */
     size_t n_tab;
     float *alpha;  /* [N, H, 3] attention of the last position */
     float *xl;     /* [N, D] residual after attention, last position (reference only) */
     struct gs_pool *pool; /* borrowed worker threads for the fast path (scratch of at least
                            * gs_model_fast_scratch_size each); NULL = the caller only */
-    int fast_stage;       /* what gs_model_fast_rows left for the backward (model_fast.c) */
+    int fast_stage;       /* what gs_model_fast_rows left for the backward (model_fast.h) */
 } gs_model;
 
 typedef enum {
     GS_PATH_REFERENCE = 0, /* every position through every layer; the oracle */
-    GS_PATH_FAST = 1       /* per-token tables, last position only (model_fast.c) */
+    GS_PATH_FAST = 1       /* per-token tables, last position only (model_fast.h) */
 } gs_path;
 
 /* Allocates parameters, gradients and activations for batches of up to max_batch

@@ -2,7 +2,7 @@
  * targets, the AdamW moments and the worker threads; knows nothing of files, so the
  * caller decides when to checkpoint. Nothing is allocated after gs_trainer_init.
  *
- * An epoch on the fast path (model_fast.c): the per-token tables once, the test set
+ * An epoch on the fast path (model_fast.h): the per-token tables once, the test set
  * (forward only, last position), the training set (forward and the per-input half of
  * the backward), then the table backward and AdamW, every stage split over the pool's
  * threads. The numbers do not depend on the thread count. */
