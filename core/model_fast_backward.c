@@ -144,30 +144,32 @@ static void prefetch_rows(const gs_fast_ctx *c, const int *by, const int *start,
     }
 }
 
-static void token_a_task(void *arg, int a0, int a1, int thread)
+/* tokens lo..hi of one side (0: a, 1: b), each token's rows fetched while the one
+ * before is summed */
+static void token_range(gs_fast_ctx *c, int side, int lo, int hi, int thread)
 {
-    gs_fast_ctx *c = arg;
+    const int *by = side ? c->t.by_b : c->t.by_a, *start = side ? c->t.start_b : c->t.start_a;
     gs_fast_scratch s;
     gs_fast_thread_scratch(c, thread, &s);
-    prefetch_rows(c, c->t.by_a, c->t.start_a, a0);
-    for (int a = a0; a < a1; a++) {
-        if (a + 1 < a1)
-            prefetch_rows(c, c->t.by_a, c->t.start_a, a + 1);
-        token_a(c, a, &s);
+    prefetch_rows(c, by, start, lo);
+    for (int tok = lo; tok < hi; tok++) {
+        if (tok + 1 < hi)
+            prefetch_rows(c, by, start, tok + 1);
+        if (side)
+            gs_fast_token_b(c, tok, &s);
+        else
+            token_a(c, tok, &s);
     }
+}
+
+static void token_a_task(void *arg, int a0, int a1, int thread)
+{
+    token_range(arg, 0, a0, a1, thread);
 }
 
 static void token_b_task(void *arg, int b0, int b1, int thread)
 {
-    gs_fast_ctx *c = arg;
-    gs_fast_scratch s;
-    gs_fast_thread_scratch(c, thread, &s);
-    prefetch_rows(c, c->t.by_b, c->t.start_b, b0);
-    for (int b = b0; b < b1; b++) {
-        if (b + 1 < b1)
-            prefetch_rows(c, c->t.by_b, c->t.start_b, b + 1);
-        gs_fast_token_b(c, b, &s);
-    }
+    token_range(arg, 1, b0, b1, thread);
 }
 
 /* The "=" rows and the constants: the per-token shares added in token order. Job
