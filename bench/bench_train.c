@@ -85,7 +85,7 @@ static flops fast_flops(const gs_dims *d, double n_train, double n_test)
 {
     const double p = d->p, D = d->d_model, M = d->d_mlp, V = d->n_out, H = d->n_heads,
                  E = d->d_head, R = 2 * p + 1, W = M + V;
-    /* tables (model_fast.c): K, Vt (R x D x E per head), q, scores; OWin = W_O W_in,
+    /* tables (model_fast.h): K, Vt (R x D x E per head), q, scores; OWin = W_O W_in,
      * OU = W_O W_U, WoU = W_out W_U; VOWd, VOUd (2p rows, width M and V, K = E per
      * head); the constants c_pre, c_log */
     const double tables = 2 * (2 * R * D * E * H) + 2 * D * E * H + 2 * R * E * H +
@@ -197,8 +197,8 @@ static void fast_phases(bench *b, int epochs)
         memset(m->grads, 0, m->n_params * sizeof(float));
         gs_model_backward(m, tr->split.train_idx, tr->train_tgt, tr->split.n_train);
         t[4] = now();
-        const gs_k_adamw_scalars sc = gs_trainer_adamw_scalars(&tr->cfg, tr->step++);
-        gs_k_adamw(m->params, m->grads, tr->adam_m, tr->adam_v, m->n_params, &sc);
+        const gs_adamw_scalars sc = gs_adamw_scalars_at(&tr->cfg, tr->step++);
+        gs_adamw_update_simd(m->params, m->grads, tr->adam_m, tr->adam_v, m->n_params, &sc);
         t[5] = now();
         for (int i = 0; i < NS; i++)
             best[i] = fmin(best[i], (t[i + 1] - t[i]) * 1e3);

@@ -33,20 +33,9 @@ void gs_k_wsum(float *const *out, int k, const float *const *xs, const float *w,
 void gs_k_gemm(float *C, int ldc, const float *A, int lda, const float *B, int ldb, int rows,
                int cols, int K, int add, const float *mask, int ldm);
 
-/* One AdamW update of n elements with the scalars gs_adamw_step forms (decay = 1 -
- * lr*wd, 1 - beta1, beta2, 1 - beta2, step size, sqrt of the second bias correction,
- * eps): the same float operations in the same order, vectorized and never fused, so
- * the bits are gs_adamw_step's (tests/test_model.c checks it). */
-typedef struct {
-    float decay, one_minus_b1, b2, one_minus_b2, step_size, bc2_sqrt, eps;
-} gs_k_adamw_scalars;
-void gs_k_adamw(float *restrict params, const float *restrict grads, float *restrict m,
-                float *restrict v, size_t n, const gs_k_adamw_scalars *s);
-
 /* The same with A transposed: C[r][j] = (add ? C[r][j] : 0) + sum_k A[k][r] B[k][j]. */
 void gs_k_gemm_at(float *C, int ldc, const float *A, int lda, const float *B, int ldb, int rows,
                   int cols, int K, int add);
-
 
 /* Float64 cross-entropy of one row of float32 logits against target, as
  * gs_cross_entropy_row computes it (max subtracted, sum of exp in double), with a

@@ -347,15 +347,27 @@ void gs_model_backward(gs_model *m, const int32_t *idx, const int32_t *target, i
     embed_backward(m, m->dx0, idx, n);
 }
 
-gs_eval gs_model_evaluate(gs_model *m, const int32_t *idx, const int32_t *target, int n)
+gs_eval gs_model_evaluate_chunks(gs_model *m, const int32_t *idx, const int32_t *target, int n,
+                                 gs_rows_mode mode, gs_chunk_fn after, void *arg)
 {
+    assert(mode == GS_ROWS_EVAL || mode == GS_ROWS_FORWARD);
     gs_eval total = {0.0, 0, 0};
     for (int at = 0; at < n; at += m->max_batch) {
         const int len = n - at < m->max_batch ? n - at : m->max_batch;
-        gs_eval e = gs_model_forward(m, idx + at, target + at, len);
+        const gs_eval e = m->fast ? gs_model_fast_rows(m, idx + at, target + at, len, mode)
+                                  : gs_model_forward(m, idx + at, target + at, len);
         total.loss_sum += e.loss_sum;
         total.n_correct += e.n_correct;
         total.n += e.n;
+        if (after)
+            after(arg, idx + at, len);
     }
     return total;
+}
+
+gs_eval gs_model_evaluate(gs_model *m, const int32_t *idx, const int32_t *target, int n)
+{
+    if (m->fast)
+        gs_model_fast_prepare(m);
+    return gs_model_evaluate_chunks(m, idx, target, n, GS_ROWS_FORWARD, NULL, NULL);
 }

@@ -36,22 +36,22 @@ typedef struct {
     float *logits; /* [N, V_out] */
     /* backward scratch */
     float *dlogits, *dx2, *dpost, *dx1, *dz, *dq, *dk, *dv, *dx0;
-    /* fast path (model_fast.c): per-token tables, last position only. Its forward fills
+    /* fast path (model_fast*.c): per-token tables, last position only. Its forward fills
      * post, logits, dlogits and alpha (row i = input i); pre, x2, xl and the reference's
      * backward buffers stay untouched (and, never written, cost no memory). */
     int fast;
-    float *tab;    /* all tables, carved in model_fast.c */
+    float *tab;    /* all tables, carved in model_fast_mem.c */
     size_t n_tab;
     float *alpha;  /* [N, H, 3] attention of the last position */
     float *xl;     /* [N, D] residual after attention, last position (reference only) */
     struct gs_pool *pool; /* borrowed worker threads for the fast path (scratch of at least
                            * gs_model_fast_scratch_size each); NULL = the caller only */
-    int fast_stage;       /* what gs_model_fast_rows left for the backward (model_fast.c) */
+    int fast_stage;       /* what gs_model_fast_rows left for the backward (model_fast.h) */
 } gs_model;
 
 typedef enum {
     GS_PATH_REFERENCE = 0, /* every position through every layer; the oracle */
-    GS_PATH_FAST = 1       /* per-token tables, last position only (model_fast.c) */
+    GS_PATH_FAST = 1       /* per-token tables, last position only (model_fast.h) */
 } gs_path;
 
 /* Allocates parameters, gradients and activations for batches of up to max_batch
@@ -76,7 +76,8 @@ gs_eval gs_model_forward(gs_model *m, const int32_t *idx, const int32_t *target,
  * (+=) into m->grads. */
 void gs_model_backward(gs_model *m, const int32_t *idx, const int32_t *target, int n);
 
-/* Forward over any number of inputs in chunks of max_batch (evaluation only). */
+/* Forward over any number of inputs in chunks of max_batch (evaluation only):
+ * gs_model_evaluate_chunks on fresh tables, in GS_ROWS_FORWARD mode. */
 gs_eval gs_model_evaluate(gs_model *m, const int32_t *idx, const int32_t *target, int n);
 
 /* The fast path's halves (called through the two above). Batches hold at most p*p
@@ -103,6 +104,20 @@ void gs_model_fast_prepare(gs_model *m);
 /* Runs n inputs (n <= max_batch) through the tables of the last prepare. */
 gs_eval gs_model_fast_rows(gs_model *m, const int32_t *idx, const int32_t *target, int n,
                            gs_rows_mode mode);
+
+/* Called after each chunk of gs_model_evaluate_chunks, while the chunk's activations
+ * are in place: idx holds the chunk's n inputs. */
+typedef void (*gs_chunk_fn)(void *arg, const int32_t *idx, int n);
+
+/* The one way a set of any number of inputs is evaluated: in chunks of max_batch (the
+ * last one shorter), in order, the chunks' summaries added in that order. The trainer's
+ * metrics, gs_model_evaluate and the probes all go through it, so a set's loss is the
+ * same bits whoever computes it. On the fast path the chunks run through the tables of
+ * the last gs_model_fast_prepare in the given mode (GS_ROWS_EVAL or GS_ROWS_FORWARD);
+ * on the reference path through gs_model_forward (mode is ignored). after(arg, ...) is
+ * called after each chunk; it may be NULL. */
+gs_eval gs_model_evaluate_chunks(gs_model *m, const int32_t *idx, const int32_t *target, int n,
+                                 gs_rows_mode mode, gs_chunk_fn after, void *arg);
 
 /* Shared by both paths: MLP, unembedding and loss from the last position's residual
  * xl [n, D] (row stride ld); backward returns dxl in m->dx2's sibling buffer. */

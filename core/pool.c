@@ -35,7 +35,7 @@ struct gs_pool {
     atomic_uint generation; /* bumped for each list; workers wait for a change */
     atomic_int stop;
     atomic_int n_sleeping;  /* workers blocked on wake */
-    atomic_int caller_sleeping;
+    atomic_int caller_sleeping; /* the caller blocked on done */
     atomic_int flush;       /* subnormal mode of every task list (core/fpenv.h) */
     pthread_mutex_t lock;
     pthread_cond_t wake, done;
@@ -63,6 +63,44 @@ static void run_tasks(gs_pool *p, int thread)
     }
 }
 
+/* The one wait of the pool, for the workers (a new task list) and for the caller (the
+ * workers done): spin on ready(p, x) for up to GS_SPIN_NS, then sleep on cv, counted in
+ * *sleepers so that whoever makes ready true knows to signal cv (under p->lock). */
+static void wait_until(gs_pool *p, int (*ready)(gs_pool *, unsigned), unsigned x, pthread_cond_t *cv,
+                       atomic_int *sleepers)
+{
+    long t0 = 0;
+    for (unsigned spins = 0; !ready(p, x); spins++) {
+        if ((spins & 255) == 255) {
+            const long t = now_ns();
+            if (!t0)
+                t0 = t;
+            else if (t - t0 > GS_SPIN_NS) {
+                pthread_mutex_lock(&p->lock);
+                atomic_fetch_add(sleepers, 1);
+                while (!ready(p, x))
+                    pthread_cond_wait(cv, &p->lock);
+                atomic_fetch_sub(sleepers, 1);
+                pthread_mutex_unlock(&p->lock);
+                return;
+            }
+        }
+        GS_PAUSE();
+    }
+}
+
+/* a task list newer than generation `seen` is published, or the pool stops */
+static int list_published(gs_pool *p, unsigned seen)
+{
+    return atomic_load(&p->generation) != seen || atomic_load(&p->stop);
+}
+
+/* all `workers` workers are done with the current list */
+static int list_done(gs_pool *p, unsigned workers)
+{
+    return atomic_load(&p->n_done) >= (int)workers;
+}
+
 static void *worker(void *varg)
 {
     gs_pool *p = ((worker_arg *)varg)->pool;
@@ -72,27 +110,7 @@ static void *worker(void *varg)
     gs_fpenv env;
     int flushing = -1; /* this worker's mode, set before the first list it runs */
     for (;;) {
-        /* spin, then sleep, until a new task list (or stop) is published */
-        long t0 = 0;
-        for (unsigned spins = 0;; spins++) {
-            if (atomic_load(&p->generation) != seen || atomic_load(&p->stop))
-                break;
-            if ((spins & 255) == 255) {
-                const long t = now_ns();
-                if (!t0)
-                    t0 = t;
-                else if (t - t0 > GS_SPIN_NS) {
-                    pthread_mutex_lock(&p->lock);
-                    atomic_fetch_add(&p->n_sleeping, 1);
-                    while (atomic_load(&p->generation) == seen && !atomic_load(&p->stop))
-                        pthread_cond_wait(&p->wake, &p->lock);
-                    atomic_fetch_sub(&p->n_sleeping, 1);
-                    pthread_mutex_unlock(&p->lock);
-                    break;
-                }
-            }
-            GS_PAUSE();
-        }
+        wait_until(p, list_published, seen, &p->wake, &p->n_sleeping);
         if (atomic_load(&p->stop))
             return NULL;
         seen = atomic_load(&p->generation);
@@ -238,26 +256,53 @@ void gs_pool_run(gs_pool *p, int n_tasks, gs_pool_task task, void *arg)
         pthread_mutex_unlock(&p->lock);
     }
     run_tasks(p, 0);
-    const int workers = p->n_threads - 1;
-    long t0 = 0;
-    for (unsigned spins = 0; atomic_load(&p->n_done) < workers; spins++) {
-        if ((spins & 255) == 255) {
-            const long t = now_ns();
-            if (!t0)
-                t0 = t;
-            else if (t - t0 > GS_SPIN_NS) {
-                pthread_mutex_lock(&p->lock);
-                atomic_store(&p->caller_sleeping, 1);
-                while (atomic_load(&p->n_done) < workers)
-                    pthread_cond_wait(&p->done, &p->lock);
-                atomic_store(&p->caller_sleeping, 0);
-                pthread_mutex_unlock(&p->lock);
-                break;
-            }
-        }
-        GS_PAUSE();
-    }
+    wait_until(p, list_done, (unsigned)(p->n_threads - 1), &p->done, &p->caller_sleeping);
     if (blas != 1)
         openblas_set_num_threads(blas);
     gs_fpenv_leave(&env);
+}
+
+static void run_job(void *arg, int i, int thread)
+{
+    const gs_jobs *js = arg;
+    const gs_job *j = &js->list[i];
+    if (j->fn)
+        j->fn(js->ctx, j->a, j->b, thread);
+    else
+        cblas_sgemm(CblasRowMajor, j->ta, j->tb, j->M, j->N, j->K, 1.0f, j->A, j->lda, j->B,
+                    j->ldb, j->beta, j->C, j->ldc);
+}
+
+void gs_jobs_run(gs_jobs *js)
+{
+    gs_pool_run(js->pool, js->n, run_job, js);
+    js->n = 0;
+}
+
+static gs_job *new_job(gs_jobs *js)
+{
+    if (js->n == (int)(sizeof js->list / sizeof *js->list))
+        gs_jobs_run(js);
+    return &js->list[js->n++];
+}
+
+void gs_jobs_add(gs_jobs *js, gs_job_fn fn, int a, int b)
+{
+    *new_job(js) = (gs_job){.fn = fn, .a = a, .b = b};
+}
+
+void gs_jobs_add_blocks(gs_jobs *js, gs_job_fn fn, int n, int block)
+{
+    for (int i0 = 0; i0 < n; i0 += block)
+        gs_jobs_add(js, fn, i0, n - i0 < block ? n : i0 + block);
+}
+
+void gs_jobs_add_gemm(gs_jobs *js, enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, int N,
+                      int K, const float *A, int lda, const float *B, int ldb, float beta, float *C,
+                      int ldc, int block)
+{
+    for (int i0 = 0; i0 < M; i0 += block)
+        *new_job(js) = (gs_job){.ta = ta, .tb = tb, .M = M - i0 < block ? M - i0 : block, .N = N, .K = K,
+                                .A = ta == CblasNoTrans ? A + (size_t)i0 * lda : A + i0, .lda = lda,
+                                .B = B, .ldb = ldb, .beta = beta, .C = C + (size_t)i0 * ldc, .ldc = ldc};
 }

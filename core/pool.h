@@ -15,6 +15,7 @@
 #ifndef GS_POOL_H
 #define GS_POOL_H
 
+#include <cblas.h>
 #include <stddef.h>
 
 #include "error.h"
@@ -48,5 +49,43 @@ void gs_pool_set_flush_subnormals(gs_pool *pool, int flush);
  * OpenBLAS's (which reads OPENBLAS_NUM_THREADS). */
 int gs_pool_default_threads(void);
 void gs_pool_set_default_threads(int n);
+
+/* ---- job lists: the work of one gs_pool_run gathered as plain functions on a range,
+ * and sgemm products cut into blocks of rows ---- */
+
+/* fn(ctx, a, b, thread): one job's work, on its index or range (a, b). */
+typedef void (*gs_job_fn)(void *ctx, int a, int b, int thread);
+
+typedef struct {
+    gs_job_fn fn; /* NULL: the block of an sgemm below */
+    int a, b;
+    enum CBLAS_TRANSPOSE ta, tb;
+    int M, N, K;
+    const float *A, *B;
+    int lda, ldb;
+    float beta;
+    float *C;
+    int ldc;
+} gs_job;
+
+/* Jobs added between two gs_jobs_run are independent (each writes its own outputs), so
+ * a full list may run early. Set pool (may be NULL) and ctx, and n = 0. */
+typedef struct {
+    gs_pool *pool;
+    void *ctx; /* passed to every fn */
+    gs_job list[256];
+    int n;
+} gs_jobs;
+
+void gs_jobs_add(gs_jobs *js, gs_job_fn fn, int a, int b);
+/* fn(ctx, lo, hi) over [0, n) in pieces of at most block */
+void gs_jobs_add_blocks(gs_jobs *js, gs_job_fn fn, int n, int block);
+/* C[M, N] = op(A) op(B) + beta C (row-major), cut into blocks of at most block rows of
+ * C; a block is the same sums in the same order as the whole product. */
+void gs_jobs_add_gemm(gs_jobs *js, enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, int N,
+                      int K, const float *A, int lda, const float *B, int ldb, float beta, float *C,
+                      int ldc, int block);
+/* Runs the jobs added so far on the pool and empties the list. */
+void gs_jobs_run(gs_jobs *js);
 
 #endif

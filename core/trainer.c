@@ -7,7 +7,6 @@
 
 #include "adamw.h"
 #include "fpenv.h"
-#include "fast_kernels.h"
 #include "pool.h"
 
 int gs_trainer_init(gs_trainer *tr, const gs_config *cfg, gs_split *split, gs_err *err)
@@ -75,19 +74,12 @@ void gs_trainer_measure(gs_trainer *tr, gs_epoch_metrics *out)
     gs_fpenv env; /* the run's subnormal mode on this thread too (the pool sets its own) */
     gs_fpenv_enter(&env, tr->cfg.flush_subnormals);
     gs_model_fast_prepare(m);
-    /* The test set in chunks of the batch size, summed chunk by chunk exactly as
-     * gs_model_evaluate does, so that recomputing the metrics from a checkpoint with
-     * gs_model_forward gives the same bits. Then the training set, whose activations
-     * stay for the update. */
-    gs_eval te = {0.0, 0, 0};
-    const int B = m->max_batch, n_test = tr->split.n_test;
-    for (int at = 0; at < n_test; at += B) {
-        const int len = n_test - at < B ? n_test - at : B;
-        const gs_eval e = gs_model_fast_rows(m, tr->split.test_idx + at, tr->test_tgt + at, len, GS_ROWS_EVAL);
-        te.loss_sum += e.loss_sum;
-        te.n_correct += e.n_correct;
-        te.n += e.n;
-    }
+    /* The test set in chunks of the batch size, as every evaluation of a set runs, so
+     * that recomputing the metrics from a checkpoint (the probes, gs_model_evaluate)
+     * gives the same bits. Then the training set, whose activations stay for the
+     * update. */
+    const gs_eval te = gs_model_evaluate_chunks(m, tr->split.test_idx, tr->test_tgt, tr->split.n_test,
+                                                GS_ROWS_EVAL, NULL, NULL);
     train_metrics(tr, out);
     out->test_loss = te.loss_sum / te.n;
     out->test_acc = (double)te.n_correct / te.n;
@@ -107,29 +99,8 @@ void gs_trainer_measure_train(gs_trainer *tr, gs_epoch_metrics *out)
 typedef struct {
     gs_trainer *tr;
     size_t slice;
-    gs_k_adamw_scalars s;
+    gs_adamw_scalars s;
 } adamw_job;
-
-/* The scalars of gs_adamw_step (adamw.c), formed the same way: tests/test_model.c checks
- * that gs_k_adamw with them gives gs_adamw_step's bits. */
-static gs_k_adamw_scalars adamw_scalars(const gs_config *cfg, long t)
-{
-    const double lr = gs_adamw_lr(cfg, t), step = (double)(t + 1);
-    return (gs_k_adamw_scalars){
-        .decay = (float)(1.0 - lr * cfg->wd),
-        .one_minus_b1 = (float)(1.0 - cfg->beta1),
-        .b2 = (float)cfg->beta2,
-        .one_minus_b2 = (float)(1.0 - cfg->beta2),
-        .step_size = (float)(lr / (1.0 - pow(cfg->beta1, step))),
-        .bc2_sqrt = (float)sqrt(1.0 - pow(cfg->beta2, step)),
-        .eps = (float)cfg->eps,
-    };
-}
-
-gs_k_adamw_scalars gs_trainer_adamw_scalars(const gs_config *cfg, long t)
-{
-    return adamw_scalars(cfg, t);
-}
 
 static void adamw_task(void *arg, int i, int thread)
 {
@@ -138,7 +109,8 @@ static void adamw_task(void *arg, int i, int thread)
     gs_trainer *tr = j->tr;
     const size_t n = tr->model.n_params, at = (size_t)i * j->slice;
     const size_t len = n - at < j->slice ? n - at : j->slice;
-    gs_k_adamw(tr->model.params + at, tr->model.grads + at, tr->adam_m + at, tr->adam_v + at, len, &j->s);
+    gs_adamw_update_simd(tr->model.params + at, tr->model.grads + at, tr->adam_m + at, tr->adam_v + at,
+                         len, &j->s);
 }
 
 void gs_trainer_update(gs_trainer *tr)
@@ -151,7 +123,7 @@ void gs_trainer_update(gs_trainer *tr)
     /* AdamW is elementwise: slices give the same bits as one call (gs_adamw_step's bits) */
     enum { SLICES = 8 };
     adamw_job j = {tr, ((m->n_params + SLICES - 1) / SLICES + 15) & ~(size_t)15,
-                   adamw_scalars(&tr->cfg, tr->step)};
+                   gs_adamw_scalars_at(&tr->cfg, tr->step)};
     gs_pool_run(tr->pool, (int)((m->n_params + j.slice - 1) / j.slice), adamw_task, &j);
     tr->step++;
     gs_fpenv_leave(&env);

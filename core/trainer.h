@@ -2,7 +2,7 @@
  * targets, the AdamW moments and the worker threads; knows nothing of files, so the
  * caller decides when to checkpoint. Nothing is allocated after gs_trainer_init.
  *
- * An epoch on the fast path (model_fast.c): the per-token tables once, the test set
+ * An epoch on the fast path (model_fast.h): the per-token tables once, the test set
  * (forward only, last position), the training set (forward and the per-input half of
  * the backward), then the table backward and AdamW, every stage split over the pool's
  * threads. The numbers do not depend on the thread count. */
@@ -10,7 +10,6 @@
 #define GS_TRAINER_H
 
 #include "config.h"
-#include "fast_kernels.h"
 #include "model.h"
 #include "task.h"
 
@@ -43,9 +42,6 @@ void gs_trainer_measure(gs_trainer *tr, gs_epoch_metrics *out);
 /* The training set only (test_loss and test_acc are NaN): for callers that measure
  * the test set less often, and for benchmarks of the training step. */
 void gs_trainer_measure_train(gs_trainer *tr, gs_epoch_metrics *out);
-
-/* The scalars the trainer's vectorized AdamW uses for step t (those of gs_adamw_step). */
-gs_k_adamw_scalars gs_trainer_adamw_scalars(const gs_config *cfg, long t);
 
 /* Backward over the training set (after gs_trainer_measure on the same weights) and
  * one AdamW step; tr->step increases by one. */

@@ -182,38 +182,35 @@ static void scatter(gs_probe *pr, const int32_t *idx, int n, int want_grid)
     }
 }
 
-static void accumulate(gs_eval *total, gs_eval e)
+typedef struct {
+    gs_probe *pr;
+    int want_grid;
+} scatter_arg;
+
+static void scatter_chunk(void *arg, const int32_t *idx, int n)
 {
-    total->loss_sum += e.loss_sum;
-    total->n_correct += e.n_correct;
-    total->n += e.n;
+    const scatter_arg *sa = arg;
+    scatter(sa->pr, idx, n, sa->want_grid);
 }
 
 void gs_probe_forward(gs_probe *pr, const float *params, int want_grid,
                       gs_epoch_metrics *metrics)
 {
     gs_model *m = &pr->model;
-    const int B = m->max_batch;
     gs_fpenv env; /* the run's subnormal mode, as its trainer computed */
     gs_fpenv_enter(&env, pr->flush_subnormals);
     memcpy(m->params, params, m->n_params * sizeof(float));
-    /* gs_trainer_measure: the tables once, the test set in chunks of the batch size
-     * (summed as gs_model_evaluate sums), then the whole training set in one batch; the
-     * same batches, so the same bits, and the same sums in the same order */
+    /* gs_trainer_measure: the tables once, the test set in chunks of the batch size,
+     * then the whole training set in one batch (max_batch is n_train); the same batches
+     * summed by the same helper, so the same bits */
     gs_model_fast_prepare(m);
-    gs_eval te = {0.0, 0, 0};
-    for (int at = 0; at < pr->n_test; at += B) {
-        const int len = pr->n_test - at < B ? pr->n_test - at : B;
-        accumulate(&te, gs_model_fast_rows(m, pr->test_idx + at, pr->test_tgt + at, len, GS_ROWS_FORWARD));
-        scatter(pr, pr->test_idx + at, len, want_grid);
-    }
-    const gs_eval tr = gs_model_fast_rows(m, pr->train_idx, pr->train_tgt, pr->n_train, GS_ROWS_FORWARD);
-    scatter(pr, pr->train_idx, pr->n_train, want_grid);
-    for (int at = 0; at < pr->n_rest; at += B) {
-        const int len = pr->n_rest - at < B ? pr->n_rest - at : B;
-        gs_model_fast_rows(m, pr->rest_idx + at, pr->rest_tgt + at, len, GS_ROWS_FORWARD);
-        scatter(pr, pr->rest_idx + at, len, want_grid);
-    }
+    scatter_arg sa = {pr, want_grid};
+    const gs_eval te = gs_model_evaluate_chunks(m, pr->test_idx, pr->test_tgt, pr->n_test,
+                                                GS_ROWS_FORWARD, scatter_chunk, &sa);
+    const gs_eval tr = gs_model_evaluate_chunks(m, pr->train_idx, pr->train_tgt, pr->n_train,
+                                                GS_ROWS_FORWARD, scatter_chunk, &sa);
+    gs_model_evaluate_chunks(m, pr->rest_idx, pr->rest_tgt, pr->n_rest, GS_ROWS_FORWARD,
+                             scatter_chunk, &sa);
     if (metrics) {
         metrics->train_loss = tr.loss_sum / tr.n;
         metrics->train_acc = (double)tr.n_correct / tr.n;

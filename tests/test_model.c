@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "adamw.h"
 #include "check.h"
 #include "fast_kernels.h"
 #include "model.h"
@@ -456,31 +455,6 @@ static void check_kernels(void)
             }
 }
 
-/* the trainer's vectorized AdamW gives gs_adamw_step's bits (warm-up and after) */
-static void check_adamw(void)
-{
-    gs_config cfg;
-    gs_config_default(&cfg);
-    enum { N = 1000 + 13 };
-    static float p1[N], g[N], m1[N], v1[N], p2[N], m2[N], v2[N];
-    srand(9);
-    for (int i = 0; i < N; i++) {
-        p1[i] = p2[i] = (float)rand() / RAND_MAX - 0.5f;
-        m1[i] = m2[i] = v1[i] = v2[i] = 0.0f;
-    }
-    int same = 1;
-    for (long t = 0; t < 25; t++) {
-        for (int i = 0; i < N; i++)
-            g[i] = ((float)rand() / RAND_MAX - 0.5f) * (i % 7 == 0 ? 1e-6f : 1.0f);
-        gs_adamw_step(p1, g, m1, v1, N, &cfg, t);
-        const gs_k_adamw_scalars sc = gs_trainer_adamw_scalars(&cfg, t);
-        gs_k_adamw(p2, g, m2, v2, 500, &sc); /* in two pieces, as the trainer's slices */
-        gs_k_adamw(p2 + 500, g + 500, m2 + 500, v2 + 500, N - 500, &sc);
-        same &= !memcmp(p1, p2, sizeof p1) && !memcmp(m1, m2, sizeof m1) && !memcmp(v1, v2, sizeof v1);
-    }
-    CHECK(same);
-}
-
 /* ---- the trainer: thread counts give the same run; its metrics are what the
  * weights give when evaluated again (gs_model_evaluate / gs_model_forward) ---- */
 
@@ -656,7 +630,6 @@ int main(void)
 
     printf("kernels\n");
     check_kernels();
-    check_adamw();
     printf("trainer\n");
     check_trainer();
     return check_report("model");
