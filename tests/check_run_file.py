@@ -125,6 +125,13 @@ class Checker:
 
     # ---- objects ----
 
+    def open(self, parent, name, path):
+        try:
+            return parent[name]
+        except (KeyError, OSError, RuntimeError) as e:
+            self.bad(path, f"cannot open (damaged file?): {str(e).splitlines()[0]}")
+            return None
+
     def group(self, parent, name, attrs=()):
         path = f"{parent.name.rstrip('/')}/{name}"
         self.known_objects.add(path)
@@ -135,7 +142,9 @@ class Checker:
         if not isinstance(link, h5py.HardLink):
             self.bad(path, f"is a {type(link).__name__}, expected a group")
             return None
-        g = parent[name]
+        g = self.open(parent, name, path)
+        if g is None:
+            return None
         if not isinstance(g, h5py.Group):
             self.bad(path, "is a dataset, expected a group")
             return None
@@ -155,10 +164,15 @@ class Checker:
             self.bad(path, "missing")
             return None
         link = parent.get(name, getlink=True)
-        if not isinstance(link, h5py.HardLink) or not isinstance(parent[name], h5py.Dataset):
-            self.bad(path, "is not a dataset")
+        if not isinstance(link, h5py.HardLink):
+            self.bad(path, f"is a {type(link).__name__}, expected a dataset")
             return None
-        d = parent[name]
+        d = self.open(parent, name, path)
+        if d is None:
+            return None
+        if not isinstance(d, h5py.Dataset):
+            self.bad(path, "is a group, expected a dataset")
+            return None
         ok = True
         want = np.dtype(kind)
         if d.dtype.kind != want.kind or d.dtype.itemsize != want.itemsize:
@@ -234,7 +248,10 @@ class Checker:
                 self.bad("/", f"cannot open as HDF5: {str(e).splitlines()[0]}")
                 return self.problems
         with f:
-            self.check_file(f)
+            try:
+                self.check_file(f)
+            except Exception as e:   # a file damaged beyond what the checks expect
+                self.bad("/", f"check stopped by {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
         return self.problems
 
     def check_file(self, f):
@@ -520,7 +537,10 @@ class Checker:
         if not self.strict_extras:
             return
         extras = []
-        f.visit(lambda name: extras.append("/" + name) if "/" + name not in self.known_objects else None)
+        try:
+            f.visit(lambda name: extras.append("/" + name) if "/" + name not in self.known_objects else None)
+        except (KeyError, OSError, RuntimeError) as e:
+            self.bad("/", f"cannot list the objects (damaged file?): {str(e).splitlines()[0]}")
         for name in extras:
             # a missing group was reported already; report only the top of an unknown tree
             if not any(name.startswith(e + "/") for e in extras):

@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """The run-file checker (tests/check_run_file.py) passes grokscope's own files and fails
-each of a set of broken copies, made with h5py, with the one line that names the damage.
+each of a set of broken copies, made with h5py, with the one line that names the damage;
+byte-damaged copies make it report, never crash.
 Usage: test_check_run_file.py GROKSCOPE   (needs Debian's python3-h5py and numpy)"""
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -159,7 +161,7 @@ def edits():
         r"/checkpoints/epoch: last epoch 30 is beyond /config epochs 20"
     yield "an unknown dataset", "run", lambda f: f.create_dataset("notes", data=[1]), r"/notes: not part of format 1.0"
     yield "a soft link", "run", lambda f: (f.__delitem__("status"), f.__setitem__("status", h5py.SoftLink("/resume/step"))), \
-        r"/status: is not a dataset"
+        r"/status: is a SoftLink, expected a dataset"
     yield "an analysis row too few", "an", lambda f: f["analysis/gini_embed"].resize((3,)), \
         r"/analysis/gini_embed: 3 rows, but /analysis/epoch has 4"
     yield "analysis epochs off the checkpoints", "an", lambda f: f["analysis/epoch"].__setitem__(1, 11), \
@@ -204,6 +206,31 @@ try:
         if i == 0:   # as a program: exit status 1, the same lines
             rc, out = check(path)
             note(rc == 1 and out.splitlines() == lines, f"{desc}: checker exit {rc}, output {out}")
+    # damaged copies (truncated, bytes flipped, a block overwritten, as the fuzz test
+    # makes them): the checker reports, never raises, and rejects every truncation
+    seed = open(base["an"], "rb").read()
+    rejected = truncated = 0
+    for n in range(60):
+        r, data = random.Random(n), bytearray(seed)
+        if n % 3 == 0:
+            data = data[:r.randrange(len(data))]
+        elif n % 3 == 1:
+            for _ in range(r.randint(1, 8)):
+                data[r.randrange(len(data))] ^= 1 << r.randrange(8)
+        else:
+            at = r.randrange(len(data))
+            data[at:at + 256] = bytes(r.randrange(256) for _ in data[at:at + 256])
+        path = os.path.join(T, "mutant.h5")
+        open(path, "wb").write(data)
+        try:
+            lines = problems(path)
+        except Exception as e:
+            note(False, f"mutant {n}: the checker raised {type(e).__name__}: {e}")
+            continue
+        rejected += bool(lines)
+        truncated += n % 3 == 0 and bool(lines)
+    note(truncated == 20, f"only {truncated} of 20 truncated copies rejected")
+    print(f"damaged copies: {rejected} of 60 rejected")
     # usage and a missing file
     r = subprocess.run([sys.executable, CHECKER], capture_output=True, text=True)
     note(r.returncode == 2, f"no argument: exit {r.returncode}, expected 2")
