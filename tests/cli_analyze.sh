@@ -1,24 +1,22 @@
 #!/usr/bin/env bash
 # grokscope analyze / freqs / info driven as a user would: /analysis matches the
 # contract, the recomputed losses equal the trainer's, incremental analysis equals one
-# full pass, --key-freqs overrides, bad input leaves the file untouched.
-# Usage: cli_analyze.sh GROKSCOPE SRCDIR
+# full pass, --key-freqs overrides, bad input leaves the file untouched. Needs Debian's
+# python3-h5py (SKIP without it). Usage: cli_analyze.sh GROKSCOPE SRCDIR
 set -u
 GS=$1
-SRC=$2
-CHECKER="$SRC/../shared/tools/check-run-file"
 . "$(dirname "$0")/lib.sh"
 run() { "$@" >"$T/last.out" 2>&1 || { bad "command failed ($?): $*"; cat "$T/last.out"; }; }
-if ! $PY -c "import h5py, numpy" 2>/dev/null; then
-    echo "note: $PY lacks h5py/numpy; analysis content checks need them (apt-get install python3-h5py)"
-    echo "0 passed, 0 failed"; exit 77
+if ! have_h5py; then
+    skip "$PY lacks h5py/numpy; the analysis checks need them (apt-get install python3-h5py)"
+    finish
 fi
 
 CFG="--p 23 --frac 0.5 --every 40 --threads 2 --quiet"
 run "$GS" train --out "$T/full.h5" $CFG --epochs 240
 cp "$T/full.h5" "$T/full_copy.h5"
 run "$GS" analyze "$T/full.h5" --quiet --threads 2
-[ -x "$CHECKER" ] && { "$CHECKER" "$T/full.h5" >/dev/null && ok || bad "check-run-file rejects an analysed file"; }
+check_run_file "$T/full.h5"
 
 $PY - "$T/full.h5" <<'PY' && ok || bad "analysis content"
 import h5py, sys, numpy as np
@@ -49,6 +47,7 @@ run "$GS" train --out "$T/inc.h5" $CFG --epochs 120
 run "$GS" analyze "$T/inc.h5" --quiet --threads 2
 run "$GS" train --resume "$T/inc.h5" --epochs 240 --threads 2 --quiet
 run "$GS" analyze "$T/inc.h5" --quiet --threads 2
+check_run_file "$T/inc.h5"
 $PY - "$T/full.h5" "$T/inc.h5" <<'PY' && ok || bad "incremental analysis differs from one full pass"
 import h5py, sys, numpy as np
 a, b = (h5py.File(p, "r")["analysis"] for p in sys.argv[1:3])
@@ -84,11 +83,12 @@ tpid=$!
 sleep 0.5
 "$GS" analyze --follow "$T/live.h5" --threads 1 >"$T/follow.out" 2>"$T/follow.err"
 frc=$?
-wait $tpid
+wait $tpid || bad "the followed trainer exited $?"
 if [ $frc -eq 0 ] && grep -q "^epoch " "$T/follow.err"; then ok; else bad "analyze --follow exit $frc"; tail -3 "$T/follow.err"; fi
 # the same run trained and analysed without anyone following it
-"$GS" train --out "$T/quiet.h5" --p 23 --frac 0.5 --epochs 1500 --every 20 --threads 1 --quiet
-"$GS" analyze "$T/quiet.h5" --quiet --threads 1 >/dev/null
+run "$GS" train --out "$T/quiet.h5" --p 23 --frac 0.5 --epochs 1500 --every 20 --threads 1 --quiet
+run "$GS" analyze "$T/quiet.h5" --quiet --threads 1
+check_run_file "$T/live.h5"
 $PY - "$T/live.h5" "$T/quiet.h5" <<'PY' && ok || bad "--follow analysis differs from a plain one"
 import h5py, sys, numpy as np
 a, b = (h5py.File(p, "r")["analysis"] for p in sys.argv[1:3])
@@ -112,10 +112,11 @@ expect_error() {
 expect_error "key freq out of range" "out of range 1..11" "$T/full_copy.h5" analyze "$T/full_copy.h5" --key-freqs 3,12
 expect_error "key freq not a number" "comma-separated" "$T/full_copy.h5" analyze "$T/full_copy.h5" --key-freqs 3,x
 expect_error "cluster epoch missing" "no checkpoint at epoch 50" "$T/full_copy.h5" analyze "$T/full_copy.h5" --epoch 50
-$PY -c "import h5py,sys; h5py.File(sys.argv[1],'w').create_group('x')" "$T/foreign.h5"
+$PY -c "import h5py,sys; h5py.File(sys.argv[1],'w').create_group('x')" "$T/foreign.h5" || bad "making foreign.h5"
 expect_error "foreign file" "foreign.h5" "$T/foreign.h5" analyze "$T/foreign.h5"
 cp "$T/full_copy.h5" "$T/empty_run.h5"
-$PY -c "import h5py,sys; h5py.File(sys.argv[1],'r+')['checkpoints/epoch'].resize((0,))" "$T/empty_run.h5"
+$PY -c "import h5py,sys; h5py.File(sys.argv[1],'r+')['checkpoints/epoch'].resize((0,))" "$T/empty_run.h5" \
+    || bad "making empty_run.h5"
 expect_error "no checkpoints" "no checkpoint" "$T/empty_run.h5" analyze "$T/empty_run.h5"
 expect_error "freqs of a non-run file" "foreign.h5" "$T/foreign.h5" freqs "$T/foreign.h5"
 

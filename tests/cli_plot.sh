@@ -9,10 +9,10 @@ GS=$(realpath "$1")
 . "$(dirname "$0")/lib.sh"
 run() { "$@" >"$T/last.out" 2>"$T/last.err" || { bad "command failed ($?): $*"; cat "$T/last.out" "$T/last.err"; }; }
 if ! command -v gnuplot >/dev/null; then
-    echo "note: gnuplot is not installed (apt-get install gnuplot-nox)"; echo "0 passed, 0 failed"; exit 77
+    skip "gnuplot is not installed (apt-get install gnuplot-nox)"; finish
 fi
-if ! $PY -c "import h5py, numpy" 2>/dev/null; then
-    echo "note: $PY lacks h5py/numpy (apt-get install python3-h5py)"; echo "0 passed, 0 failed"; exit 77
+if ! have_h5py; then
+    skip "$PY lacks h5py/numpy (apt-get install python3-h5py)"; finish
 fi
 FIGS="loss progress_measures gini weight_norm embed_freqs neuron_clusters"
 CFG="--p 23 --every 40 --epochs 240 --threads 2 --quiet"
@@ -184,7 +184,8 @@ expect_error "disk full" "cannot write .*/full/loss.dat: File too large" \
     || bad "a failed write damaged the figure files or left temporaries"
 
 cp "$T/R.h5" "$T/empty_run.h5"
-$PY -c "import h5py,sys; h5py.File(sys.argv[1],'r+')['checkpoints/epoch'].resize((0,))" "$T/empty_run.h5"
+$PY -c "import h5py,sys; h5py.File(sys.argv[1],'r+')['checkpoints/epoch'].resize((0,))" "$T/empty_run.h5" \
+    || bad "making empty_run.h5"
 expect_error "no checkpoints" "empty_run.h5: the run has no checkpoint yet" "$GS" plot "$T/empty_run.h5" --out "$T/e"
 expect_error "bad format" "--format: 'jpg' is not png, svg or pdf" "$GS" plot "$T/R.h5" --format jpg
 expect_error "missing file" "nope.h5" "$GS" plot "$T/nope.h5"

@@ -17,7 +17,7 @@ GS=$(realpath "$GS")
 # Relative paths keep the seed file's bytes (its command_line attribute) the same on
 # every run, so the 1000 mutants are the same 1000 everywhere.
 (cd "$T" && "$GS" train --out seed.h5 --p 7 --d-model 8 --n-heads 2 --d-mlp 8 --epochs 30 --every 10 --quiet \
-    && "$GS" analyze seed.h5 --quiet >/dev/null) || exit 1
+    && "$GS" analyze seed.h5 --quiet >/dev/null) || { echo "FAIL: cannot make the seed file"; exit 1; }
 size=$(stat -c %s "$T/seed.h5")
 pass=0 fail=0
 mutate() { # mutate N SEED OUT: deterministic mutant number N
@@ -53,7 +53,7 @@ check() { # check DESC CMD...
     fi
 }
 for ((i = 0; i < N; i++)); do
-    mutate $i "$T/m.h5"
+    mutate $i "$T/m.h5" || { echo "FAIL: cannot make mutant $i"; exit 1; }
     bad=0
     check "info #$i" "$GS" info "$T/m.h5"
     cp "$T/m.h5" "$T/a.h5"

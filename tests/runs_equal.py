@@ -29,5 +29,10 @@ for n in names:
         if x.shape == y.shape and x.dtype.kind == "f":
             diff = f", max |diff| {np.nanmax(np.abs(x.astype(float) - y.astype(float)))}"
         print(f"{n}: differs (shapes {x.shape} vs {y.shape}{diff})"); bad += 1
+others = []
+b.visit(lambda n: others.append(n) if isinstance(b[n], h5py.Dataset) else None)
+for n in others:
+    if n not in a and not n.startswith("analysis"):
+        print(f"{n}: missing in {sys.argv[1]}"); bad += 1
 print(f"compared {len(names)} datasets: {'identical' if not bad else f'{bad} differ'}")
 sys.exit(1 if bad else 0)

@@ -15,6 +15,10 @@ if [ $((grok)) -lt $((mem * 3)) ]; then
     echo "0 passed, 1 failed"; exit 1
 fi
 echo "memorized at $mem, grokked at $grok"
+if ! /usr/bin/python3 -c "import h5py, numpy" 2>/dev/null; then
+    echo "SKIP: /usr/bin/python3 lacks h5py/numpy (apt-get install python3-h5py): measures and file not checked"
+    echo "1 passed, 0 failed, 2 skipped"; exit 77
+fi
 # the paper's story in the measures (SPEC §6)
 /usr/bin/python3 - "$T/demo/demo.h5" <<'PY' || { echo "1 passed, 1 failed"; exit 1; }
 import sys, h5py, numpy as np
@@ -34,4 +38,6 @@ assert x[i_circ] > x[i_mem], "excluded loss did not rise during circuit formatio
 print("weight norm at circuit end %.1f, at cleanup end %.1f" % (w[i_circ], w[i_clean]))
 assert w[i_clean] < w[i_circ], "weight norm did not fall during cleanup"
 PY
-echo "2 passed, 0 failed"
+# the analysed demo file (key frequencies, clusters, phases) follows the run-file format
+"$(dirname "$0")/check_run_file.py" "$T/demo/demo.h5" || { echo "2 passed, 1 failed"; exit 1; }
+echo "3 passed, 0 failed"
