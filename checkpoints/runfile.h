@@ -20,7 +20,7 @@
 
 #define GS_RUN_FORMAT "grokscope-run"
 #define GS_RUN_FORMAT_MAJOR 1
-#define GS_RUN_FORMAT_MINOR 0
+#define GS_RUN_FORMAT_MINOR 1
 
 typedef struct gs_run gs_run;
 

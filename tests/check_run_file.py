@@ -27,7 +27,7 @@ except ImportError as e:
     sys.exit(77)
 
 # The format version this checker describes.
-MAJOR, MINOR = 1, 0
+MAJOR, MINOR = 1, 1
 
 I32, I64, F32, F64, STR = "int32", "int64", "float32", "float64", "string"
 
@@ -38,6 +38,10 @@ CONFIG_ATTRS = {"p": I64, "op": STR, "frac": F64, "seed": I64, "d_model": I64,
                 "n_heads": I64, "d_head": I64, "d_mlp": I64, "lr": F64, "wd": F64,
                 "beta1": F64, "beta2": F64, "eps": F64, "warmup": I64, "epochs": I64,
                 "every": I64, "stop_test_loss": F64, "n_train": I64, "n_test": I64}
+
+# /config attributes added by a minor version: (type, the minor that added it); files
+# of older minors lack them (docs/run-file.md)
+CONFIG_OPTIONAL = {"flush_subnormals": (I64, 1)}   # absent = 0 (IEEE subnormals)
 
 OPS = ("add", "sub", "mul", "div")
 
@@ -273,6 +277,7 @@ class Checker:
             return
         if minor is not None and minor > MINOR:
             self.strict_extras = False   # a newer minor version may add objects
+        self.minor = minor if minor is not None else 0
         created = self.attr(f, "created_by", STR)
         if created is not None and not created.startswith("grokscope "):
             self.bad("/", f"attribute created_by is {created!r}, expected 'grokscope VERSION'")
@@ -296,12 +301,19 @@ class Checker:
         self.check_no_other_objects(f)
 
     def check_config(self, f):
-        g = self.group(f, "config", CONFIG_ATTRS)
+        g = self.group(f, "config", {**CONFIG_ATTRS, **{k: t for k, (t, _) in CONFIG_OPTIONAL.items()}})
         if g is None:
             return None
         cfg = {k: self.attr(g, k, kind) for k, kind in CONFIG_ATTRS.items()}
         if any(v is None for v in cfg.values()):
             return None
+        for k, (kind, since) in CONFIG_OPTIONAL.items():
+            if k in g.attrs:
+                v = self.attr(g, k, kind)
+                if v is not None and v not in (0, 1):
+                    self.bad("/config", f"{k} = {v} must be 0 or 1")
+            elif getattr(self, "minor", 0) >= since:
+                self.bad("/config", f"missing attribute {k} (format 1.{since} has it)")
         c = cfg
         ranges = [
             (c["p"] >= 3, "p must be at least 3"),
@@ -498,7 +510,7 @@ class Checker:
                     self.bad("/analysis/epoch", f"row {i} holds {ep[i]}, but checkpoint {i} is epoch {ckpt[i]}")
 
         # the key frequencies, committed by key_freqs_epoch
-        top = (p - 1) // 2   # docs/run-file.md: key frequencies lie in 1..(p-1)/2
+        top = p // 2   # docs/run-file.md: key frequencies lie in 1..p/2 (p/2 for even p: cos only)
         keys = self.read_all(self.dataset(g, "key_freqs", I32, (None,), chunk=(SERIES_CHUNK,)))
         kep = self.read_all(self.dataset(g, "key_freqs_epoch", I64, (1,), chunk=(1,), fill=-2))
         nfreq = self.read_all(self.dataset(g, "neuron_freq", I32, (None,), chunk=(M,)))
