@@ -211,7 +211,7 @@ static int create_analysis(hid_t g, const gs_run *run, gs_err *err)
 {
     const hsize_t p = (hsize_t)run->dims.p, d_mlp = (hsize_t)run->dims.d_mlp;
     const hsize_t row_cap = ANALYSIS_CHUNK_BYTES / (p * sizeof(double));
-    hsize_t zero = 0, chunk = EPOCH_CHUNK, one = 1, three = 3;
+    hsize_t zero = 0, chunk = EPOCH_CHUNK, one = 1, phase_rows = GS_PHASE_ROWS;
     hsize_t rows[2] = {0, p}, row_chunk[2] = {min_chunk(row_cap, EPOCH_CHUNK), p};
     hsize_t basis_chunk[2] = {min_chunk(row_cap, p), p}, neuron_chunk = d_mlp;
     const int64_t none = GS_RUN_NO_EPOCH, no_keys = GS_RUN_NO_KEYS;
@@ -259,11 +259,14 @@ static int create_analysis(hid_t g, const gs_run *run, gs_err *err)
                   "term dropped) in the terms of its best frequency; 0 rows until written",
                   NULL, path, err) < 0)
         return -1;
-    return make_dset(g, "analysis", "phase_epochs", H5T_STD_I64LE, -1, 1, &three, &three,
-                     &none, "epochs (optimizer steps taken)",
+    return make_dset(g, "analysis", "phase_epochs", H5T_STD_I64LE, -1, 1, &phase_rows,
+                     &phase_rows, &none, "epochs (optimizer steps taken)",
                      "[end of memorization = start of circuit formation, end of circuit "
-                     "formation = start of cleanup, end of cleanup]; -1: not reached or not "
-                     "computed",
+                     "formation = start of cleanup, end of cleanup, fitted (train accuracy "
+                     "first >= 0.99), grokked (test accuracy first >= 0.99), epochs at which "
+                     "log test loss, weight_norm, gini_embed, gini_neuron_logit levelled off, "
+                     "last epoch of the data the phases were found from (written last; -1: "
+                     "no phases)]; -1: not reached; see docs/analysis.md",
                      NULL, path, err);
 }
 
