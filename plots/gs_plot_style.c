@@ -91,7 +91,8 @@ void gs_plot_phases(gs_plot_file *gp, const gs_plot_data *d, double x_lo, double
                        "# ends when the test loss, the weight norm and the Gini coefficients have\n"
                        "# levelled off. A phase not finished by the end of the data (data_end) is\n"
                        "# shaded to the end of the plot and its legend says so. grokked (test\n"
-                       "# accuracy first >= 99%%) is an event, not a boundary: the dashed line.\n"
+                       "# accuracy first >= 99%%) is an event, not a boundary: the dashed line at\n"
+                       "# epoch grokked.\n"
                        "# Shaded bands, named above the plot where the name fits and in the legend.\n");
     gs_plot_printf(gp, "mem_end = %ld\ncircuit_end = %ld\ncleanup_end = %ld\ngrokked = %ld\n"
                        "data_end = %ld\n",
@@ -129,14 +130,14 @@ void gs_plot_phase_keys(gs_plot_file *gp, const gs_plot_data *d)
         if (a[k] >= 0 && b[k] >= 0)
             gs_plot_printf(gp, ", \\\n     NaN with boxes fillcolor rgb '%s' title sprintf('%s %%d–%%d', %s, %s)",
                            bands[k].fill, bands[k].label, bands[k].from, bands[k].to);
-        else if (open[k])
+        else if (open[k]) /* short enough for two legend columns */
             gs_plot_printf(gp, ", \\\n     NaN with boxes fillcolor rgb '%s' title sprintf('%s from %%d, "
-                               "not finished by epoch %%d', %s, data_end)",
+                               "unfinished', %s)",
                            bands[k].fill, bands[k].label, bands[k].from);
     }
     if (ph->grokked >= 0)
         gs_plot_printf(gp, ", \\\n     NaN with lines dashtype (6, 4) lw 1.5 lc rgb '%s' "
-                           "title sprintf('grokked (test acc. ≥ 99%%%%) at %%d', grokked)",
+                           "title 'grokked (test acc. ≥ 99%%)'",
                        GROKKED_INK);
     /* legend entries without a sample: a white line on the white background */
     else if (ph->through >= 0)
