@@ -135,15 +135,12 @@ int gs_analysis_print_summary(gs_run *run, FILE *out, gs_err *err)
         /* At init every loss is near log p, so crossings count from memorization on. */
         const long from = ph.memorization_end;
         const double chance = log((double)d->p);
-        long peak = -1, below_test = -1;
-        for (long i = 0; i < n; i++)
-            if (epoch[i] >= from && (peak < 0 || test[i] > test[peak]))
-                peak = i;
+        long below_test = -1;
         for (long i = 0; i < n && below_test < 0; i++)
             if (epoch[i] >= from && restricted[i] < test[i])
                 below_test = epoch[i];
         fprintf(out, "crossings  (after memorization, at checkpoint resolution)\n");
-        print_crossing(out, "test loss at its peak", peak >= 0 ? epoch[peak] : -1);
+        /* (the test loss's peak is the end of memorization, under phases below) */
         print_crossing(out, "restricted loss below test loss", below_test);
         print_crossing(out, "restricted loss < 1", crossing(epoch, restricted, n, from, 1.0, 1));
         print_crossing(out, "excluded loss > log p (worse than chance)", crossing(epoch, excluded, n, from, chance, 0));
