@@ -66,10 +66,9 @@ static void print_phases(gs_run *run, const gs_analysis_phases *ph, FILE *out)
         }
         fprintf(out, "  (%.0f%% of its change in cleanup made, and held)\n", 100 * GS_PHASE_SHARE);
     }
-    const long last = gs_run_n_metrics(run) - 1;
-    if (last > ph->through)
-        fprintf(out, "           (found from epochs 0-%ld; the run has %ld now: run grokscope "
-                     "analyze %s)\n", ph->through, last, path);
+    if (gs_run_n_analyzed(run) < gs_run_n_checkpoints(run))
+        fprintf(out, "           (found from epochs 0-%ld, before the run grew: run grokscope "
+                     "analyze %s)\n", ph->through, path);
 }
 
 int gs_analysis_print_summary(gs_run *run, FILE *out, gs_err *err)

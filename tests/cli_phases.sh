@@ -139,6 +139,16 @@ v = [int(x) for x in h5py.File(sys.argv[1], "r")["analysis/phase_epochs"][:]]
 assert v[9] == 600 and v[2] == -1 and 600 not in v[:9], v
 PY
 check_info "$T/C.h5"
+# trained further, it says its phases are from before; analysed again, they are not
+run "$GS" train --resume "$T/C.h5" --epochs 800 --threads 1 --quiet
+"$GS" info "$T/C.h5" >"$T/info" 2>&1
+grep -q "^           (found from epochs 0-600, before the run grew: run grokscope analyze" "$T/info" && ok \
+    || { bad "info of a grown run does not say its phases are older"; cat "$T/info"; }
+run "$GS" analyze "$T/C.h5" --quiet --threads 1
+"$GS" info "$T/C.h5" >"$T/info" 2>&1
+! grep -q "before the run grew" "$T/info" && [ "$(stored "$T/C.h5" | cut -d' ' -f10)" = 800 ] && ok \
+    || { bad "re-analysis of a grown run"; cat "$T/info"; }
+check_info "$T/C.h5"
 
 # Every way a run can end up, stored by hand: info and the figures follow the file.
 cp "$T/R.h5" "$T/X.h5"
