@@ -37,15 +37,18 @@ static void print_phases(gs_run *run, const gs_analysis_phases *ph, FILE *out)
         fprintf(out, "phases     not found yet (run: grokscope analyze %s)\n", path);
         return;
     }
+    const double acc = 100 * GS_PHASE_ACC;
     fprintf(out, "phases     ");
-    if (ph->memorization_end < 0)
-        fprintf(out, "memorization, not finished by epoch %ld: %s\n", ph->through,
-                ph->fitted < 0 ? "the training set is not fitted (train accuracy < 99%)"
-                               : "the test loss is still rising");
+    if (ph->memorization_end < 0 && ph->fitted < 0)
+        fprintf(out, "memorization, not finished by epoch %ld: the training set is not fitted "
+                     "(train accuracy < %.0f%%)\n", ph->through, acc);
+    else if (ph->memorization_end < 0)
+        fprintf(out, "memorization, not finished by epoch %ld: the test loss is still rising\n",
+                ph->through);
     else if (ph->circuit_end < 0)
         fprintf(out, "memorization 0-%ld, circuit formation from %ld, not finished by epoch %ld: "
-                     "the run has not generalized (test accuracy < 99%%)\n",
-                ph->memorization_end, ph->memorization_end, ph->through);
+                     "the run has not generalized (test accuracy < %.0f%%)\n",
+                ph->memorization_end, ph->memorization_end, ph->through, acc);
     else if (ph->cleanup_end < 0)
         fprintf(out, "memorization 0-%ld, circuit formation %ld-%ld, cleanup from %ld, not "
                      "finished by epoch %ld\n",

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "phases.h"
 #include "plot_internal.h"
 
 void gs_plot_run_label(const gs_plot_data *d, char *out, size_t size)
@@ -86,14 +87,15 @@ void gs_plot_phases(gs_plot_file *gp, const gs_plot_data *d, double x_lo, double
     band_epochs(ph, a, b, open);
     gs_plot_printf(gp, "# The phases of Nanda et al. (docs/analysis.md), epochs from\n"
                        "# /analysis/phase_epochs, -1 = not reached: memorization ends at the\n"
-                       "# test loss's peak once the training set is fitted (train accuracy >= 99%%);\n"
+                       "# test loss's peak once the training set is fitted (train accuracy >= %.0f%%);\n"
                        "# circuit formation ends when the test loss starts its sharp fall; cleanup\n"
                        "# ends when the test loss, the weight norm and the Gini coefficients have\n"
                        "# levelled off. A phase not finished by the end of the data (data_end) is\n"
                        "# shaded to the end of the plot and its legend says so. grokked (test\n"
-                       "# accuracy first >= 99%%) is an event, not a boundary: the dashed line at\n"
+                       "# accuracy first >= %.0f%%) is an event, not a boundary: the dashed line at\n"
                        "# epoch grokked.\n"
-                       "# Shaded bands, named above the plot where the name fits and in the legend.\n");
+                       "# Shaded bands, named above the plot where the name fits and in the legend.\n",
+                   100 * GS_PHASE_ACC, 100 * GS_PHASE_ACC);
     gs_plot_printf(gp, "mem_end = %ld\ncircuit_end = %ld\ncleanup_end = %ld\ngrokked = %ld\n"
                        "data_end = %ld\n",
                    ph->memorization_end, ph->circuit_end, ph->cleanup_end, ph->grokked,
@@ -137,11 +139,12 @@ void gs_plot_phase_keys(gs_plot_file *gp, const gs_plot_data *d)
     }
     if (ph->grokked >= 0)
         gs_plot_printf(gp, ", \\\n     NaN with lines dashtype (6, 4) lw 1.5 lc rgb '%s' "
-                           "title 'grokked (test acc. ≥ 99%%)'",
-                       GROKKED_INK);
+                           "title 'grokked (test acc. ≥ %.0f%%)'",
+                       GROKKED_INK, 100 * GS_PHASE_ACC);
     /* legend entries without a sample: a white line on the white background */
     else if (ph->through >= 0)
-        gs_plot_printf(gp, ", \\\n     NaN with lines lc rgb 'white' title 'not grokked (test acc. < 99%%)'");
+        gs_plot_printf(gp, ", \\\n     NaN with lines lc rgb 'white' title 'not grokked (test acc. < %.0f%%)'",
+                       100 * GS_PHASE_ACC);
     if (ph->outdated || ph->through < 0)
         gs_plot_printf(gp, ", \\\n     NaN with lines lc rgb 'white' title 'phases not found "
                            "(run grokscope analyze)'");

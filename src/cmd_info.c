@@ -70,14 +70,15 @@ static int print_info(gs_run *run, gs_err *err)
     /* The events of analysis/phases.h, from the same definitions as the phases. */
     const long fitted = gs_phases_first_acc(rows, n_rows, 0);
     const long grokked = gs_phases_first_acc(rows, n_rows, 1);
+    const double acc = 100 * GS_PHASE_ACC;
     if (fitted >= 0)
-        printf("fitted     train accuracy first >= 99%% at epoch %ld\n", fitted);
+        printf("fitted     train accuracy first >= %.0f%% at epoch %ld\n", acc, fitted);
     else
-        printf("fitted     not yet (train accuracy never reached 99%%)\n");
+        printf("fitted     not yet (train accuracy never reached %.0f%%)\n", acc);
     if (grokked >= 0)
-        printf("grokked    test accuracy first >= 99%% at epoch %ld\n", grokked);
+        printf("grokked    test accuracy first >= %.0f%% at epoch %ld\n", acc, grokked);
     else
-        printf("grokked    not yet (test accuracy never reached 99%%)\n");
+        printf("grokked    not yet (test accuracy never reached %.0f%%)\n", acc);
     rc = 0;
 out:
     free(epochs);
