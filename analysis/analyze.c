@@ -177,17 +177,19 @@ static int same_keys(const gs_analysis_keys *a, const gs_analysis_keys *b)
 
 static int write_phases(gs_run *run, gs_err *err)
 {
-    const long n = gs_run_n_metrics(run);
+    const long n = gs_run_n_metrics(run), m = gs_run_n_analyzed(run);
     gs_metrics_row *rows = malloc((size_t)(n > 0 ? n : 1) * sizeof *rows);
-    if (!rows)
-        return gs_err_set(err, "out of memory");
+    gs_analysis_row *ck = calloc((size_t)(m > 0 ? m : 1), sizeof *ck); /* NULL arrays: scalars only */
     gs_analysis_phases ph;
-    int rc = gs_run_read_metrics(run, 0, n, rows, err);
-    if (rc == 0) {
-        gs_phases_find(rows, n, &ph);
+    int rc = (!rows || !ck) ? gs_err_set(err, "out of memory") : gs_run_read_metrics(run, 0, n, rows, err);
+    for (long i = 0; i < m && rc == 0; i++)
+        rc = gs_run_read_analysis(run, i, &ck[i], err);
+    if (rc == 0)
+        rc = gs_phases_find(rows, n, ck, m, &ph, err);
+    if (rc == 0)
         rc = gs_run_write_phases(run, &ph, err);
-    }
     free(rows);
+    free(ck);
     return rc;
 }
 

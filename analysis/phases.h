@@ -1,27 +1,58 @@
-/* gs_phases: the three phases of SPEC §6 found from a run's per-epoch metrics.
+/* gs_phases: the three phases of Nanda et al. 2023 and two events, found from a run's
+ * per-epoch metrics and its per-checkpoint measures (docs/analysis.md, "Phases", gives
+ * the reasons; every rule below is the one place it is defined).
  *
- *   memorization ends   at the test loss's peak after train accuracy first reaches 99%
- *                       (the training set is fitted, and the test loss stops rising);
- *   cleanup ends        at the first epoch with test accuracy >= 99% (the run grokked);
- *   circuit formation ends (cleanup begins) at the first epoch after that peak where
- *                       log(test loss) has fallen 10% of the way from the peak to its
- *                       value at the end of cleanup.
+ * Events (per epoch):
+ *   fitted    the first epoch with train accuracy >= 99%;
+ *   grokked   the first epoch with test accuracy >= 99%. An event, not a boundary.
+ * Phases:
+ *   memorization      0 .. the test loss's peak between fitted and grokked (the training
+ *                     set is fitted and the test loss stops rising);
+ *   circuit formation .. the first epoch after that peak where log(test loss) has fallen
+ *                     GS_PHASE_START of the way from the peak to its value at grokked
+ *                     (the test loss starts its sharp fall);
+ *   cleanup           .. the epoch by which the memorization is gone: the latest of the
+ *                     epochs at which log(test loss), the weight norm, the Gini
+ *                     coefficient of W_E and that of W_L have each levelled off.
+ * A measure has levelled off at the first checkpoint by which its smoothed series (a
+ * running median over 2 * GS_PHASE_SMOOTH + 1 checkpoints) has made GS_PHASE_SHARE of
+ * its change from the start of cleanup to the end of the data (the median of the last
+ * 2 * GS_PHASE_SMOOTH + 1 checkpoints), provided it then stays
+ * near that level: the data go on after that checkpoint for at least GS_PHASE_TAIL
+ * times as long as the move took, and for at least 2 * GS_PHASE_SMOOTH + 1
+ * checkpoints. A measure that changes during cleanup by no more than GS_PHASE_FLAT of
+ * its whole-run range, or than GS_PHASE_NOISE times its noise (the median distance of
+ * its raw values in cleanup from the smoothed ones), has levelled off where cleanup
+ * starts: it does not move, so it does not hold cleanup up.
  *
- * Why these: the paper's memorization phase is where train loss falls while test loss
- * rises, so it ends at the test-loss peak once the training set is fitted;
- * generalization is defined by test accuracy, which needs no tuning; the start of
- * cleanup is where the test loss begins its sharp descent, and measuring that descent
- * in log scale relative to its full depth makes the rule independent of p, of the
- * training fraction and of how low the loss finally goes.
- * Boundaries not reached are -1 (a run that never groks has only the first, or none). */
+ * A phase that has not ended by the end of the data has its end -1 (and so have the
+ * later ones): the run has not fitted, has not generalized, or was cut short before
+ * cleanup ended. `through` says how far the data went. */
 #ifndef GS_PHASES_H
 #define GS_PHASES_H
 
 #include "runfile_analysis.h"
 
 #define GS_PHASE_ACC 0.99
-#define GS_PHASE_DROP 0.10
+#define GS_PHASE_START 0.10
+#define GS_PHASE_SHARE 0.90
+#define GS_PHASE_TAIL 0.5
+#define GS_PHASE_SMOOTH 2
+#define GS_PHASE_FLAT 0.05
+#define GS_PHASE_NOISE 5.0
 
-void gs_phases_find(const gs_metrics_row *rows, long n, gs_analysis_phases *out);
+/* The first epoch whose train (test = 0) or test (test = 1) accuracy is >= 99%; -1 if
+ * none. `fitted` and `grokked` everywhere (info, analyze, plots) come from here. */
+long gs_phases_first_acc(const gs_metrics_row *rows, long n, int test);
+
+/* The phases from n per-epoch metrics rows (epochs 0, 1, ...) and m analysed
+ * checkpoints (their epoch, test_loss, weight_norm, gini_embed, gini_neuron_logit; the
+ * Fourier-norm arrays are not read). Rows after the first non-finite value are not
+ * used (a diverged run). 0, or -1 with err (out of memory). */
+int gs_phases_find(const gs_metrics_row *rows, long n, const gs_analysis_row *ck, long m,
+                   gs_analysis_phases *out, gs_err *err);
+
+/* Names of the measures of gs_analysis_phases.levelled, for messages. */
+extern const char *const gs_phases_level_names[GS_N_LEVELS];
 
 #endif

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "analyze.h"
+#include "phases.h"
 
 /* First analysed checkpoint (at or after `from`) where value crosses level
  * (below = 1: falls below it; 0: rises above it); -1 if never. */
@@ -20,6 +21,57 @@ static void print_crossing(FILE *out, const char *what, long epoch)
         fprintf(out, "           %-44s epoch %ld\n", what, epoch);
     else
         fprintf(out, "           %-44s never\n", what);
+}
+
+/* The phases in words: each that ended with its epochs, the one still going on with
+ * where it began and how far the data go, and when the measures of cleanup levelled. */
+static void print_phases(gs_run *run, const gs_analysis_phases *ph, FILE *out)
+{
+    const char *path = gs_run_path(run);
+    if (ph->outdated) {
+        fprintf(out, "phases     found by an earlier grokscope under other rules; run grokscope "
+                     "analyze %s to find them again\n", path);
+        return;
+    }
+    if (ph->through < 0) {
+        fprintf(out, "phases     not found yet (run: grokscope analyze %s)\n", path);
+        return;
+    }
+    const double acc = 100 * GS_PHASE_ACC;
+    fprintf(out, "phases     ");
+    if (ph->memorization_end < 0 && ph->fitted < 0)
+        fprintf(out, "memorization, not finished by epoch %ld: the training set is not fitted "
+                     "(train accuracy < %.0f%%)\n", ph->through, acc);
+    else if (ph->memorization_end < 0)
+        fprintf(out, "memorization, not finished by epoch %ld: the test loss is still rising\n",
+                ph->through);
+    else if (ph->circuit_end < 0)
+        fprintf(out, "memorization 0-%ld, circuit formation from %ld, not finished by epoch %ld: "
+                     "the run has not generalized (test accuracy < %.0f%%)\n",
+                ph->memorization_end, ph->memorization_end, ph->through, acc);
+    else if (ph->cleanup_end < 0)
+        fprintf(out, "memorization 0-%ld, circuit formation %ld-%ld, cleanup from %ld, not "
+                     "finished by epoch %ld\n",
+                ph->memorization_end, ph->memorization_end, ph->circuit_end, ph->circuit_end,
+                ph->through);
+    else
+        fprintf(out, "memorization 0-%ld, circuit formation %ld-%ld, cleanup %ld-%ld\n",
+                ph->memorization_end, ph->memorization_end, ph->circuit_end, ph->circuit_end,
+                ph->cleanup_end);
+    if (ph->circuit_end >= 0) {
+        fprintf(out, "levelled  ");
+        for (int k = 0; k < GS_N_LEVELS; k++) {
+            fprintf(out, "%s %s ", k ? "," : "", gs_phases_level_names[k]);
+            if (ph->levelled[k] >= 0)
+                fprintf(out, "at %ld", ph->levelled[k]);
+            else
+                fprintf(out, "not yet");
+        }
+        fprintf(out, "  (%.0f%% of its change in cleanup made, and held)\n", 100 * GS_PHASE_SHARE);
+    }
+    if (gs_run_n_analyzed(run) < gs_run_n_checkpoints(run))
+        fprintf(out, "           (found from epochs 0-%ld, before the run grew: run grokscope "
+                     "analyze %s)\n", ph->through, path);
 }
 
 int gs_analysis_print_summary(gs_run *run, FILE *out, gs_err *err)
@@ -85,29 +137,18 @@ int gs_analysis_print_summary(gs_run *run, FILE *out, gs_err *err)
         /* At init every loss is near log p, so crossings count from memorization on. */
         const long from = ph.memorization_end;
         const double chance = log((double)d->p);
-        long peak = -1, below_test = -1;
-        for (long i = 0; i < n; i++)
-            if (epoch[i] >= from && (peak < 0 || test[i] > test[peak]))
-                peak = i;
+        long below_test = -1;
         for (long i = 0; i < n && below_test < 0; i++)
             if (epoch[i] >= from && restricted[i] < test[i])
                 below_test = epoch[i];
         fprintf(out, "crossings  (after memorization, at checkpoint resolution)\n");
-        print_crossing(out, "test loss at its peak", peak >= 0 ? epoch[peak] : -1);
+        /* (the test loss's peak is the end of memorization, under phases below) */
         print_crossing(out, "restricted loss below test loss", below_test);
         print_crossing(out, "restricted loss < 1", crossing(epoch, restricted, n, from, 1.0, 1));
         print_crossing(out, "excluded loss > log p (worse than chance)", crossing(epoch, excluded, n, from, chance, 0));
         print_crossing(out, "test loss < 0.1", crossing(epoch, test, n, from, 0.1, 1));
     }
-    if (ph.memorization_end < 0) {
-        fprintf(out, "phases     the training set is not memorized yet (train accuracy < 99%%)\n");
-    } else if (ph.cleanup_end < 0) {
-        fprintf(out, "phases     memorization 0-%ld; the run has not grokked (test accuracy never reached 99%%)\n",
-                ph.memorization_end);
-    } else {
-        fprintf(out, "phases     memorization 0-%ld, circuit formation %ld-%ld, cleanup %ld-%ld, then generalized\n",
-                ph.memorization_end, ph.memorization_end, ph.circuit_end, ph.circuit_end, ph.cleanup_end);
-    }
+    print_phases(run, &ph, out);
     rc = 0;
 out:
     free(epoch);

@@ -139,7 +139,73 @@ failed:
     return -1;
 }
 
-static const int64_t no_phases[3] = {GS_RUN_NO_EPOCH, GS_RUN_NO_EPOCH, GS_RUN_NO_EPOCH};
+/* The struct as the rows of /analysis/phase_epochs, and back. */
+static void phases_to_rows(const gs_analysis_phases *ph, int64_t v[GS_PHASE_ROWS])
+{
+    v[0] = ph->memorization_end;
+    v[1] = ph->circuit_end;
+    v[2] = ph->cleanup_end;
+    v[3] = ph->fitted;
+    v[4] = ph->grokked;
+    for (int k = 0; k < GS_N_LEVELS; k++)
+        v[5 + k] = ph->levelled[k];
+    v[GS_PHASE_ROWS - 1] = ph->through;
+}
+
+static void phases_from_rows(const int64_t v[GS_PHASE_ROWS], gs_analysis_phases *ph)
+{
+    ph->memorization_end = (long)v[0];
+    ph->circuit_end = (long)v[1];
+    ph->cleanup_end = (long)v[2];
+    ph->fitted = (long)v[3];
+    ph->grokked = (long)v[4];
+    for (int k = 0; k < GS_N_LEVELS; k++)
+        ph->levelled[k] = (long)v[5 + k];
+    ph->through = (long)v[GS_PHASE_ROWS - 1];
+    ph->outdated = 0;
+}
+
+/* Every row -1, whatever the dataset's length (an earlier version's three rows too). */
+static int clear_phases(gs_run *run, gs_err *err)
+{
+    hsize_t n;
+    if (gs_run_ds_len(run, GS_O_AN_PHASES, &n, err) < 0)
+        return -1;
+    int64_t none[GS_PHASE_ROWS];
+    for (int i = 0; i < GS_PHASE_ROWS; i++)
+        none[i] = GS_RUN_NO_EPOCH;
+    for (hsize_t at = 0; at < n; at += GS_PHASE_ROWS) {
+        const hsize_t len = n - at < GS_PHASE_ROWS ? n - at : GS_PHASE_ROWS;
+        if (gs_run_ds_write(run, GS_O_AN_PHASES, at, len, none, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* who: the file (writing) or the dataset (reading) the message names. */
+static int check_phases(const char *who, const int64_t v[GS_PHASE_ROWS], gs_err *err)
+{
+    const int64_t through = v[GS_PHASE_ROWS - 1];
+    if (through < 0)
+        return gs_err_set(err, "%s: phases found through epoch %lld; an epoch >= 0 was expected",
+                          who, (long long)through);
+    for (int i = 0; i < GS_PHASE_ROWS - 1; i++)
+        if (v[i] < -1 || v[i] > through)
+            return gs_err_set(err, "%s: phase epoch %lld (row %d) is neither -1 nor an epoch in "
+                              "0..%lld (the data they were found from)", who,
+                              (long long)v[i], i, (long long)through);
+    int64_t last = -1;
+    for (int i = 0; i < 3; i++) {
+        /* Phases follow each other, so the boundaries found cannot go back in time. */
+        if (v[i] >= 0 && v[i] < last)
+            return gs_err_set(err, "%s: phase boundaries %lld, %lld, %lld: each must be -1 "
+                              "(not found) or an epoch not before the ones found before it",
+                              who, (long long)v[0], (long long)v[1], (long long)v[2]);
+        if (v[i] >= 0)
+            last = v[i];
+    }
+    return 0;
+}
 
 int gs_run_clear_analysis(gs_run *run, gs_err *err)
 {
@@ -154,8 +220,7 @@ int gs_run_clear_analysis(gs_run *run, gs_err *err)
     for (int id = GS_O_SERIES_FIRST; id < GS_O_SERIES_END; id++)
         if (gs_run_ds_set_len(run, id, 0, err) < 0)
             goto failed;
-    if (gs_run_ds_write(run, GS_O_AN_PHASES, 0, 3, no_phases, err) < 0 ||
-        gs_run_flush(run, err) < 0)
+    if (clear_phases(run, err) < 0 || gs_run_flush(run, err) < 0)
         goto failed;
     run->n_analyzed = 0;
     return 0;
@@ -345,18 +410,21 @@ int gs_run_write_phases(gs_run *run, const gs_analysis_phases *ph, gs_err *err)
         return gs_err_set(err, "internal error: gs_run_write_phases without arguments");
     if (check_writer(run, err) < 0)
         return -1;
-    const int64_t v[3] = {ph->memorization_end, ph->circuit_end, ph->cleanup_end};
-    int64_t last = -1;
-    for (int i = 0; i < 3; i++) {
-        /* Phases follow each other, so the boundaries found cannot go back in time. */
-        if (v[i] < -1 || (v[i] >= 0 && v[i] < last))
-            return gs_err_set(err, "%s: phase boundaries %lld, %lld, %lld: each must be -1 "
-                              "(not found) or an epoch not before the ones found before it",
-                              run->path, (long long)v[0], (long long)v[1], (long long)v[2]);
-        if (v[i] >= 0)
-            last = v[i];
-    }
-    if (gs_run_ds_write(run, GS_O_AN_PHASES, 0, 3, v, err) < 0 || gs_run_flush(run, err) < 0) {
+    int64_t v[GS_PHASE_ROWS];
+    phases_to_rows(ph, v);
+    if (check_phases(run->path, v, err) < 0)
+        return -1;
+    /* Invalidate (through = -1), write, then commit with `through`, each step flushed:
+     * a crash leaves the old phases, none, or the new ones, never a mix. A file an
+     * earlier version analysed has three rows: it grows to the full set. */
+    const int64_t through = v[GS_PHASE_ROWS - 1];
+    v[GS_PHASE_ROWS - 1] = GS_RUN_NO_EPOCH;
+    if (clear_phases(run, err) < 0 || gs_run_flush(run, err) < 0 ||
+        gs_run_ds_set_len(run, GS_O_AN_PHASES, GS_PHASE_ROWS, err) < 0 ||
+        gs_run_ds_write(run, GS_O_AN_PHASES, 0, GS_PHASE_ROWS, v, err) < 0 ||
+        gs_run_flush(run, err) < 0 ||
+        gs_run_ds_write(run, GS_O_AN_PHASES, GS_PHASE_ROWS - 1, 1, &through, err) < 0 ||
+        gs_run_flush(run, err) < 0) {
         run->failed = 1;
         return -1;
     }
@@ -367,17 +435,38 @@ int gs_run_read_phases(gs_run *run, gs_analysis_phases *ph, gs_err *err)
 {
     if (!run || !ph)
         return gs_err_set(err, "internal error: gs_run_read_phases without arguments");
-    int64_t v[3] = {GS_RUN_NO_EPOCH, GS_RUN_NO_EPOCH, GS_RUN_NO_EPOCH};
+    int64_t v[GS_PHASE_ROWS];
+    for (int i = 0; i < GS_PHASE_ROWS; i++)
+        v[i] = GS_RUN_NO_EPOCH;
+    phases_from_rows(v, ph);
+    if (!run->has_analysis)
+        return 0;
     char where[GS_WHERE_MAX];
     gs_run_ds_where(where, run, GS_O_AN_PHASES);
-    if (run->has_analysis && gs_run_ds_read(run, GS_O_AN_PHASES, 0, 3, v, err) < 0)
+    hsize_t n;
+    if (gs_run_ds_len(run, GS_O_AN_PHASES, &n, err) < 0)
         return -1;
-    for (int i = 0; i < 3; i++)
+    if (n != GS_PHASE_ROWS_OLD && n < GS_PHASE_ROWS)
+        return gs_err_set(err, "%s: has %llu rows, expected %d (or %d in a file analysed by an "
+                          "earlier grokscope; damaged file?)", where, (unsigned long long)n,
+                          GS_PHASE_ROWS, GS_PHASE_ROWS_OLD);
+    const hsize_t len = n < GS_PHASE_ROWS ? n : GS_PHASE_ROWS;
+    if (gs_run_ds_read(run, GS_O_AN_PHASES, 0, len, v, err) < 0)
+        return -1;
+    for (hsize_t i = 0; i < len; i++)
         if (v[i] < -1)
             return gs_err_set(err, "%s: holds %lld (damaged file?)", where, (long long)v[i]);
-    ph->memorization_end = (long)v[0];
-    ph->circuit_end = (long)v[1];
-    ph->cleanup_end = (long)v[2];
+    if (len == GS_PHASE_ROWS_OLD) {
+        /* An earlier version's boundaries, under other rules: shown nowhere, and
+         * replaced by the next analysis. */
+        ph->outdated = v[0] >= 0 || v[1] >= 0 || v[2] >= 0;
+        return 0;
+    }
+    if (v[GS_PHASE_ROWS - 1] == GS_RUN_NO_EPOCH)
+        return 0; /* not computed yet, or being rewritten */
+    if (check_phases(where, v, err) < 0)
+        return -1;
+    phases_from_rows(v, ph);
     return 0;
 }
 

@@ -45,11 +45,33 @@ typedef struct {
     double *neuron_frac;     /* [d_mlp] fraction of variance in the neuron's best frequency */
 } gs_analysis_keys;
 
-/* Phase boundaries (epochs), -1 where not reached: end of memorization (= start of
- * circuit formation), end of circuit formation (= start of cleanup), end of cleanup. */
+/* The phases and the events around them (analysis/phases.h defines them), all epochs,
+ * -1 where not reached. A phase whose end is -1 (after one that ended) was still going
+ * on at `through`, the last epoch of the data they were found from. */
+enum {
+    GS_LEVEL_TEST_LOSS,          /* log test loss */
+    GS_LEVEL_WEIGHT_NORM,
+    GS_LEVEL_GINI_EMBED,
+    GS_LEVEL_GINI_NEURON_LOGIT,
+    GS_N_LEVELS
+};
 typedef struct {
-    long memorization_end, circuit_end, cleanup_end;
+    long memorization_end;       /* = start of circuit formation */
+    long circuit_end;            /* = start of cleanup */
+    long cleanup_end;
+    long fitted;                 /* train accuracy first >= 99% */
+    long grokked;                /* test accuracy first >= 99% */
+    long levelled[GS_N_LEVELS];  /* when each cleanup measure levelled off */
+    long through;                /* -1: no phases stored */
+    int outdated;                /* reading: the file holds phases found by an earlier
+                                  * grokscope under other rules; all fields are -1 */
 } gs_analysis_phases;
+
+/* Rows of /analysis/phase_epochs: the three ends, fitted, grokked, the GS_N_LEVELS
+ * levelling epochs, then `through`, which is written last and commits the rest.
+ * Files analysed by earlier versions hold only the three ends (GS_PHASE_ROWS_OLD). */
+#define GS_PHASE_ROWS (5 + GS_N_LEVELS + 1)
+#define GS_PHASE_ROWS_OLD 3
 
 /* GS_RUN_ANALYZE-mode open: read-write, SWMR writer, the writer lock held. Refused
  * while a trainer writes the run ("FILE: is being trained right now", err->code
@@ -89,8 +111,10 @@ int gs_run_clear_analysis(gs_run *run, gs_err *err);
 int gs_run_write_keys(gs_run *run, const gs_analysis_keys *keys, gs_err *err);
 int gs_run_read_keys(gs_run *run, gs_analysis_keys *keys, gs_err *err);
 
-/* /analysis/phase_epochs [3]; reading gives all -1 when none are stored. Writing
- * checks that each is -1 or an epoch, and that the epochs given do not decrease. */
+/* /analysis/phase_epochs [GS_PHASE_ROWS]; reading gives all -1 when none are stored
+ * (and sets `outdated` for a file whose phases an earlier version found). Writing
+ * checks that `through` is an epoch, every other field -1 or an epoch up to it, and
+ * that the three ends found do not decrease; it commits with `through`, written last. */
 int gs_run_write_phases(gs_run *run, const gs_analysis_phases *ph, gs_err *err);
 int gs_run_read_phases(gs_run *run, gs_analysis_phases *ph, gs_err *err);
 

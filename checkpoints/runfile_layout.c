@@ -149,10 +149,14 @@ const gs_run_obj gs_run_objects[GS_RUN_N_OBJ] = {
         GS_SHAPE_PER_NEURON, 0, 0, NULL, -1, "fraction",
         "[i]: share of neuron i's activation variance over the p x p grid (constant term "
         "dropped) in the terms of its best frequency; 0 rows until written"},
-    [GS_O_AN_PHASES] = {GS_G_ANALYSIS, "phase_epochs", GS_RUN_I64, GS_SHAPE_FIXED, 3, 0,
+    /* files analysed before 1.1's phases hold 3 rows (GS_PHASE_ROWS_OLD): shape_of */
+    [GS_O_AN_PHASES] = {GS_G_ANALYSIS, "phase_epochs", GS_RUN_I64, GS_SHAPE_FIXED, GS_PHASE_ROWS, 0,
         &no_epoch, -1, EPOCHS,
         "[end of memorization = start of circuit formation, end of circuit formation = "
-        "start of cleanup, end of cleanup]; -1: not reached or not computed"},
+        "start of cleanup, end of cleanup, fitted (train accuracy first >= 0.99), grokked "
+        "(test accuracy first >= 0.99), epochs at which log test loss, weight_norm, "
+        "gini_embed, gini_neuron_logit levelled off, last epoch of the data the phases were "
+        "found from (written last; -1: no phases)]; -1: not reached; see docs/analysis.md"},
 
     /* A dataset, since attributes cannot change under SWMR; created holding zeros,
      * i.e. {GS_RUN_RUNNING, 0}. */
@@ -270,7 +274,11 @@ static void shape_of(const gs_run *run, int id, obj_shape *s)
         s->chunk[0] = 1;
         s->chunk[1] = min_chunk(run->n_params, FLAT_CHUNK);
         break;
-    case GS_SHAPE_FIXED: s->dims[0] = s->chunk[0] = s->rows_min = (hsize_t)o->rows; break;
+    case GS_SHAPE_FIXED:
+        s->dims[0] = s->chunk[0] = s->rows_min = (hsize_t)o->rows;
+        if (id == GS_O_AN_PHASES) /* an earlier version's three phase ends */
+            s->rows_min = GS_PHASE_ROWS_OLD;
+        break;
     case GS_SHAPE_P_BY_P:
         s->rank = 2;
         s->dims[1] = s->chunk[1] = s->rows_min = s->rows_max = p;
@@ -307,7 +315,7 @@ static hid_t make_group(gs_run *run, int g, gs_err *err)
 static int make_dset(gs_run *run, hid_t loc, int id, const gs_split *split, gs_err *err)
 {
     const gs_run_obj *o = &gs_run_objects[id];
-    char where[GS_WHERE_MAX], desc[300];
+    char where[GS_WHERE_MAX], desc[640];
     gs_run_ds_where(where, run, id);
     obj_shape s;
     shape_of(run, id, &s);

@@ -1,9 +1,10 @@
 /* The house style shared by the figures: titles naming the run, the epoch axis, and the
- * three phases of SPEC §6 as shaded, labelled bands. */
+ * three phases (analysis/phases.h) as shaded, labelled bands with the grokked event. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "phases.h"
 #include "plot_internal.h"
 
 void gs_plot_run_label(const gs_plot_data *d, char *out, size_t size)
@@ -61,14 +62,20 @@ static const struct {
     {"cleanup", "circuit_end", "cleanup_end", "#fbecd6", "#8a560f"},
 };
 
-static void band_epochs(const gs_analysis_phases *ph, long *a, long *b)
+#define GROKKED_INK "#555555"
+
+/* Band k runs from a[k] to b[k]; open[k] = 1 for the phase still going on when the
+ * data end (b[k] = -1; it is shaded to the end of the data). a[k] = -1: not begun. */
+static void band_epochs(const gs_analysis_phases *ph, long *a, long *b, int *open)
 {
-    a[0] = 0;
+    a[0] = ph->through >= 0 ? 0 : -1;
     b[0] = ph->memorization_end;
     a[1] = ph->memorization_end;
     b[1] = ph->circuit_end;
     a[2] = ph->circuit_end;
     b[2] = ph->cleanup_end;
+    for (int k = 0; k < 3; k++)
+        open[k] = a[k] >= 0 && b[k] < 0;
 }
 
 void gs_plot_phases(gs_plot_file *gp, const gs_plot_data *d, double x_lo, double x_hi)
@@ -76,24 +83,42 @@ void gs_plot_phases(gs_plot_file *gp, const gs_plot_data *d, double x_lo, double
     const gs_analysis_phases *ph = &d->phases;
     const double span = x_hi > x_lo ? x_hi - x_lo : 1.0;
     long a[3], b[3];
-    band_epochs(ph, a, b);
-    gs_plot_printf(gp, "# The phases of Nanda et al. (epochs, from /analysis/phase_epochs; -1 = not\n"
-                       "# reached): memorization ends when train accuracy reaches 99%%, cleanup ends\n"
-                       "# when test accuracy does, circuit formation ends where the test loss starts\n"
-                       "# its final fall (see docs/plots.md). Shaded bands, named above the plot\n"
-                       "# where the name fits and in the legend.\n");
-    gs_plot_printf(gp, "mem_end = %ld\ncircuit_end = %ld\ncleanup_end = %ld\n",
-                   ph->memorization_end, ph->circuit_end, ph->cleanup_end);
+    int open[3];
+    band_epochs(ph, a, b, open);
+    gs_plot_printf(gp, "# The phases of Nanda et al. (docs/analysis.md), epochs from\n"
+                       "# /analysis/phase_epochs, -1 = not reached: memorization ends at the\n"
+                       "# test loss's peak once the training set is fitted (train accuracy >= %.0f%%);\n"
+                       "# circuit formation ends when the test loss starts its sharp fall; cleanup\n"
+                       "# ends when the test loss, the weight norm and the Gini coefficients have\n"
+                       "# levelled off. A phase not finished by the end of the data (data_end) is\n"
+                       "# shaded to the end of the plot and its legend says so. grokked (test\n"
+                       "# accuracy first >= %.0f%%) is an event, not a boundary: the dashed line at\n"
+                       "# epoch grokked.\n"
+                       "# Shaded bands, named above the plot where the name fits and in the legend.\n",
+                   100 * GS_PHASE_ACC, 100 * GS_PHASE_ACC);
+    gs_plot_printf(gp, "mem_end = %ld\ncircuit_end = %ld\ncleanup_end = %ld\ngrokked = %ld\n"
+                       "data_end = %ld\n",
+                   ph->memorization_end, ph->circuit_end, ph->cleanup_end, ph->grokked,
+                   ph->through);
     gs_plot_printf(gp, "set tmargin 5\n");
     for (int k = 0; k < 3; k++) {
-        if (a[k] < 0 || b[k] < 0)
+        if (a[k] < 0 || (b[k] < 0 && !open[k]))
             continue;
+        char to[32]; /* an open band reaches the end of the plot */
+        if (open[k])
+            snprintf(to, sizeof to, "%.0f", x_hi);
+        else
+            snprintf(to, sizeof to, "%s", bands[k].to);
         gs_plot_printf(gp, "set object %d rect from %s, graph 0 to %s, graph 1 behind "
                            "fillcolor rgb '%s' fillstyle solid 1.0 noborder\n",
-                       101 + k, bands[k].from, bands[k].to, bands[k].fill);
-        band_label(gp, 101 + k, bands[k].label, bands[k].from, bands[k].to,
-                   (double)(b[k] - a[k]) / span, bands[k].ink);
+                       101 + k, bands[k].from, to, bands[k].fill);
+        band_label(gp, 101 + k, bands[k].label, bands[k].from, to,
+                   ((open[k] ? x_hi : (double)b[k]) - (double)a[k]) / span, bands[k].ink);
     }
+    if (ph->grokked >= 0)
+        gs_plot_printf(gp, "set arrow 110 from grokked, graph 0 to grokked, graph 1 nohead front "
+                           "dashtype (6, 4) lw 1.5 lc rgb '%s'\n",
+                       GROKKED_INK);
     gs_plot_printf(gp, "\n");
 }
 
@@ -101,14 +126,26 @@ void gs_plot_phase_keys(gs_plot_file *gp, const gs_plot_data *d)
 {
     const gs_analysis_phases *ph = &d->phases;
     long a[3], b[3];
-    band_epochs(ph, a, b);
-    for (int k = 0; k < 3; k++)
+    int open[3];
+    band_epochs(ph, a, b, open);
+    for (int k = 0; k < 3; k++) {
         if (a[k] >= 0 && b[k] >= 0)
             gs_plot_printf(gp, ", \\\n     NaN with boxes fillcolor rgb '%s' title sprintf('%s %%d–%%d', %s, %s)",
                            bands[k].fill, bands[k].label, bands[k].from, bands[k].to);
-    /* a legend entry without a sample: a white line on the white background */
-    if (ph->memorization_end < 0)
-        gs_plot_printf(gp, ", \\\n     NaN with lines lc rgb 'white' title 'not memorized (train acc. < 99%%)'");
-    else if (ph->cleanup_end < 0)
-        gs_plot_printf(gp, ", \\\n     NaN with lines lc rgb 'white' title 'not grokked (test acc. < 99%%)'");
+        else if (open[k]) /* short enough for two legend columns */
+            gs_plot_printf(gp, ", \\\n     NaN with boxes fillcolor rgb '%s' title sprintf('%s from %%d, "
+                               "unfinished', %s)",
+                           bands[k].fill, bands[k].label, bands[k].from);
+    }
+    if (ph->grokked >= 0)
+        gs_plot_printf(gp, ", \\\n     NaN with lines dashtype (6, 4) lw 1.5 lc rgb '%s' "
+                           "title 'grokked (test acc. ≥ %.0f%%)'",
+                       GROKKED_INK, 100 * GS_PHASE_ACC);
+    /* legend entries without a sample: a white line on the white background */
+    else if (ph->through >= 0)
+        gs_plot_printf(gp, ", \\\n     NaN with lines lc rgb 'white' title 'not grokked (test acc. < %.0f%%)'",
+                       100 * GS_PHASE_ACC);
+    if (ph->outdated || ph->through < 0)
+        gs_plot_printf(gp, ", \\\n     NaN with lines lc rgb 'white' title 'phases not found "
+                           "(run grokscope analyze)'");
 }

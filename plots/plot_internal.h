@@ -77,11 +77,12 @@ void gs_plot_run_label(const gs_plot_data *d, char *out, size_t size);
 /* `set title "WHAT\nRUN LABEL" noenhanced` */
 void gs_plot_title(gs_plot_file *gp, const char *what, const gs_plot_data *d);
 /* Shades the phases of /analysis/phase_epochs (variables mem_end, circuit_end,
- * cleanup_end in the script) over the x range [x_lo, x_hi], named above the plot where
- * the name fits. Before the plot command. */
+ * cleanup_end, grokked, data_end in the script) over the x range [x_lo, x_hi], named
+ * above the plot where the name fits; a phase not finished by the end of the data is
+ * shaded to x_hi; grokked is a dashed vertical line. Before the plot command. */
 void gs_plot_phases(gs_plot_file *gp, const gs_plot_data *d, double x_lo, double x_hi);
-/* Appends the phases' legend entries (", NaN with boxes ...") to a plot command, and a
- * note when the run has not memorized or not grokked. */
+/* Appends the phases' legend entries (", NaN with boxes ...": epochs, or "from N,
+ * unfinished") and the grokked line's (or "not grokked") to a plot command. */
 void gs_plot_phase_keys(gs_plot_file *gp, const gs_plot_data *d);
 /* `set xrange [0:last]` and the epoch axis label. */
 void gs_plot_epoch_axis(gs_plot_file *gp, long last_epoch);

@@ -5,13 +5,16 @@
 
 #include "commands.h"
 #include "analyze.h"
+#include "phases.h"
 #include "runfile.h"
 
 static const char info_usage[] =
     "usage: grokscope info RUN.h5\n"
     "\n"
     "Prints a run's configuration, epochs done, checkpoints, status, the last train/test\n"
-    "loss and accuracy, and the first epoch at which test accuracy reached 99%.\n";
+    "loss and accuracy, the first epochs at which train accuracy (fitted) and test\n"
+    "accuracy (grokked) reached 99%, and, once the run is analysed, the key frequencies,\n"
+    "the final measures and the phases.\n";
 
 static const char *status_name(gs_run_status s)
 {
@@ -66,19 +69,18 @@ static int print_info(gs_run *run, gs_err *err)
     const gs_metrics_row *l = &rows[n_rows - 1];
     printf("last       epoch %ld: train loss %.4g, test loss %.4g, train acc %.2f%%, test acc %.2f%%\n",
            l->epoch, l->train_loss, l->test_loss, 100 * l->train_acc, 100 * l->test_acc);
-    long first99 = -1, train99 = -1;
-    for (long i = 0; i < n_rows; i++) {
-        if (train99 < 0 && rows[i].train_acc >= 0.99)
-            train99 = rows[i].epoch;
-        if (first99 < 0 && rows[i].test_acc >= 0.99)
-            first99 = rows[i].epoch;
-    }
-    if (train99 >= 0)
-        printf("memorized  train accuracy first >= 99%% at epoch %ld\n", train99);
-    if (first99 >= 0)
-        printf("grokked    test accuracy first >= 99%% at epoch %ld\n", first99);
+    /* The events of analysis/phases.h, from the same definitions as the phases. */
+    const long fitted = gs_phases_first_acc(rows, n_rows, 0);
+    const long grokked = gs_phases_first_acc(rows, n_rows, 1);
+    const double acc = 100 * GS_PHASE_ACC;
+    if (fitted >= 0)
+        printf("fitted     train accuracy first >= %.0f%% at epoch %ld\n", acc, fitted);
     else
-        printf("grokked    not yet (test accuracy never reached 99%%)\n");
+        printf("fitted     not yet (train accuracy never reached %.0f%%)\n", acc);
+    if (grokked >= 0)
+        printf("grokked    test accuracy first >= %.0f%% at epoch %ld\n", acc, grokked);
+    else
+        printf("grokked    not yet (test accuracy never reached %.0f%%)\n", acc);
     rc = 0;
 out:
     free(epochs);

@@ -45,6 +45,8 @@ CONFIG_OPTIONAL = {"flush_subnormals": (I64, 1)}   # absent = 0 (IEEE subnormals
 
 OPS = ("add", "sub", "mul", "div")
 
+PHASE_ROWS = 10   # /analysis/phase_epochs since 1.1
+
 # The parameters in the order of the flat optimizer state (the `keys` attribute), each
 # with its shape after the checkpoint axis. Letters are filled in from /config.
 PARAMS = [("embed.W_E", "VD"), ("pos_embed.W_pos", "3D"),
@@ -534,15 +536,27 @@ class Checker:
         if nfreq is not None and np.any((nfreq != -1) & ((nfreq < 1) | (nfreq > p // 2))):
             self.bad("/analysis/neuron_freq", f"holds values other than -1 and 1..{p // 2}")
 
-        ph = self.read_all(self.dataset(g, "phase_epochs", I64, (3,), chunk=(3,), fill=-1))
-        if ph is not None:
+        # phase_epochs: 10 rows since 1.1 (three ends, fitted, grokked, four levelling
+        # epochs, `through`, which commits the rest); 3 rows (the ends alone, earlier rules)
+        # in a file analysed before; a 1.0 file re-analysed grows to 10 rows of its 3-row chunks
+        chunk_ok = lambda c: None if tuple(c) in ((3,), (PHASE_ROWS,)) else f"chunks {list(c)}, expected [3] or [{PHASE_ROWS}]"
+        ph = self.read_all(self.dataset(g, "phase_epochs", I64, (None,), chunk=chunk_ok, fill=-1))
+        if ph is not None and len(ph) not in (3, PHASE_ROWS):
+            self.bad("/analysis/phase_epochs", f"{len(ph)} rows, expected {PHASE_ROWS} (or 3 from an earlier grokscope)")
+        elif ph is not None:
             last = int(ckpt[-1]) if ckpt is not None and len(ckpt) else -1
-            reached = [int(e) for e in ph if e != -1]
-            if any(e < 0 or e > last for e in reached):
-                self.bad("/analysis/phase_epochs", f"{list(ph)}: an end outside 0..{last} (the last checkpoint)")
-            elif list(ph[:len(reached)]) != reached:
+            ends = [int(e) for e in ph[:3]]
+            through = int(ph[-1]) if len(ph) == PHASE_ROWS else last
+            if len(ph) == PHASE_ROWS and through == -1:
+                if np.any(ph < -1):
+                    self.bad("/analysis/phase_epochs", f"{list(ph)}: values below -1")
+            elif through < 0 or through > last:
+                self.bad("/analysis/phase_epochs", f"{list(ph)}: phases found through epoch {through}, outside 0..{last} (the last checkpoint)")
+            elif any(e < -1 or e > through for e in ph[:len(ph) - (len(ph) == PHASE_ROWS)]):
+                self.bad("/analysis/phase_epochs", f"{list(ph)}: an epoch outside -1 and 0..{through}")
+            elif any(a == -1 and b != -1 for a, b in zip(ends, ends[1:])):
                 self.bad("/analysis/phase_epochs", f"{list(ph)}: a later phase ends before an earlier one")
-            elif reached != sorted(reached):
+            elif [e for e in ends if e != -1] != sorted(e for e in ends if e != -1):
                 self.bad("/analysis/phase_epochs", f"{list(ph)}: phase ends not in order")
 
     def check_no_other_objects(self, f):

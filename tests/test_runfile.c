@@ -1065,6 +1065,27 @@ static void child_line(const char *mode, const char *path, char *line, size_t si
     line[strcspn(line, "\n")] = 0;
 }
 
+/* Phases with the given ends and `through`, the events and levelling epochs -1. */
+static gs_analysis_phases an_phases(long mem, long circ, long clean, long through)
+{
+    gs_analysis_phases ph = {.memorization_end = mem, .circuit_end = circ,
+                             .cleanup_end = clean, .fitted = -1, .grokked = -1,
+                             .through = through};
+    for (int k = 0; k < GS_N_LEVELS; k++)
+        ph.levelled[k] = -1;
+    return ph;
+}
+
+/* No phases stored: every field -1. */
+static int no_phases(const gs_analysis_phases *ph)
+{
+    int none = ph->memorization_end == -1 && ph->circuit_end == -1 && ph->cleanup_end == -1 &&
+               ph->fitted == -1 && ph->grokked == -1 && ph->through == -1;
+    for (int k = 0; k < GS_N_LEVELS; k++)
+        none = none && ph->levelled[k] == -1;
+    return none;
+}
+
 /* What a reader sees in a file without anything analysed yet. */
 static void check_nothing_analysed(gs_run *run, int has)
 {
@@ -1074,9 +1095,10 @@ static void check_nothing_analysed(gs_run *run, int has)
     memset(&k, 0, sizeof k);
     CHECK_OK(gs_run_read_keys(run, &k, &err), err);
     CHECK(k.n_key == -1 && k.epoch == -2);
-    gs_analysis_phases ph = {5, 5, 5};
+    gs_analysis_phases ph;
+    memset(&ph, 5, sizeof ph);
     CHECK_OK(gs_run_read_phases(run, &ph, &err), err);
-    CHECK(ph.memorization_end == -1 && ph.circuit_end == -1 && ph.cleanup_end == -1);
+    CHECK(no_phases(&ph) && ph.outdated == 0);
     double F[AN_P * AN_P];
     CHECK(gs_run_read_fourier_basis(run, F, &err) == 0);
     double e[AN_P], l[AN_P];
@@ -1166,12 +1188,24 @@ static void test_analysis_round_trip(void)
     k = an_keys(4, 1);
     CHECK_OK(gs_run_write_keys(run, &k, &err), err);
 
-    /* phases */
-    gs_analysis_phases bad1 = {4, -1, 2}, bad2 = {4, 2, -1}, bad3 = {-3, -1, -1};
-    gs_analysis_phases gap = {2, -1, 6}, ph = {2, 4, -1};
+    /* phases: checked, then stored with their events and levelling epochs */
+    gs_analysis_phases bad1 = an_phases(4, -1, 2, 6), bad2 = an_phases(4, 2, -1, 6);
+    gs_analysis_phases bad3 = an_phases(-3, -1, -1, 6), bad4 = an_phases(2, 4, -1, -1);
+    gs_analysis_phases bad5 = an_phases(2, 4, -1, 6), bad6 = an_phases(2, 4, 7, 6);
+    bad5.levelled[GS_LEVEL_GINI_EMBED] = -2;
+    gs_analysis_phases gap = an_phases(2, -1, 6, 6), ph = an_phases(2, 4, -1, 6);
+    ph.fitted = 1;
+    ph.grokked = 3;
+    ph.levelled[GS_LEVEL_TEST_LOSS] = 5;
+    ph.levelled[GS_LEVEL_GINI_NEURON_LOGIT] = 4;
     CHECK_MSG(gs_run_write_phases(run, &bad1, &err), err, "phase boundaries 4, -1, 2");
     CHECK_MSG(gs_run_write_phases(run, &bad2, &err), err, "phase boundaries 4, 2, -1");
-    CHECK_MSG(gs_run_write_phases(run, &bad3, &err), err, "phase boundaries -3");
+    CHECK_MSG(gs_run_write_phases(run, &bad3, &err), err, "phase epoch -3 (row 0) is neither");
+    CHECK_MSG(gs_run_write_phases(run, &bad4, &err), err, "phases found through epoch -1");
+    CHECK_MSG(gs_run_write_phases(run, &bad5, &err), err, "phase epoch -2 (row 7)");
+    CHECK_MSG(gs_run_write_phases(run, &bad6, &err), err, "phase epoch 7 (row 2) is neither -1 "
+                                                          "nor an epoch in 0..6");
+    CHECK(raw_len(F_AN, "analysis/phase_epochs") == GS_PHASE_ROWS); /* nothing written */
     CHECK_OK(gs_run_write_phases(run, &gap, &err), err);
     CHECK_OK(gs_run_write_phases(run, &ph, &err), err);
     CHECK_OK(gs_run_close(run, &err), err);
@@ -1204,6 +1238,9 @@ static void test_analysis_round_trip(void)
     gs_analysis_phases rph;
     CHECK_OK(gs_run_read_phases(run, &rph, &err), err);
     CHECK(rph.memorization_end == 2 && rph.circuit_end == 4 && rph.cleanup_end == -1);
+    CHECK(rph.fitted == 1 && rph.grokked == 3 && rph.through == 6 && rph.outdated == 0);
+    CHECK(rph.levelled[GS_LEVEL_TEST_LOSS] == 5 && rph.levelled[GS_LEVEL_WEIGHT_NORM] == -1 &&
+          rph.levelled[GS_LEVEL_GINI_EMBED] == -1 && rph.levelled[GS_LEVEL_GINI_NEURON_LOGIT] == 4);
     CHECK_OK(gs_run_close(run, &err), err);
 
     /* continue to the last checkpoint; a user-given key set (epoch -1) */
@@ -1256,7 +1293,7 @@ static void test_analysis_round_trip(void)
     if (run) {
         CHECK(gs_run_n_analyzed(run) == 0);
         CHECK_OK(gs_run_read_phases(run, &rph, &err), err);
-        CHECK(rph.memorization_end == -1 && rph.circuit_end == -1 && rph.cleanup_end == -1);
+        CHECK(no_phases(&rph) && rph.outdated == 0);
         rk.neuron_freq = NULL; /* skip the clusters */
         rk.neuron_frac = NULL;
         CHECK_OK(gs_run_read_keys(run, &rk, &err), err);
@@ -1402,6 +1439,80 @@ static void test_analysis_old_file(void)
     }
     static const long ep3[] = {0, 2, 4};
     verify_run(F_AN_OLD, ep3, 3, 6);
+    check_no_open_ids();
+}
+
+/* Stores the three phase ends as an earlier grokscope did: /analysis/phase_epochs [3]. */
+static int raw_old_phases(const char *path, long mem, long circ, long clean)
+{
+    const int64_t v[3] = {mem, circ, clean};
+    const hsize_t three = 3;
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    hid_t d = f >= 0 ? H5Dopen2(f, "analysis/phase_epochs", H5P_DEFAULT) : -1;
+    int rc = d >= 0 && H5Dset_extent(d, &three) >= 0 &&
+                     H5Dwrite(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0
+                 ? 0
+                 : -1;
+    if (d >= 0 && H5Dclose(d) < 0)
+        rc = -1;
+    if (f >= 0 && H5Fclose(f) < 0)
+        rc = -1;
+    return rc;
+}
+
+/* A file whose phases an earlier grokscope found (three rows, other rules) opens; its
+ * phases read as none, marked outdated; a new analysis grows the dataset to the full
+ * set, and clearing empties the three rows. */
+static void test_analysis_old_phases(void)
+{
+    static const long ep[] = {0, 2, 4, 6};
+    gs_err err = {0};
+    gs_run *run = NULL;
+    gs_analysis_phases ph;
+    unlink(F_AN_OLD);
+    CHECK_OK(write_run(F_AN_OLD, ep, 4, 0, &err), err);
+    CHECK(raw_len(F_AN_OLD, "analysis/phase_epochs") == GS_PHASE_ROWS);
+    CHECK(raw_old_phases(F_AN_OLD, 2, 4, 6) == 0);
+    CHECK_OK(gs_run_open(&run, F_AN_OLD, GS_RUN_READ, 0, &err), err);
+    if (run) {
+        CHECK_OK(gs_run_read_phases(run, &ph, &err), err);
+        CHECK(no_phases(&ph) && ph.outdated == 1);
+        CHECK_OK(gs_run_close(run, &err), err);
+    }
+    CHECK_OK(gs_run_open_analyze(&run, F_AN_OLD, &err), err);
+    if (run) {
+        gs_analysis_phases w = an_phases(2, -1, -1, 6);
+        w.grokked = 5;
+        CHECK_OK(gs_run_write_phases(run, &w, &err), err);
+        CHECK_OK(gs_run_close(run, &err), err);
+    }
+    CHECK(raw_len(F_AN_OLD, "analysis/phase_epochs") == GS_PHASE_ROWS);
+    CHECK_OK(gs_run_open(&run, F_AN_OLD, GS_RUN_READ, 0, &err), err);
+    if (run) {
+        CHECK_OK(gs_run_read_phases(run, &ph, &err), err);
+        CHECK(ph.memorization_end == 2 && ph.circuit_end == -1 && ph.grokked == 5 &&
+              ph.through == 6 && ph.outdated == 0);
+        CHECK_OK(gs_run_close(run, &err), err);
+    }
+    CHECK(raw_old_phases(F_AN_OLD, 2, 4, 6) == 0);
+    CHECK_OK(gs_run_open_analyze(&run, F_AN_OLD, &err), err);
+    if (run) {
+        CHECK_OK(gs_run_clear_analysis(run, &err), err);
+        CHECK_OK(gs_run_read_phases(run, &ph, &err), err);
+        CHECK(no_phases(&ph) && ph.outdated == 0);
+        CHECK_OK(gs_run_close(run, &err), err);
+    }
+    CHECK(raw_len(F_AN_OLD, "analysis/phase_epochs") == 3);
+    /* a length neither version writes is damage */
+    hid_t f = H5Fopen(F_AN_OLD, H5F_ACC_RDWR, H5P_DEFAULT);
+    CHECK(f >= 0 && raw_write_row(f, "analysis/phase_epochs", H5T_NATIVE_INT64, 5, 0, NULL) == 0 &&
+          H5Fclose(f) >= 0);
+    CHECK_OK(gs_run_open(&run, F_AN_OLD, GS_RUN_READ, 0, &err), err);
+    if (run) {
+        CHECK_MSG(gs_run_read_phases(run, &ph, &err), err, "has 5 rows, expected 10 (or 3");
+        CHECK_OK(gs_run_close(run, &err), err);
+    }
+    verify_run(F_AN_OLD, ep, 4, 6);
     check_no_open_ids();
 }
 
@@ -1746,6 +1857,7 @@ int main(int argc, char **argv)
     test_analysis_round_trip();
     test_analysis_uncommitted();
     test_analysis_old_file();
+    test_analysis_old_phases();
     test_analysis_locking();
     test_analysis_crash();
     test_analysis_live_reader();
