@@ -1,4 +1,4 @@
-/* gs_analyze: the progress measures of SPEC §4 over every checkpoint of a run, written
+/* gs_analyze: the progress measures of docs/science.md §4 over every checkpoint of a run, written
  * into the run's /analysis group; incremental (only checkpoints not yet analysed are
  * computed, unless the key frequencies changed), streaming (one checkpoint in memory at
  * a time), and able to follow a run while it trains. */

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The paper's training loop in PyTorch, for bench_train's comparison.
 
-Same model as SPEC §2 (one layer, d_model 128, 4 heads of 32, d_mlp 512, ReLU, no
+Same model as docs/science.md §2 (one layer, d_model 128, 4 heads of 32, d_mlp 512, ReLU, no
 LayerNorm, no attention or unembedding biases, n_ctx 3, p + 1 outputs), written the way
 the paper's code runs it: every position through every layer, logits at the last
 position, the loss as float64 log-softmax. Same schedule: full batch over the 3830

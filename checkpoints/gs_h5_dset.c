@@ -12,7 +12,7 @@ static int set_filters(hid_t dcpl, int rank, const hsize_t *chunk, unsigned flag
         (!(flags & GS_H5_NO_DEFLATE) && H5Pset_deflate(dcpl, GS_H5_DEFLATE_LEVEL) < 0) ||
         H5Pset_fletcher32(dcpl) < 0)
         return -1;
-    /* No modification times, so the same run writes the same bytes (SPEC §3). */
+    /* No modification times, so the same run writes the same bytes (docs/science.md §3). */
     return H5Pset_obj_track_times(dcpl, 0) < 0 ? -1 : 0;
 }
 

@@ -1,4 +1,4 @@
-/* gs_run: the HDF5 run file (SPEC §5), the one place that knows its layout.
+/* gs_run: the HDF5 run file (docs/science.md §5), the one place that knows its layout.
  *
  * Writing: gs_run_create() writes the root attributes, /config, /data and creates every
  * extendible dataset, then switches the file to SWMR writing. Each gs_run_append()

@@ -1,5 +1,5 @@
 /* The /analysis group of a run file: progress measures per analysed checkpoint
- * (SPEC §4), the neuron clusters and key frequencies, and the phase boundaries (SPEC §6).
+ * (docs/science.md §4), the neuron clusters and key frequencies, and the phase boundaries (docs/science.md §6).
  *
  * /analysis and all its datasets are created empty with the run (gs_run_create), so
  * that writing them later needs no new objects and happens under SWMR like training:
@@ -17,7 +17,7 @@
 typedef struct {
     long epoch;
     double train_loss, test_loss, train_acc, test_acc; /* recomputed, p+1 classes */
-    double restricted_loss, excluded_loss;             /* p classes, SPEC §4 */
+    double restricted_loss, excluded_loss;             /* p classes, docs/science.md §4 */
     double gini_embed, gini_neuron_logit;
     double weight_norm;                                /* total sum of squared weights */
     double *embed_fourier_norm;                        /* [p] ||(F W_E[:p])[j, :]|| */

@@ -102,12 +102,12 @@ const gs_run_obj gs_run_objects[GS_RUN_N_OBJ] = {
         0, 0, NULL, A(restricted_loss), "nats",
         "row k: mean cross-entropy over the p number outputs on all p*p pairs of the logits "
         "restricted to their mean plus the directions cos(w(a+b)), sin(w(a+b)) of the key "
-        "frequencies w (SPEC 4)"},
+        "frequencies w (docs/science.md §4)"},
     [GS_O_AN_EXCLUDED] = {GS_G_ANALYSIS, "excluded_loss", GS_RUN_F64, GS_SHAPE_PER_CKPT, 0,
         0, NULL, A(excluded_loss), "nats",
         "row k: mean cross-entropy over the p number outputs on the training pairs of the "
         "logits with the key frequencies' directions cos(w(a+b)), sin(w(a+b)) removed "
-        "(SPEC 4)"},
+        "(docs/science.md §4)"},
     [GS_O_AN_GINI_EMBED] = {GS_G_ANALYSIS, "gini_embed", GS_RUN_F64, GS_SHAPE_PER_CKPT, 0, 0,
         NULL, A(gini_embed), "dimensionless (0..1)",
         "row k: Gini coefficient (Hurley & Rickard) of embed_fourier_norm[k]; 1 = sparse"},

@@ -1,4 +1,4 @@
-/* gs_config: every option that defines a run (SPEC §1-3). Written to /config of the
+/* gs_config: every option that defines a run (docs/science.md §1-3). Written to /config of the
  * run file as attributes, so a run file alone says how to reproduce it. */
 #ifndef GS_CONFIG_H
 #define GS_CONFIG_H

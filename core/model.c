@@ -1,4 +1,4 @@
-/* The reference forward/backward of the one-layer transformer (SPEC §2).
+/* The reference forward/backward of the one-layer transformer (docs/science.md §2).
  * Layouts are row-major; a "row" of x0/x1/q/k/v/z is one (input, position). */
 #include "model.h"
 

@@ -1,4 +1,4 @@
-/* gs_model: the one-layer transformer of SPEC §2, forward and backward.
+/* gs_model: the one-layer transformer of docs/science.md §2, forward and backward.
  *
  * Parameters, gradients and activations each live in one allocation. Only the last
  * position's residual stream reaches the logits in a one-layer model, so the MLP and

@@ -37,7 +37,7 @@ void gs_dims_make(gs_dims *d, int p, int d_model, int n_heads, int d_mlp);
 /* Fills info[GS_N_PARAMS] and returns the total number of floats. */
 size_t gs_params_layout(const gs_dims *d, gs_param_info info[GS_N_PARAMS]);
 
-/* SPEC §2 init. Generator: xoshiro256** seeded through splitmix64 from (seed,
+/* docs/science.md §2 init. Generator: xoshiro256** seeded through splitmix64 from (seed,
  * parameter id), normals by Box-Muller in double, so each tensor's values do not
  * depend on the others' sizes. */
 void gs_params_init(float *params, const gs_dims *d, int64_t seed);

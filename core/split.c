@@ -1,5 +1,5 @@
 /* gs_split: the paper's train/test split, bit-identical to CPython's
- * random.seed(seed); random.shuffle(pairs) (SPEC §1). */
+ * random.seed(seed); random.shuffle(pairs) (docs/science.md §1). */
 #include "task.h"
 
 #include <stdlib.h>

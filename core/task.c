@@ -1,4 +1,4 @@
-/* gs_task: the modular-arithmetic operations (SPEC §1). */
+/* gs_task: the modular-arithmetic operations (docs/science.md §1). */
 #include "task.h"
 
 #include <stdint.h>

@@ -29,7 +29,7 @@ int gs_task_check(int p, gs_op op, double frac, gs_err *err);
  * be prime. */
 int gs_task_answer(gs_op op, int p, int a, int b);
 
-/* The split of SPEC §1: the pairs (a,b) where the answer is defined, in order
+/* The split of docs/science.md §1: the pairs (a,b) where the answer is defined, in order
  * (0,0),(0,1),..., shuffled exactly as CPython's random.seed(seed);
  * random.shuffle(pairs); the first floor(frac * n_pairs) train. Indices are
  * i = a*p + b. */

@@ -1,4 +1,4 @@
-/* gs_trainer: one full-batch epoch at a time (SPEC §3). Owns the model, the split's
+/* gs_trainer: one full-batch epoch at a time (docs/science.md §3). Owns the model, the split's
  * targets, the AdamW moments and the worker threads; knows nothing of files, so the
  * caller decides when to checkpoint. Nothing is allocated after gs_trainer_init.
  *

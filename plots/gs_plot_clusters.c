@@ -1,4 +1,4 @@
-/* Figure 6 (neuron_clusters): the MLP neurons' clusters (SPEC §4) from
+/* Figure 6 (neuron_clusters): the MLP neurons' clusters (docs/science.md §4) from
  * /analysis/neuron_freq and neuron_frac_explained. Top: neurons per frequency, key
  * frequencies highlighted; bottom: each neuron's fraction of activation variance in its
  * best frequency, at its cluster's frequency. */

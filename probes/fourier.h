@@ -1,4 +1,4 @@
-/* gs_fourier: the orthonormal Fourier basis over Z_p (SPEC §4) and fast transforms onto
+/* gs_fourier: the orthonormal Fourier basis over Z_p (docs/science.md §4) and fast transforms onto
  * it.
  *
  * F is p x p, row-major, rows in the order const, cos 1, sin 1, cos 2, sin 2, ...,

@@ -1,4 +1,4 @@
-/* gs_probe: what is measured on one checkpoint (SPEC §4): the model on all p*p inputs,
+/* gs_probe: what is measured on one checkpoint (docs/science.md §4): the model on all p*p inputs,
  * train/test loss and accuracy as the trainer computes them, restricted and excluded
  * loss, Fourier norms of the embedding and of the neuron-logit map with their Gini
  * coefficients, the total sum of squared weights, and the neuron clusters that define
@@ -25,7 +25,7 @@
 #include "task.h"
 #include "trainer.h"
 
-#define GS_PROBE_CLUSTER_THRESHOLD 0.85 /* SPEC §4 */
+#define GS_PROBE_CLUSTER_THRESHOLD 0.85 /* docs/science.md §4 */
 
 typedef struct {
     gs_dims d;
@@ -88,9 +88,9 @@ void gs_probe_forward(gs_probe *pr, const float *params, int want_grid,
                       gs_epoch_metrics *metrics);
 
 /* Restricted loss (CE over all defined inputs) and excluded loss (CE over the training
- * inputs) of SPEC §4 for the key frequencies (distinct, each in 1..n_freq; n_key may be
+ * inputs) of docs/science.md §4 for the key frequencies (distinct, each in 1..n_freq; n_key may be
  * 0), from the logits of the last gs_probe_forward. Float64, p classes. Defined for add
- * (u = cos/sin w(a+b), SPEC) and sub (u = cos/sin w(a-b), the same circuit for a-b);
+ * (u = cos/sin w(a+b), docs/science.md §4.4) and sub (u = cos/sin w(a-b), the same circuit for a-b);
  * for mul and div there is no such circuit in this basis and it returns an error. */
 int gs_probe_restricted(gs_probe *pr, const int *key_freqs, int n_key, double *restricted,
                         double *excluded, gs_err *err);
@@ -101,7 +101,7 @@ int gs_probe_has_circuit(gs_op op); /* 1 for add and sub */
  * W_L = W_out W_U[:, :p]; j = 0..p-1 in F's row order. Either pointer may be NULL. */
 void gs_probe_fourier_norms(gs_probe *pr, double *embed_norm, double *neuron_logit_norm);
 
-/* Gini coefficient of a non-negative vector (Hurley & Rickard, SPEC §4); scratch holds
+/* Gini coefficient of a non-negative vector (Hurley & Rickard, docs/science.md §4); scratch holds
  * n doubles. One-hot gives 1 - 1/n, constant 0; all-zero, negative, NaN or empty
  * input gives NaN. */
 double gs_gini(const double *c, int n, double *scratch);
@@ -122,10 +122,10 @@ typedef struct {
 int gs_probe_measure(gs_probe *pr, const float *params, const int *key_freqs, int n_key,
                      gs_probe_measures *out, gs_err *err);
 
-/* Neuron clusters (SPEC §4) from the activation grid of the last
+/* Neuron clusters (docs/science.md §4) from the activation grid of the last
  * gs_probe_forward(..., want_grid = 1). */
 typedef enum {
-    GS_CLUSTER_THRESHOLD, /* best frequency if its fraction >= threshold (SPEC) */
+    GS_CLUSTER_THRESHOLD, /* best frequency if its fraction >= threshold (docs/science.md §4.3) */
     GS_CLUSTER_BEST       /* the paper's notebook: best frequency, no threshold */
 } gs_cluster_rule;
 

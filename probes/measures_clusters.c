@@ -1,4 +1,4 @@
-/* Neuron clusters and key frequencies (SPEC §4).
+/* Neuron clusters and key frequencies (docs/science.md §4).
  *
  * For each neuron, G = F A F^T of its p x p activation grid A[a, b]. Without the
  * const-const term G[0,0] the variance is V = sum G^2 - G[0,0]^2 (sum of squares, by

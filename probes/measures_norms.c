@@ -1,5 +1,5 @@
 /* Fourier norms of the embedding and the neuron-logit map, and the Gini coefficient
- * (SPEC §4). */
+ * (docs/science.md §4). */
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* Restricted and excluded loss (SPEC §4).
+/* Restricted and excluded loss (docs/science.md §4).
  *
  * For key frequency w the directions over inputs are built from F's rows,
  *   u_cos(a,b) = (cos_a cos_b - sin_a sin_b)/sqrt(2),  u_sin = (sin_a cos_b + cos_a sin_b)/sqrt(2)

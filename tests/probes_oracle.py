@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Golden oracle for the probes test: restricted and excluded loss straight from the
-formulas of SPEC §4 in numpy, written independently of probes/ (the Fourier rows are
+formulas of docs/science.md §4 in numpy, written independently of probes/ (the Fourier rows are
 built here, u from their products over the full p x p grid, dense projections).
 
 usage: probes_oracle.py FILE

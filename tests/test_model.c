@@ -1,4 +1,4 @@
-/* Model forward against a naive double-precision transcription of SPEC §2, and a
+/* Model forward against a naive double-precision transcription of docs/science.md §2, and a
  * finite-difference gradient check of every parameter tensor. The fast path against
  * the reference (several tiles, token blocks, repeated inputs), its stages and thread
  * counts against each other bit for bit, its kernels against plain code, and the
@@ -15,7 +15,7 @@
 #include "pool.h"
 #include "trainer.h"
 
-/* SPEC §2 written out loop by loop in double, for one input, all positions. */
+/* docs/science.md §2 written out loop by loop in double, for one input, all positions. */
 static void naive_logits(double *out, const gs_model *m, int a, int b)
 {
     const gs_dims *d = &m->d;

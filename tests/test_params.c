@@ -1,4 +1,4 @@
-/* Parameter table and init statistics (SPEC §2). */
+/* Parameter table and init statistics (docs/science.md §2). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +12,7 @@ int main(void)
     gs_dims_make(&d, 113, 128, 4, 512);
     gs_param_info info[GS_N_PARAMS];
     size_t n = gs_params_layout(&d, info);
-    CHECK(n == 226816); /* SPEC §2 */
+    CHECK(n == 226816); /* docs/science.md §2 */
     CHECK(strcmp(info[GS_W_Q].key, "blocks.0.attn.W_Q") == 0);
     CHECK(info[GS_W_O].shape[0] == 4 && info[GS_W_O].shape[1] == 32 && info[GS_W_O].shape[2] == 128);
     CHECK(info[GS_W_U].shape[0] == 128 && info[GS_W_U].shape[1] == 114);

@@ -1,6 +1,6 @@
 /* probes/: the Fourier basis and its FFTW path against the direct products; restricted
  * and excluded loss on logit tables whose answer is known, against a literal transcription
- * of SPEC §4 and (argv[1], optional) the numpy oracle probes_oracle.py; planted neuron
+ * of docs/science.md §4 and (argv[1], optional) the numpy oracle probes_oracle.py; planted neuron
  * clusters; Gini; Fourier norms against direct products; train/test metrics against
  * gs_trainer_measure; and the time one checkpoint's measures take at p = 113. */
 #define _GNU_SOURCE
@@ -94,7 +94,7 @@ static void test_basis(int p)
             worst = fmax(worst, fabs(s - (i == j)));
         }
     CHECK_NEAR(worst, 0.0, 1e-12);
-    /* rows in SPEC order: const, cos 1, sin 1, ... (angles not reduced here) */
+    /* rows in the basis order of docs/science.md §4.1: const, cos 1, sin 1, ... (angles not reduced here) */
     worst = 0.0;
     for (int x = 0; x < p; x++) {
         worst = fmax(worst, fabs(F[x] - 1.0 / sqrt(p)));
@@ -187,7 +187,7 @@ static double table_ce(const double *L, int p, const int32_t *target, const int3
     return sum / count;
 }
 
-/* SPEC §4 literally: u from products of F's rows per input, dense projections. */
+/* docs/science.md §4 literally: u from products of F's rows per input, dense projections. */
 static void literal_restricted(const gs_probe *pr, const int *keys, int n_key, double *restricted,
                                double *excluded)
 {
@@ -329,7 +329,7 @@ static void test_restricted(const char *oracle)
 
     /* (1) the generalizing circuit only: cos(w(a+b-c)) at the key frequencies plus a
      * per-class offset (the mean) -> restricted = full CE; excluded keeps only the
-     * offset (SPEC: the mean is not removed), so it is the offsets' CE, log p without */
+     * offset (docs/science.md §4.4: the mean is not removed), so it is the offsets' CE, log p without */
     const int keys[] = {14, 35, 41, 42, 52};
     const double amp[] = {3.0, 2.0, 4.0, 1.5, 2.5};
     double offset[113];

@@ -1,4 +1,4 @@
-/* The run file (SPEC §5, docs/run-file.md): bit-exact round trips, refusals with clear
+/* The run file (docs/science.md §5, docs/run-file.md): bit-exact round trips, refusals with clear
  * messages, crash recovery (a writer killed mid-run, a half-written append), a live
  * SWMR reader in another process, --init files, and the public checker. */
 #include <errno.h>
