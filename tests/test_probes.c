@@ -668,7 +668,7 @@ static void test_model(int p, gs_op op, int d_model, int d_mlp, int steps)
     const int keys[] = {1, 2};
     CHECK(gs_probe_measure(&pr, tr.model.params, keys, 2, &me, &err) == 0);
     CHECK(me.metrics.train_loss == got.train_loss && me.metrics.test_loss == got.test_loss);
-    CHECK(gs_probe_has_circuit(op) ? isfinite(me.restricted_loss) : isnan(me.restricted_loss));
+    CHECK(gs_probe_has_circuit(&pr) ? isfinite(me.restricted_loss) : isnan(me.restricted_loss));
     REL_NEAR(me.weight_norm, gs_params_sumsq(tr.model.params, tr.model.n_params), 1e-15);
     CHECK(me.gini_embed > 0.0 && me.gini_embed < 1.0);
     gs_probe_free(&pr);
