@@ -66,6 +66,36 @@ static void choose(gs_op op, int p, int *n, int *g, gs_circuit_rule *rule)
     }
 }
 
+int gs_circuit_order(gs_op op, int p)
+{
+    int n, g;
+    gs_circuit_rule rule;
+    choose(op, p, &n, &g, &rule);
+    return n;
+}
+
+int gs_circuit_exists(gs_op op, int p)
+{
+    int n, g;
+    gs_circuit_rule rule;
+    choose(op, p, &n, &g, &rule);
+    return rule != GS_CIRCUIT_NONE;
+}
+
+const char *gs_circuit_summary(gs_op op)
+{
+    switch (op) { /* what choose() gives, in words */
+    case GS_OP_ADD: return "Z_p, along cos/sin w(x+y)";
+    case GS_OP_SUB: return "Z_p, along cos/sin w(x-y)";
+    case GS_OP_MUL: return "Z_(p-1) by discrete log, p prime (0 outside the group)";
+    case GS_OP_DIV: return "Z_(p-1) by discrete log (0 outside the group)";
+    case GS_OP_S5_COMPOSE:
+    case GS_OP_S5_CONJUGATE:
+    case GS_OP_S5_XYX: return "none (S5 is not cyclic: no Fourier basis)";
+    default: return "no circuit; only norms, Gini and clusters, in Z_p";
+    }
+}
+
 void gs_circuit_describe(gs_op op, int p, char *out, size_t size)
 {
     int n, g;

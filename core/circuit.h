@@ -48,6 +48,15 @@ void gs_circuit_free(gs_circuit *c);
  * exactly when the operation has no circuit (rule NONE). */
 void gs_circuit_describe(gs_op op, int p, char *out, size_t size);
 
+/* The group order n of op's basis on p tokens (0: no Fourier basis) and whether it has a
+ * circuit (restricted and excluded loss), as gs_circuit_create would set them. */
+int gs_circuit_order(gs_op op, int p);
+int gs_circuit_exists(gs_op op, int p);
+
+/* One line for `grokscope train --list-ops`: which basis op's measures use, for any p
+ * (e.g. "Z_(p-1) by discrete log for a prime p; none otherwise"). */
+const char *gs_circuit_summary(gs_op op);
+
 /* The element the circuit combines pair (a, b) into, s = index[a] +- index[b] mod n;
  * -1 when a or b lies outside the group or there is no circuit. */
 static inline int gs_circuit_combine(const gs_circuit *c, int a, int b)
