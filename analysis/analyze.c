@@ -175,6 +175,39 @@ static int same_keys(const gs_analysis_keys *a, const gs_analysis_keys *b)
     return 1;
 }
 
+/* The circuit basis over the tokens (gs_probe_basis) in *B, a [p, p] allocation the
+ * caller frees; *B stays NULL when the op has none. *stale = 1 when analysis rows exist
+ * that were computed in another basis: a run analysed before its op had a circuit
+ * basis (mul and div were measured in Z_p), which must be analysed again. */
+static int circuit_basis(pass *ps, double **B, int *stale, gs_err *err)
+{
+    const int p = gs_run_dims(ps->run)->p;
+    *B = NULL;
+    *stale = 0;
+    if (ps->probe.basis.n == 0)
+        return 0;
+    double *stored = NULL;
+    *B = malloc((size_t)p * p * sizeof **B);
+    if (!*B)
+        return gs_err_set(err, "out of memory");
+    gs_probe_basis(&ps->probe, *B);
+    if (gs_run_n_analyzed(ps->run) == 0)
+        return 0;
+    if (!(stored = malloc((size_t)p * p * sizeof *stored)))
+        return gs_err_set(err, "out of memory");
+    const int have = gs_run_read_fourier_basis(ps->run, stored, err);
+    if (have < 0) {
+        free(stored);
+        return -1;
+    }
+    /* a tolerance, not bits: another machine's libm may round cos and sin otherwise */
+    for (size_t i = 0; have && i < (size_t)p * p && !*stale; i++)
+        *stale = fabs(stored[i] - (*B)[i]) > 1e-9;
+    *stale |= !have;
+    free(stored);
+    return 0;
+}
+
 static int write_phases(gs_run *run, gs_err *err)
 {
     const long n = gs_run_n_metrics(run), m = gs_run_n_analyzed(run);
@@ -197,6 +230,7 @@ static int write_phases(gs_run *run, gs_err *err)
 static int analyze_pass(const gs_analyze_opts *o, gs_err *err)
 {
     pass ps = {0};
+    double *basis = NULL;
     int rc = -1;
     if (gs_run_open_analyze(&ps.run, o->path, err) != 0)
         return -1;
@@ -219,17 +253,19 @@ static int analyze_pass(const gs_analyze_opts *o, gs_err *err)
     int krc = (!sfreq || !sfrac) ? gs_err_set(err, "out of memory") : gs_run_read_keys(ps.run, &stored, err);
     free(sfreq);
     free(sfrac);
-    if (krc != 0 || find_keys(&ps, ck, o, &keys, err) != 0)
+    int stale;
+    if (krc != 0 || find_keys(&ps, ck, o, &keys, err) != 0 ||
+        circuit_basis(&ps, &basis, &stale, err) != 0)
         goto out;
-    if (stored.n_key >= 0 && !same_keys(&stored, &keys) && gs_run_n_analyzed(ps.run) > 0) {
-        /* restricted and excluded loss depend on the key frequencies: start over */
+    if ((stale || (stored.n_key >= 0 && !same_keys(&stored, &keys))) && gs_run_n_analyzed(ps.run) > 0) {
+        /* every measure depends on the basis, restricted and excluded loss also on the
+         * key frequencies: start over */
         if (gs_run_clear_analysis(ps.run, err) != 0)
             goto out;
     }
     if (gs_run_write_keys(ps.run, &keys, err) != 0)
         goto out;
-    if (gs_run_n_analyzed(ps.run) == 0 &&
-        gs_run_write_fourier_basis(ps.run, ps.probe.fourier.basis, err) != 0)
+    if (gs_run_n_analyzed(ps.run) == 0 && basis && gs_run_write_fourier_basis(ps.run, basis, err) != 0)
         goto out;
     const long first = gs_run_n_analyzed(ps.run);
     for (long i = first; i < n_ck; i++) {
@@ -259,6 +295,7 @@ out:
         }
     }
     pass_free(&ps);
+    free(basis);
     return rc;
 }
 

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "analyze.h"
+#include "circuit.h"
 #include "phases.h"
 
 /* First analysed checkpoint (at or after `from`) where value crosses level
@@ -116,11 +117,15 @@ int gs_analysis_print_summary(gs_run *run, FILE *out, gs_err *err)
         goto out;
     fprintf(out, "analysis   %ld of %d checkpoints analysed\n", n, n_ck);
     fprintf(out, "key freqs ");
+    const int no_basis = gs_circuit_order(gs_run_config(run)->op, d->p) == 0;
     if (keys.n_key <= 0)
-        fprintf(out, " none (no frequency holds 1%% of the neurons)");
+        fprintf(out, no_basis ? " none (the task has no Fourier basis)"
+                              : " none (no frequency holds 1%% of the neurons)");
     for (int k = 0; k < keys.n_key; k++)
         fprintf(out, " %d", keys.key_freqs[k]);
-    if (keys.epoch >= 0) {
+    if (no_basis) {
+        fprintf(out, "\n");
+    } else if (keys.epoch >= 0) {
         int clustered = 0;
         for (int j = 0; j < d->d_mlp; j++)
             clustered += nf[j] >= 0;
@@ -129,10 +134,14 @@ int gs_analysis_print_summary(gs_run *run, FILE *out, gs_err *err)
     } else {
         fprintf(out, "  (given by the user)\n");
     }
-    fprintf(out, "final      epoch %ld: restricted loss %.3g, excluded loss %.3g, Gini W_E %.3f, "
-                 "Gini W_L %.3f, sum sq. weights %.1f (from %.1f)\n",
-            row.epoch, row.restricted_loss, row.excluded_loss, row.gini_embed,
-            row.gini_neuron_logit, row.weight_norm, first.weight_norm);
+    /* the measures without meaning for this op are NaN: left out (info says why) */
+    fprintf(out, "final      epoch %ld: ", row.epoch);
+    if (!isnan(row.restricted_loss))
+        fprintf(out, "restricted loss %.3g, excluded loss %.3g, ", row.restricted_loss,
+                row.excluded_loss);
+    if (!isnan(row.gini_embed))
+        fprintf(out, "Gini W_E %.3f, Gini W_L %.3f, ", row.gini_embed, row.gini_neuron_logit);
+    fprintf(out, "sum sq. weights %.1f (from %.1f)\n", row.weight_norm, first.weight_norm);
     if (!isnan(row.restricted_loss) && ph.memorization_end >= 0) {
         /* At init every loss is near log p, so crossings count from memorization on. */
         const long from = ph.memorization_end;

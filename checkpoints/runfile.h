@@ -20,7 +20,7 @@
 
 #define GS_RUN_FORMAT "grokscope-run"
 #define GS_RUN_FORMAT_MAJOR 1
-#define GS_RUN_FORMAT_MINOR 1
+#define GS_RUN_FORMAT_MINOR 2
 
 typedef struct gs_run gs_run;
 
@@ -75,6 +75,11 @@ const gs_config *gs_run_config(const gs_run *run);
 const gs_dims *gs_run_dims(const gs_run *run);
 const char *gs_run_command_line(const gs_run *run);
 const char *gs_run_created_by(const gs_run *run);
+/* What the run's Fourier measures are taken in, or why some have no meaning: the
+ * /analysis attribute circuit_measures (core/circuit.h; it begins "none:" when the op
+ * has no Fourier circuit). Files written before it existed (format < 1.2) get what this
+ * grokscope says for their op and p. */
+const char *gs_run_circuit_note(const gs_run *run);
 
 /* Re-reads the sizes (for a SWMR reader following a live run). */
 int gs_run_refresh(gs_run *run, gs_err *err);

@@ -10,6 +10,43 @@
 #define GS_VERSION "unknown"
 #endif
 
+/* /analysis attribute circuit_measures (format 1.2): written with the file, since
+ * attributes cannot be added once SWMR writing starts; a function of op and p. */
+static int write_circuit_note(gs_run *run, gs_err *err)
+{
+    char where[GS_WHERE_MAX];
+    gs_circuit_describe(run->cfg.op, run->cfg.p, run->circuit_note, sizeof run->circuit_note);
+    gs_run_where(where, run->path, "/analysis");
+    hid_t g = H5Gopen2(run->file, "analysis", H5P_DEFAULT);
+    if (g < 0)
+        return gs_h5_fail(err, "%s: cannot open", where);
+    int rc = gs_h5_attr_write_str(g, "circuit_measures", run->circuit_note, where, err);
+    if (H5Gclose(g) < 0 && rc == 0)
+        rc = gs_h5_fail(err, "%s: cannot close", where);
+    return rc < 0 ? -1 : 0;
+}
+
+/* The same on reading; files without it get what this grokscope says. */
+static int read_circuit_note(gs_run *run, gs_err *err)
+{
+    char where[GS_WHERE_MAX];
+    gs_circuit_describe(run->cfg.op, run->cfg.p, run->circuit_note, sizeof run->circuit_note);
+    gs_run_where(where, run->path, "/analysis");
+    htri_t has = H5Lexists(run->file, "analysis", H5P_DEFAULT);
+    if (has <= 0)
+        return has < 0 ? gs_h5_fail(err, "%s: cannot look it up", where) : 0;
+    hid_t g = H5Gopen2(run->file, "analysis", H5P_DEFAULT);
+    if (g < 0)
+        return gs_h5_fail(err, "%s: cannot open", where);
+    char *note = NULL;
+    int rc = gs_h5_attr_exists(g, "circuit_measures", where, err);
+    if (rc > 0 && (rc = gs_h5_attr_read_str(g, "circuit_measures", &note, where, err)) >= 0)
+        snprintf(run->circuit_note, sizeof run->circuit_note, "%s", note);
+    free(note);
+    H5Gclose(g);
+    return rc < 0 ? -1 : 0;
+}
+
 int gs_run_write_attrs(gs_run *run, gs_err *err)
 {
     char where[GS_WHERE_MAX], version[32];
@@ -56,7 +93,7 @@ int gs_run_write_attrs(gs_run *run, gs_err *err)
 done:
     if (H5Gclose(g) < 0 && rc == 0)
         rc = gs_h5_fail(err, "%s: cannot close", where);
-    return rc;
+    return rc < 0 ? -1 : write_circuit_note(run, err);
 }
 
 static int read_version(gs_run *run, const char *where, gs_err *err)
@@ -212,5 +249,5 @@ int gs_run_read_attrs(gs_run *run, gs_err *err)
         return gs_h5_fail(err, "%s: cannot open", where);
     int rc = read_config(run, g, where, err);
     H5Gclose(g);
-    return rc;
+    return rc < 0 ? -1 : read_circuit_note(run, err);
 }

@@ -130,8 +130,8 @@ const gs_run_obj gs_run_objects[GS_RUN_N_OBJ] = {
     [GS_O_AN_BASIS] = {GS_G_ANALYSIS, "fourier_basis", GS_RUN_F64, GS_SHAPE_P_BY_P, 0, 0,
         NULL, -1, "dimensionless (orthonormal rows)",
         "F[j, x], x = 0..p-1: rows const, cos 1, sin 1, ..., cos (p-1)/2, sin (p-1)/2 of "
-        "cos(2 pi w x / p), sin(2 pi w x / p), each of unit norm; 0 rows until the analysis "
-        "writes it"},
+        "cos(2 pi w x / p), sin(2 pi w x / p), each of unit norm (mul, div: by discrete log, "
+        "see circuit_measures); 0 rows until the analysis writes it"},
     [GS_O_AN_KEYS] = {GS_G_ANALYSIS, "key_freqs", GS_RUN_I32, GS_SHAPE_KEYS, 0, 0, NULL, -1,
         "frequency w of cos(2 pi w x / p)",
         "the key frequencies, ascending in 1..(p-1)/2, that restricted_loss and "

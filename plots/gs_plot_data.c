@@ -1,6 +1,7 @@
 /* Reading what the figures show from a run file: per-epoch metrics, the analysis rows,
  * neuron clusters and phases. Refuses a run whose analysis does not cover every
  * checkpoint, so no figure ever shows part of a run as if it were all of it. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,28 @@ void gs_plot_data_free(gs_plot_data *d)
     memset(d, 0, sizeof *d);
 }
 
+/* Runs of mul and div analysed before their discrete-log basis existed hold measures
+ * in Z_p. The stored basis tells: its constant row is 1/sqrt(p) at token 0 in Z_p and 0
+ * in a discrete-log basis, where token 0 lies outside the group. */
+static int check_basis(gs_run *run, const gs_plot_data *d, gs_err *err)
+{
+    if (d->n_basis == 0 || d->n_basis == d->p)
+        return 0;
+    double *B = malloc((size_t)d->p * d->p * sizeof *B);
+    if (!B)
+        return gs_err_set(err, "out of memory");
+    const int have = gs_run_read_fourier_basis(run, B, err);
+    const int stale = have > 0 && B[0] != 0.0;
+    free(B);
+    if (have < 0)
+        return -1;
+    if (stale)
+        return gs_err_set(err, "%s: analysed in the Fourier basis of Z_%d by an older grokscope; "
+                          "op %s is now measured by discrete log (run: grokscope analyze %s)",
+                          d->path, d->p, gs_op_name(d->cfg.op), d->path);
+    return 0;
+}
+
 static int read_all(gs_run *run, gs_plot_data *d, gs_err *err)
 {
     const gs_dims *dims = gs_run_dims(run);
@@ -24,7 +47,10 @@ static int read_all(gs_run *run, gs_plot_data *d, gs_err *err)
     d->cfg = *gs_run_config(run);
     d->p = dims->p;
     d->d_mlp = dims->d_mlp;
-    d->n_freq = dims->p / 2;
+    d->n_basis = gs_circuit_order(d->cfg.op, d->p);
+    d->n_freq = d->n_basis / 2;
+    d->have_circuit = gs_circuit_exists(d->cfg.op, d->p);
+    snprintf(d->circuit_note, sizeof d->circuit_note, "%s", gs_run_circuit_note(run));
     if (n_ck == 0)
         return gs_err_set(err, "%s: the run has no checkpoint yet, so there is nothing to plot", path);
     if (!gs_run_has_analysis(run))
@@ -62,7 +88,8 @@ static int read_all(gs_run *run, gs_plot_data *d, gs_err *err)
             goto out;
         }
     }
-    if (gs_run_read_keys(run, &d->keys, err) != 0 || gs_run_read_phases(run, &d->phases, err) != 0)
+    if (gs_run_read_keys(run, &d->keys, err) != 0 || gs_run_read_phases(run, &d->phases, err) != 0 ||
+        check_basis(run, d, err) != 0)
         goto out;
     if (d->keys.n_key < 0) {
         gs_err_set(err, "%s: the analysis has no neuron clusters (re-run grokscope analyze %s)", path, path);

@@ -6,11 +6,12 @@
 
 #include "plot_internal.h"
 
-/* The norm of frequency w (1..n_freq) from the p per-component norms. For even p the
- * Nyquist frequency p/2 has a cos row only. */
-static double freq_norm(const double *comp, int p, int w)
+/* The norm of frequency w (1..n_freq) from the per-component norms, whose first n are
+ * the Fourier components of the circuit basis Z_n (for add n = p). For even n the
+ * Nyquist frequency n/2 has a cos row only. */
+static double freq_norm(const double *comp, int n, int w)
 {
-    double c = comp[2 * w - 1], s = 2 * w < p ? comp[2 * w] : 0.0;
+    double c = comp[2 * w - 1], s = 2 * w < n ? comp[2 * w] : 0.0;
     return sqrt(c * c + s * s);
 }
 
@@ -34,7 +35,7 @@ int gs_plot_fig_embed_freqs(const gs_plot_env *env, const gs_plot_data *d, const
         }
         for (int w = 1; w <= d->n_freq; w++) {
             gs_plot_printf(&fig.dat, "%ld %d", d->rows[i].epoch, w);
-            gs_plot_value(&fig.dat, freq_norm(d->rows[i].embed_fourier_norm, d->p, w));
+            gs_plot_value(&fig.dat, freq_norm(d->rows[i].embed_fourier_norm, d->n_basis, w));
             gs_plot_value(&fig.dat, lo);
             gs_plot_value(&fig.dat, hi);
             gs_plot_printf(&fig.dat, "\n");

@@ -21,8 +21,9 @@ int gs_plot_fig_progress(const gs_plot_env *env, const gs_plot_data *d, const ch
         gs_plot_printf(&fig.dat, "\n");
     }
     /* restricted and excluded loss are NaN where the op has no Fourier circuit */
-    const int have_circuit = gs_plot_rows_finite(d, offsetof(gs_analysis_row, restricted_loss)) ||
-                             gs_plot_rows_finite(d, offsetof(gs_analysis_row, excluded_loss));
+    const int have_circuit = d->have_circuit &&
+                             (gs_plot_rows_finite(d, offsetof(gs_analysis_row, restricted_loss)) ||
+                              gs_plot_rows_finite(d, offsetof(gs_analysis_row, excluded_loss)));
     const long last = d->rows[d->n_rows - 1].epoch;
     gs_plot_file *g = &fig.gp;
     gs_plot_title(g, "Progress measures: train, test, restricted and excluded loss", d);
@@ -33,7 +34,8 @@ int gs_plot_fig_progress(const gs_plot_env *env, const gs_plot_data *d, const ch
                    "set logscale y\n"
                    "set format y '10^{%%L}'\n\n");
     if (!have_circuit)
-        gs_plot_printf(g, "set label 110 \"{/*0.85 restricted and excluded loss are undefined for op %s}\" "
+        gs_plot_printf(g, "set label 110 \"{/*0.85 no restricted or excluded loss: op %s has no "
+                          "Fourier circuit (grokscope info says more)}\" "
                           "at graph 0.5, graph 0.5 center front\n",
                        gs_op_name(d->cfg.op));
     gs_plot_printf(g,

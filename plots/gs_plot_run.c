@@ -1,5 +1,6 @@
 /* The figures of one run, in order, and the directory they go to. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -8,12 +9,22 @@
 int gs_plot_run_figures(const gs_plot_env *env, const gs_plot_data *d, const char *dir, gs_err *err)
 {
     typedef int (*figure_fn)(const gs_plot_env *, const gs_plot_data *, const char *, gs_err *);
-    static const figure_fn figures[] = {
-        gs_plot_fig_loss,        gs_plot_fig_progress,    gs_plot_fig_gini,
-        gs_plot_fig_weight_norm, gs_plot_fig_embed_freqs, gs_plot_fig_clusters,
+    static const struct {
+        figure_fn draw;
+        int needs_basis; /* shows only measures in a Fourier basis (circuit.h) */
+    } figures[] = {
+        {gs_plot_fig_loss, 0},        {gs_plot_fig_progress, 0},    {gs_plot_fig_gini, 1},
+        {gs_plot_fig_weight_norm, 0}, {gs_plot_fig_embed_freqs, 1}, {gs_plot_fig_clusters, 1},
     };
+    /* a task without a basis (S5) has none of those measures: say so, draw the rest */
+    if (d->n_basis == 0 && env->note) {
+        char line[GS_CIRCUIT_NOTE_MAX + 100];
+        snprintf(line, sizeof line, "gini, embed_freqs and neuron_clusters are not drawn: %s",
+                 d->circuit_note);
+        env->note(env->ctx, line);
+    }
     for (size_t i = 0; i < sizeof figures / sizeof figures[0]; i++)
-        if (figures[i](env, d, dir, err) != 0)
+        if ((d->n_basis > 0 || !figures[i].needs_basis) && figures[i].draw(env, d, dir, err) != 0)
             return -1;
     return 0;
 }

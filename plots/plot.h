@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 
+#include "circuit.h"
 #include "runfile_analysis.h"
 
 typedef enum { GS_PLOT_PNG, GS_PLOT_SVG, GS_PLOT_PDF } gs_plot_format;
@@ -43,7 +44,11 @@ typedef struct {
     char path[4096];         /* the run file as given */
     char name[256];          /* its file name, for titles */
     gs_config cfg;
-    int p, d_mlp, n_freq;    /* n_freq = p / 2 */
+    int p, d_mlp;
+    int n_basis;             /* order n of the circuit basis Z_n (core/circuit.h); 0: none */
+    int n_freq;              /* its frequencies 1..n / 2 */
+    int have_circuit;        /* restricted and excluded loss exist for the op */
+    char circuit_note[GS_CIRCUIT_NOTE_MAX]; /* why not, if not (gs_run_circuit_note) */
     long n_metrics;          /* per-epoch rows */
     gs_metrics_row *metrics;
     long n_rows;             /* analysed checkpoints (= all checkpoints) */

@@ -65,8 +65,6 @@ void gs_probe_set_flush_subnormals(gs_probe *pr, int flush)
     gs_pool_set_flush_subnormals(pr->pool, flush);
 }
 
-int gs_probe_has_circuit(gs_op op) { return op == GS_OP_ADD || op == GS_OP_SUB; }
-
 int gs_probe_create(gs_probe *pr, const gs_dims *d, gs_op op, const int32_t *train_idx,
                     int n_train, const int32_t *test_idx, int n_test, gs_err *err)
 {
@@ -74,7 +72,7 @@ int gs_probe_create(gs_probe *pr, const gs_dims *d, gs_op op, const int32_t *tra
     const int p = d->p;
     if (gs_p_check(p, err) < 0)
         return -1;
-    if ((int)op < 0 || op >= GS_OP_COUNT)
+    if (!gs_op_get(op))
         return gs_err_set(err, "probe: unknown operation %d", (int)op);
     const int pp = p * p;
     if (n_train < 1 || n_test < 0 || n_train > pp || n_test > pp - n_train)
@@ -87,8 +85,9 @@ int gs_probe_create(gs_probe *pr, const gs_dims *d, gs_op op, const int32_t *tra
     pr->n_train = n_train;
     pr->n_test = n_test;
     const int n_rest = pp - n_train - n_test;
-    if (gs_fourier_create(&pr->fourier, p, err) != 0)
-        return -1;
+    if (gs_circuit_create(&pr->basis, op, p, err) != 0 ||
+        (pr->basis.n > 0 && gs_fourier_create(&pr->fourier, pr->basis.n, err) != 0))
+        goto fail;
     /* the trainer's batch size and threads, so the forward matches its metrics bit for
      * bit (the fast path's results do not depend on the thread count) */
     if (gs_model_create(&pr->model, d, n_train, GS_PATH_FAST, err) != 0 ||
@@ -108,7 +107,7 @@ int gs_probe_create(gs_probe *pr, const gs_dims *d, gs_op op, const int32_t *tra
     for (int a = 0; a < p; a++)
         for (int b = 0; b < p; b++) {
             pr->target[a * p + b] = gs_task_answer(op, p, a, b);
-            pr->circuit[a * p + b] = op == GS_OP_SUB ? (a - b + p) % p : (a + b) % p;
+            pr->circuit[a * p + b] = gs_circuit_combine(&pr->basis, a, b);
         }
     /* the split: in range, answers defined, no pair twice; the rest is every other pair */
     char *seen = (char *)pr->g_in; /* pp bytes of scratch, cleared again below */
@@ -139,9 +138,14 @@ int gs_probe_create(gs_probe *pr, const gs_dims *d, gs_op op, const int32_t *tra
         }
     assert(r == n_rest);
     memset(seen, 0, (size_t)pp);
-    pr->n_defined = 0;
-    for (int i = 0; i < pp; i++)
+    pr->n_defined = pr->n_circuit = pr->n_circuit_defined = pr->n_train_circuit = 0;
+    for (int i = 0; i < pp; i++) {
         pr->n_defined += pr->target[i] >= 0;
+        pr->n_circuit += pr->circuit[i] >= 0;
+        pr->n_circuit_defined += pr->circuit[i] >= 0 && pr->target[i] >= 0;
+    }
+    for (int k = 0; k < n_train; k++)
+        pr->n_train_circuit += pr->circuit[pr->train_idx[k]] >= 0;
     return 0;
 fail:
     gs_probe_free(pr);
@@ -150,6 +154,7 @@ fail:
 
 void gs_probe_free(gs_probe *pr)
 {
+    gs_circuit_free(&pr->basis);
     gs_fourier_free(&pr->fourier);
     gs_model_free(&pr->model);
     gs_pool_free(pr->pool);
@@ -227,14 +232,17 @@ int gs_probe_measure(gs_probe *pr, const float *params, const int *key_freqs, in
 {
     gs_probe_forward(pr, params, 0, &out->metrics);
     out->restricted_loss = out->excluded_loss = NAN;
-    if (gs_probe_has_circuit(pr->op) &&
+    if (gs_probe_has_circuit(pr) &&
         gs_probe_restricted(pr, key_freqs, n_key, &out->restricted_loss, &out->excluded_loss, err) != 0)
         return -1;
     gs_probe_fourier_norms(pr, NULL, NULL);
     out->embed_fourier_norm = pr->embed_norm;
     out->neuron_logit_norm = pr->neuron_logit_norm;
-    out->gini_embed = gs_gini(pr->embed_norm, pr->p, pr->sort);
-    out->gini_neuron_logit = gs_gini(pr->neuron_logit_norm, pr->p, pr->sort);
+    /* sparsity among the n Fourier components (for mul and div without the indicator
+     * of token 0, which lies outside the group); NaN without a basis */
+    const int n = pr->basis.n;
+    out->gini_embed = n > 0 ? gs_gini(pr->embed_norm, n, pr->sort) : NAN;
+    out->gini_neuron_logit = n > 0 ? gs_gini(pr->neuron_logit_norm, n, pr->sort) : NAN;
     out->weight_norm = gs_params_sumsq(pr->model.params, pr->model.n_params);
     return 0;
 }

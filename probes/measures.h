@@ -10,15 +10,24 @@
  * A context runs the model on its own worker threads (core/pool.h, as many as OpenBLAS
  * uses) and is not itself thread-safe; see fourier.h on creating several.
  *
- * Inputs are the pairs i = a*p + b, all p*p of them. For div, the pairs with b = 0
- * have no answer (target -1): the model still runs on them (their logits and
- * activations exist and take part in the Fourier projections, which are over the whole
- * p x p grid) but they are left out of every loss and accuracy. */
+ * Inputs are the pairs i = a*p + b, all p*p of them. Pairs without an answer (div by
+ * b = 0) have target -1: the model still runs on them but they are left out of every
+ * loss and accuracy.
+ *
+ * The Fourier measures are taken in the operation's circuit basis (core/circuit.h): the
+ * Fourier basis of Z_n, n = basis.n, over the tokens that are group elements, in
+ * element order (for mul and div on a prime p, the discrete-log order). Clusters
+ * transform each neuron's n x n grid of those tokens; restricted and excluded loss
+ * use the directions cos/sin w s over the pairs whose elements combine into s (the
+ * "circuit inputs"; for mul and div, the pairs without token 0). Over tokens, the basis
+ * is gs_probe_basis's p x p matrix: the n Fourier rows, then one indicator row per
+ * token outside the group. For add and sub everything is as docs/science.md §4 says, on Z_p. */
 #ifndef GS_PROBE_MEASURES_H
 #define GS_PROBE_MEASURES_H
 
 #include <stdint.h>
 
+#include "circuit.h"
 #include "error.h"
 #include "fourier.h"
 #include "model.h"
@@ -31,35 +40,40 @@ typedef struct {
     gs_dims d;
     gs_op op;
     int p, n_inputs;   /* n_inputs = p*p */
-    gs_fourier fourier;
+    gs_circuit basis;  /* the circuit basis of op; basis.n = 0: no Fourier measures */
+    gs_fourier fourier; /* over Z_n, n = basis.n (unset, n_freq 0, when n = 0) */
     gs_model model;    /* GS_PATH_FAST, max_batch = n_train (as the trainer's) */
     struct gs_pool *pool; /* the model's worker threads (gs_pool_default_threads) */
     int flush_subnormals; /* the run's numerics (gs_config): the forward uses them */
     int n_train, n_test;
     int n_rest;        /* inputs in neither set: for div the b = 0 pairs, else none */
     int n_defined;     /* inputs whose answer is defined */
+    int n_circuit_defined; /* circuit inputs whose answer is defined (restricted loss) */
+    int n_train_circuit;   /* training inputs that are circuit inputs (excluded loss) */
     int32_t *train_idx, *test_idx, *rest_idx;  /* copies of the split; the rest */
     int32_t *train_tgt, *test_tgt, *rest_tgt;  /* answers; rest_tgt dummy 0s */
     int32_t *target;   /* [p*p] answer of each input, -1 where undefined */
-    int32_t *circuit;  /* [p*p] (a+b) mod p for add, (a-b) mod p for sub; else unused */
+    int32_t *circuit;  /* [p*p] the element s the circuit combines input i into
+                        * (gs_circuit_combine: (a+b) mod p for add), -1 if none */
+    int n_circuit;     /* inputs with circuit[i] >= 0 */
     /* filled by gs_probe_forward */
     double *logits;    /* L [p*p, p]: "=" column dropped, promoted to double */
     float *grid;       /* [d_mlp, p*p]: post-ReLU activation of neuron n on input i */
     int have_logits, have_grid;
     /* scratch and results, carved from one arena */
-    double *sums;      /* [p, p] sum of L rows per circuit residue s */
+    double *sums;      /* [n, p] sum of L rows per circuit element s */
     double *coef;      /* [2 n_freq, p] u^T L for each key direction */
-    double *proj;      /* [p, p] sum_u u(s) (u^T L) per residue s */
-    double *rlogits;   /* [p, p] L_restricted per residue s (plus the mean) */
+    double *proj;      /* [n, p] sum_u u(s) (u^T L) per element s */
+    double *rlogits;   /* [n, p] L_restricted per element s (plus the mean) */
     double *row;       /* [p] */
     double *partial;   /* [n_train / 256 + 1] per-chunk sums of the excluded loss */
-    double *w_e;       /* [p, d_model] F W_E[:p] */
+    double *w_e;       /* [p, d_model] B W_E[:p] (B = gs_probe_basis) */
     double *w_out;     /* [d_mlp, d_model] */
-    double *w_u;       /* [d_model, p] W_U[:, :p] */
-    double *w_l;       /* [d_mlp, p] W_out W_U[:, :p], then W_L F^T */
+    double *w_u;       /* [d_model, p] W_U[:, :p], columns in basis token order */
+    double *w_l;       /* [d_mlp, p] W_out W_U[:, :p], then W_L B^T */
     double *embed_norm, *neuron_logit_norm; /* [p] each */
     double *sort;      /* [max(p, d_mlp)] */
-    double *g_in, *g_out; /* [p, p] one neuron's grid and its 2D transform */
+    double *g_in, *g_out; /* [n, n] one neuron's grid and its 2D transform */
     int *neuron_freq, *best_freq; /* [d_mlp] */
     double *frac;      /* [d_mlp] */
     int *cluster_size; /* [n_freq + 1] */
@@ -87,19 +101,29 @@ void gs_probe_set_flush_subnormals(gs_probe *pr, int flush);
 void gs_probe_forward(gs_probe *pr, const float *params, int want_grid,
                       gs_epoch_metrics *metrics);
 
-/* Restricted loss (CE over all defined inputs) and excluded loss (CE over the training
- * inputs) of docs/science.md §4 for the key frequencies (distinct, each in 1..n_freq; n_key may be
- * 0), from the logits of the last gs_probe_forward. Float64, p classes. Defined for add
- * (u = cos/sin w(a+b), docs/science.md §4.4) and sub (u = cos/sin w(a-b), the same circuit for a-b);
- * for mul and div there is no such circuit in this basis and it returns an error. */
+/* Restricted loss (CE over the circuit inputs with a defined answer: all of them for
+ * add) and excluded loss (CE over the training inputs among the circuit inputs) of docs/science.md
+ * §4 for the key frequencies (distinct, each in 1..n_freq; n_key may be 0), from the
+ * logits of the last gs_probe_forward. Float64, p classes; the mean the restricted
+ * logits keep is over the circuit inputs. Defined where the op has a circuit (u = cos/sin
+ * w s: w(a+b) for add, w(a-b) for sub, w(log a +- log b) for mul and div on a prime p);
+ * otherwise an error naming the op. */
 int gs_probe_restricted(gs_probe *pr, const int *key_freqs, int n_key, double *restricted,
                         double *excluded, gs_err *err);
-int gs_probe_has_circuit(gs_op op); /* 1 for add and sub */
+static inline int gs_probe_has_circuit(const gs_probe *pr) { return pr->basis.rule != GS_CIRCUIT_NONE; }
 
-/* Fourier norms of the parameters loaded by the last gs_probe_forward:
- * embed_norm[j] = ||(F W_E[:p])[j, :]||, neuron_logit_norm[j] = ||(W_L F^T)[:, j]|| with
- * W_L = W_out W_U[:, :p]; j = 0..p-1 in F's row order. Either pointer may be NULL. */
+/* Fourier norms of the parameters loaded by the last gs_probe_forward, in the basis B of
+ * gs_probe_basis: embed_norm[j] = ||(B W_E[:p])[j, :]||, neuron_logit_norm[j] =
+ * ||(W_L B^T)[:, j]|| with W_L = W_out W_U[:, :p]; j = 0..p-1 in B's row order (for add,
+ * B = F of docs/science.md §4). All NaN when the op has no basis. Either pointer may be NULL. */
 void gs_probe_fourier_norms(gs_probe *pr, double *embed_norm, double *neuron_logit_norm);
+
+/* The circuit basis over the tokens, B [p, p] (as /analysis/fourier_basis stores it):
+ * row j < n is Fourier row j of Z_n read at each token's element, B[j, x] =
+ * F_n[j, index[x]] (0 for a token outside the group); rows n..p-1 are the indicators of
+ * the tokens outside the group, ascending. Orthonormal. For add and sub B = F. Not
+ * defined when the op has no basis (n = 0): returns -1 and leaves B alone. */
+int gs_probe_basis(const gs_probe *pr, double *B);
 
 /* Gini coefficient of a non-negative vector (Hurley & Rickard, docs/science.md §4); scratch holds
  * n doubles. One-hot gives 1 - 1/n, constant 0; all-zero, negative, NaN or empty
@@ -111,7 +135,7 @@ double gs_gini(const double *c, int n, double *scratch);
 typedef struct {
     gs_epoch_metrics metrics;         /* train/test loss and accuracy, p+1 classes */
     double restricted_loss, excluded_loss; /* NaN when the op has no circuit */
-    double gini_embed, gini_neuron_logit;
+    double gini_embed, gini_neuron_logit;  /* over the n Fourier components; NaN: no basis */
     double weight_norm;               /* sum of squares of all parameters, in double */
     const double *embed_fourier_norm; /* [p] */
     const double *neuron_logit_norm;  /* [p] */
@@ -123,7 +147,9 @@ int gs_probe_measure(gs_probe *pr, const float *params, const int *key_freqs, in
                      gs_probe_measures *out, gs_err *err);
 
 /* Neuron clusters (docs/science.md §4) from the activation grid of the last
- * gs_probe_forward(..., want_grid = 1). */
+ * gs_probe_forward(..., want_grid = 1), in the circuit basis. When the op has no basis,
+ * no neuron has a cluster or a best frequency (frac NaN) and there are no key
+ * frequencies. */
 typedef enum {
     GS_CLUSTER_THRESHOLD, /* best frequency if its fraction >= threshold (docs/science.md §4.3) */
     GS_CLUSTER_BEST       /* the paper's notebook: best frequency, no threshold */

@@ -1,11 +1,25 @@
-/* Fourier norms of the embedding and the neuron-logit map, and the Gini coefficient
- * (docs/science.md §4). */
+/* Fourier norms of the embedding and the neuron-logit map in the circuit basis
+ * (measures.h), the basis over tokens, and the Gini coefficient (docs/science.md §4). */
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "measures.h"
+
+int gs_probe_basis(const gs_probe *pr, double *B)
+{
+    const int p = pr->p, n = pr->basis.n;
+    if (n == 0)
+        return -1;
+    const double *F = pr->fourier.basis;
+    const int32_t *index = pr->basis.index, *token = pr->basis.token;
+    for (int j = 0; j < p; j++)
+        for (int x = 0; x < p; x++)
+            B[(size_t)j * p + x] = j < n ? (index[x] < 0 ? 0.0 : F[(size_t)j * n + index[x]])
+                                         : (double)(x == token[j]);
+    return 0;
+}
 
 void gs_probe_fourier_norms(gs_probe *pr, double *embed_norm, double *neuron_logit_norm)
 {
@@ -14,10 +28,18 @@ void gs_probe_fourier_norms(gs_probe *pr, double *embed_norm, double *neuron_log
     const float *W_E = m->params + m->info[GS_W_E].offset;
     const float *W_out = m->params + m->info[GS_W_OUT].offset;
     const float *W_U = m->params + m->info[GS_W_U].offset;
+    const int32_t *tok = pr->basis.token;
 
-    /* E = F W_E[:p]: the D columns of the [p, D] matrix, transformed in place */
-    for (size_t j = 0; j < (size_t)p * D; j++)
-        pr->w_e[j] = W_E[j];
+    if (pr->basis.n == 0) { /* no basis: no norms in it */
+        for (int j = 0; j < p; j++)
+            pr->embed_norm[j] = pr->neuron_logit_norm[j] = NAN;
+        goto copy;
+    }
+    /* E = B W_E[:p]: the rows in basis token order, then the D columns of the first n
+     * rows transformed in place; the rows of tokens outside the group stay (indicators) */
+    for (int k = 0; k < p; k++)
+        for (int c = 0; c < D; c++)
+            pr->w_e[(size_t)k * D + c] = W_E[(size_t)tok[k] * D + c];
     gs_fourier_vectors(&pr->fourier, pr->w_e, pr->w_e, D, D, 1);
     for (int j = 0; j < p; j++) {
         const double *e = pr->w_e + (size_t)j * D;
@@ -27,12 +49,13 @@ void gs_probe_fourier_norms(gs_probe *pr, double *embed_norm, double *neuron_log
         pr->embed_norm[j] = sqrt(s);
     }
 
-    /* W_L = W_out W_U[:, :p] in double, then M = W_L F^T: each row of W_L transformed */
+    /* W_L = W_out W_U[:, :p] in double, its columns in basis token order, then
+     * M = W_L B^T: the first n entries of each row of W_L transformed */
     for (size_t j = 0; j < (size_t)M * D; j++)
         pr->w_out[j] = W_out[j];
     for (int r = 0; r < D; r++)
         for (int c = 0; c < p; c++)
-            pr->w_u[(size_t)r * p + c] = W_U[(size_t)r * V + c];
+            pr->w_u[(size_t)r * p + c] = W_U[(size_t)r * V + tok[c]];
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, p, D, 1.0, pr->w_out, D,
                 pr->w_u, p, 0.0, pr->w_l, p);
     gs_fourier_vectors(&pr->fourier, pr->w_l, pr->w_l, M, 1, p);
@@ -46,6 +69,7 @@ void gs_probe_fourier_norms(gs_probe *pr, double *embed_norm, double *neuron_log
     for (int j = 0; j < p; j++)
         pr->neuron_logit_norm[j] = sqrt(pr->neuron_logit_norm[j]);
 
+copy:
     if (embed_norm)
         memcpy(embed_norm, pr->embed_norm, (size_t)p * sizeof(double));
     if (neuron_logit_norm)

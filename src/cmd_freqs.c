@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "analyze.h"
+#include "circuit.h"
 #include "commands.h"
 #include "opts.h"
 
@@ -18,7 +19,12 @@ static const char freqs_usage[] =
 static int report(gs_run *run, long epoch, gs_cluster_rule rule, double threshold, gs_err *err)
 {
     const gs_dims *d = gs_run_dims(run);
-    const int p = d->p, n_freq = gs_fourier_n_freq(p);
+    const gs_op op = gs_run_config(run)->op;
+    /* the circuit basis Z_n (core/circuit.h): Z_p, or Z_(p-1) by discrete log */
+    const int p = d->p, n = gs_circuit_order(op, p), n_freq = gs_fourier_n_freq(n);
+    if (n == 0)
+        return gs_err_set(err, "%s: op %s has no Fourier basis, so no frequencies to report (%s)",
+                          gs_run_path(run), gs_op_name(op), gs_run_circuit_note(run));
     const int ck = gs_run_find_checkpoint(run, epoch, err);
     if (ck < 0)
         return -1;
@@ -55,8 +61,9 @@ static int report(gs_run *run, long epoch, gs_cluster_rule rule, double threshol
     for (int k = 0; k < cl.n_key; k++)
         printf(" %d", cl.key_freqs[k]);
     printf("%s\n", cl.n_key ? "" : " none (no frequency holds 1% of the neurons)");
-    printf("rule: %s\n\n", rule == GS_CLUSTER_BEST ? "best frequency, no threshold (notebook)"
-                                                   : "best frequency if it explains >= threshold of the variance");
+    printf("rule: %s\n", rule == GS_CLUSTER_BEST ? "best frequency, no threshold (notebook)"
+                                                 : "best frequency if it explains >= threshold of the variance");
+    printf("basis: %s\n\n", gs_run_circuit_note(run));
     printf("  freq  neurons  mean fraction of variance explained\n");
     for (int w = 1; w <= n_freq; w++) {
         if (cl.cluster_size[w] == 0)
@@ -70,7 +77,7 @@ static int report(gs_run *run, long epoch, gs_cluster_rule rule, double threshol
     printf("  none  %7d\n\n", cl.cluster_size[0]);
     /* embedding spectrum: norm per frequency over its cos and sin components */
     double total = 0, mx = 0;
-    for (int j = 0; j < p; j++)
+    for (int j = 0; j < n; j++)
         total += embed[j] * embed[j];
     printf("embedding norm per frequency (sqrt(cos^2 + sin^2) of F W_E; * = key frequency)\n");
     double *fn = malloc((size_t)(n_freq + 1) * sizeof *fn);
@@ -79,7 +86,7 @@ static int report(gs_run *run, long epoch, gs_cluster_rule rule, double threshol
         goto out;
     }
     for (int w = 1; w <= n_freq; w++) {
-        int s = gs_fourier_sin_row(p, w);
+        int s = gs_fourier_sin_row(n, w);
         double c2 = embed[gs_fourier_cos_row(w)] * embed[gs_fourier_cos_row(w)];
         fn[w] = sqrt(c2 + (s >= 0 ? embed[s] * embed[s] : 0));
         mx = fn[w] > mx ? fn[w] : mx;

@@ -26,6 +26,21 @@ static const char *status_name(gs_run_status s)
     }
 }
 
+/* "label      text", the text wrapped at spaces to lines of about 100 columns. */
+static void print_wrapped(const char *label, const char *text)
+{
+    int col = printf("%-10s", label);
+    while (*text) {
+        size_t word = strcspn(text, " ");
+        if (col > 11 && col + 1 + (int)word > 100)
+            col = printf("\n%10s", "") - 1;
+        col += printf(" %.*s", (int)word, text);
+        text += word;
+        text += strspn(text, " ");
+    }
+    printf("\n");
+}
+
 static int print_info(gs_run *run, gs_err *err)
 {
     const gs_config *c = gs_run_config(run);
@@ -37,8 +52,13 @@ static int print_info(gs_run *run, gs_err *err)
     printf("run        %s\n", path);
     printf("created by %s\n", gs_run_created_by(run));
     printf("command    %s\n", gs_run_command_line(run));
-    printf("task       (a %s b) mod %d, train fraction %g, seed %lld\n", gs_op_name(c->op), c->p,
-           c->frac, (long long)c->seed);
+    const gs_op_info *o = gs_op_get(c->op);
+    printf("task       %s: %s, %s%d%s, train fraction %g, seed %lld\n", o->name, o->formula,
+           o->fixed_p ? "" : "p = ", c->p, o->fixed_p ? " tokens" : "", c->frac, (long long)c->seed);
+    char why[256];
+    if (gs_task_n_defined(c->op, c->p, why, sizeof why) < (long)c->p * c->p)
+        printf("pairs      %s\n", why);
+    print_wrapped("measures", gs_run_circuit_note(run));
     printf("model      d_model %d, %d heads, d_mlp %d\n", c->d_model, c->n_heads, c->d_mlp);
     printf("optimizer  AdamW lr %g, wd %g, betas (%g, %g), warm-up %d\n", c->lr, c->wd, c->beta1,
            c->beta2, c->warmup);

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "circuit.h"
 #include "commands.h"
 #include "opts.h"
 #include "train_run.h"
@@ -9,13 +10,15 @@
 static const char train_usage[] =
     "usage: grokscope train --out RUN.h5 [options]\n"
     "       grokscope train --resume RUN.h5 [--epochs N] [--threads N] [--quiet]\n"
+    "       grokscope train --list-ops\n"
     "\n"
     "Trains the one-layer transformer of Nanda et al. 2023 on (a op b) mod p, full batch,\n"
     "AdamW, and writes checkpoints of all weights to an HDF5 run file.\n"
     "\n"
     "task:\n"
-    "  --p N               modulus (default 113)\n"
-    "  --op OP             add, sub, mul or div (default add; div needs a prime p)\n"
+    "  --p N               modulus (default 113; the S5 ops fix it to 120)\n"
+    "  --op OP             the operation (default add); --list-ops lists them all:\n"
+    "                      Power et al.'s polynomials, mixed and S5 tasks too\n"
     "  --frac F            fraction of the p*p pairs that train (default 0.3)\n"
     "  --seed S            split (CPython random.shuffle) and init seed (default 0)\n"
     "model:\n"
@@ -41,10 +44,25 @@ static const char train_usage[] =
     "                      late epochs cost what early ones do; docs/numerics.md)\n"
     "  --quiet             no progress line\n";
 
+/* --list-ops: every operation, its answer, its pairs and its Fourier measures. */
+static void list_ops(void)
+{
+    printf("Operations for --op: the answer to the pair (x, y) of tokens x, y in 0..p-1\n"
+           "(docs/tasks.md has the details).\n\n");
+    for (int i = 0; i < GS_OP_COUNT; i++) {
+        const gs_op_info *o = gs_op_get((gs_op)i);
+        printf("  %-13s %s%s\n", o->name, o->formula,
+               o->needs_prime ? "; p prime" : o->fixed_p ? "; p = 120" : "");
+        printf("      pairs: %s\n", o->pairs);
+        printf("      Fourier measures: %s\n", gs_circuit_summary((gs_op)i));
+    }
+}
+
 static int parse(int argc, char **argv, gs_train_job *job, gs_err *err)
 {
     gs_config *c = &job->cfg;
     long v;
+    int p_given = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = NULL;
         int r;
@@ -62,6 +80,8 @@ static int parse(int argc, char **argv, gs_train_job *job, gs_err *err)
             return -1;                                                                    \
         continue;                                                                         \
     }
+        if (strcmp(a, "--p") == 0 || strncmp(a, "--p=", 4) == 0)
+            p_given = 1;
         LONG_OPT("--p", GS_P_MIN, GS_P_MAX, c->p)
         LONG_OPT("--seed", -9223372036854775807L, 9223372036854775807L, c->seed)
         LONG_OPT("--d-model", 1, 8192, c->d_model)
@@ -80,7 +100,8 @@ static int parse(int argc, char **argv, gs_train_job *job, gs_err *err)
             if (r < 0)
                 return -1;
             if (gs_op_parse(val, &c->op) != 0)
-                return gs_err_set(err, "--op: unknown operation '%s' (add, sub, mul, div)", val);
+                return gs_err_set(err, "--op: unknown operation '%s' (grokscope train --list-ops "
+                                  "lists them)", val);
             continue;
         }
         if ((r = OPT("--out")) != 0) {
@@ -114,6 +135,9 @@ static int parse(int argc, char **argv, gs_train_job *job, gs_err *err)
         else
             return gs_err_set(err, "unknown option '%s' (see grokscope train --help)", a);
     }
+    /* the S5 tasks fix the token count; an explicit other --p is refused by validation */
+    if (gs_op_get(c->op)->fixed_p && !p_given)
+        c->p = gs_op_get(c->op)->fixed_p;
     return 0;
 }
 
@@ -142,6 +166,10 @@ int gs_cmd_train(int argc, char **argv)
         fputs(train_usage, stdout);
         return 0;
     }
+    if (argc == 2 && strcmp(argv[1], "--list-ops") == 0) {
+        list_ops();
+        return 0;
+    }
     gs_train_job job = {0};
     gs_config_default(&job.cfg);
     gs_err err;
@@ -160,6 +188,10 @@ int gs_cmd_train(int argc, char **argv)
                 job.resume_epochs = job.cfg.epochs;
     } else if (gs_config_validate(&job.cfg, &err) != 0) {
         return gs_fail("train", &err);
+    } else if (!job.quiet) {
+        char why[256];
+        if (gs_task_n_defined(job.cfg.op, job.cfg.p, why, sizeof why) < (long)job.cfg.p * job.cfg.p)
+            fprintf(stderr, "grokscope train: op %s: %s\n", gs_op_name(job.cfg.op), why);
     }
     gs_join_args(cmdline, sizeof cmdline, argc, argv);
     job.command_line = cmdline;

@@ -27,7 +27,7 @@ except ImportError as e:
     sys.exit(77)
 
 # The format version this checker describes.
-MAJOR, MINOR = 1, 1
+MAJOR, MINOR = 1, 2
 
 I32, I64, F32, F64, STR = "int32", "int64", "float32", "float64", "string"
 
@@ -43,7 +43,23 @@ CONFIG_ATTRS = {"p": I64, "op": STR, "frac": F64, "seed": I64, "d_model": I64,
 # of older minors lack them (docs/run-file.md)
 CONFIG_OPTIONAL = {"flush_subnormals": (I64, 1)}   # absent = 0 (IEEE subnormals)
 
-OPS = ("add", "sub", "mul", "div")
+OPS = ("add", "sub", "mul", "div", "x2y2", "x2xyy2", "x2xyy2x", "x3xy", "x3xy2y", "x2y", "x3y",
+       "div-or-sub", "add-or-mul", "add-or-sub", "s5-compose", "s5-conjugate", "s5-xyx")
+PRIME_OPS = ("div", "div-or-sub")               # they divide: p must be prime
+S5_OPS = ("s5-compose", "s5-conjugate", "s5-xyx")   # p is the 120 permutations of S5
+
+# /analysis attributes added by a minor version (docs/run-file.md)
+ANALYSIS_OPTIONAL = {"circuit_measures": (STR, 2)}
+
+
+def is_prime(n):
+    return n >= 2 and all(n % q for q in range(2, int(n ** 0.5) + 1))
+
+
+def has_circuit(op, p):
+    """docs/tasks.md: restricted and excluded loss exist for add and sub, and for mul and
+    div on a prime p (the discrete-log basis)."""
+    return op in ("add", "sub") or (op in ("mul", "div") and is_prime(p))
 
 PHASE_ROWS = 10   # /analysis/phase_epochs since 1.1
 
@@ -320,8 +336,8 @@ class Checker:
         ranges = [
             (c["p"] >= 3, "p must be at least 3"),
             (c["op"] in OPS, f"op {c['op']!r} is not one of {', '.join(OPS)}"),
-            (c["op"] != "div" or all(c["p"] % q for q in range(2, int(c["p"] ** 0.5) + 1)),
-             "op div needs a prime p"),
+            (c["op"] not in PRIME_OPS or is_prime(c["p"]), f"op {c['op']} needs a prime p"),
+            (c["op"] not in S5_OPS or c["p"] == 120, f"op {c['op']} needs p = 120 (S5)"),
             (0 < c["frac"] < 1, "frac must lie strictly between 0 and 1"),
             (min(c["d_model"], c["n_heads"], c["d_head"], c["d_mlp"]) >= 1, "widths must be >= 1"),
             (c["d_head"] * c["n_heads"] == c["d_model"], "d_head must equal d_model / n_heads"),
@@ -339,6 +355,7 @@ class Checker:
                 self.bad("/config", f"{msg} ({self.config_line(c)})")
         if not all(ok for ok, _ in ranges):
             return None
+        # only div leaves pairs out (y = 0); an odd y is never 0 (p is prime for both)
         pairs = c["p"] * (c["p"] - 1) if c["op"] == "div" else c["p"] * c["p"]
         if c["n_train"] + c["n_test"] != pairs:
             self.bad("/config", f"n_train {c['n_train']} + n_test {c['n_test']} is not the {pairs} pairs")
@@ -471,10 +488,18 @@ class Checker:
             self.bad("/status", rules[code][1])
 
     def check_analysis(self, f, cfg, ckpt):
-        g = self.group(f, "analysis")
+        g = self.group(f, "analysis", {k: t for k, (t, _) in ANALYSIS_OPTIONAL.items()})
         if g is None:
             return
         p, M = cfg["p"], cfg["d_mlp"]
+        for k, (kind, since) in ANALYSIS_OPTIONAL.items():
+            if k in g.attrs:
+                v = self.attr(g, k, kind)
+                if v is not None and v.startswith("none") == has_circuit(cfg["op"], p):
+                    self.bad("/analysis", f"{k} = {v!r}: op {cfg['op']} with p = {p} "
+                             f"{'has' if has_circuit(cfg['op'], p) else 'has no'} Fourier circuit")
+            elif getattr(self, "minor", 0) >= since:
+                self.bad("/analysis", f"missing attribute {k} (format 1.{since} has it)")
         max_rows = max(1, MATRIX_CHUNK_BYTES // (8 * p))
         row_chunk = (min(SERIES_CHUNK, max_rows), p)
 

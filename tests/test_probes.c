@@ -187,21 +187,54 @@ static double table_ce(const double *L, int p, const int32_t *target, const int3
     return sum / count;
 }
 
-/* docs/science.md §4 literally: u from products of F's rows per input, dense projections. */
+/* float64 CE over p classes, mean over the inputs i with mask[i] and a defined answer */
+static double masked_ce(const double *L, int p, const int32_t *target, const char *mask)
+{
+    double sum = 0.0;
+    int count = 0;
+    for (int i = 0; i < p * p; i++) {
+        if (!mask[i] || target[i] < 0)
+            continue;
+        const double *x = L + (size_t)i * p;
+        double mx = x[0], s = 0.0;
+        for (int c = 1; c < p; c++)
+            mx = fmax(mx, x[c]);
+        for (int c = 0; c < p; c++)
+            s += exp(x[c] - mx);
+        sum += mx + log(s) - x[target[i]];
+        count++;
+    }
+    return sum / count;
+}
+
+/* docs/science.md §4 literally, in the circuit basis: u from products of the token basis' rows
+ * (gs_probe_basis, which is F for add and sub) per input, dense projections; the mean
+ * and both losses over the inputs whose tokens are both group elements. */
 static void literal_restricted(const gs_probe *pr, const int *keys, int n_key, double *restricted,
                                double *excluded)
 {
-    const int p = pr->p, pp = p * p;
-    const double *F = pr->fourier.basis, *L = pr->logits;
-    const double sign = pr->op == GS_OP_SUB ? -1.0 : 1.0;
+    const int p = pr->p, pp = p * p, n = pr->basis.n;
+    const double *L = pr->logits;
+    double *F = xmalloc((size_t)pp * sizeof(double));
+    CHECK(gs_probe_basis(pr, F) == 0);
+    const double sign = pr->basis.rule == GS_CIRCUIT_DIFF ? -1.0 : 1.0;
+    char *in_group = xmalloc((size_t)pp), *train = calloc((size_t)pp, 1);
+    if (!train)
+        exit(2);
+    int n_in = 0;
+    for (int a = 0; a < p; a++)
+        for (int b = 0; b < p; b++)
+            n_in += in_group[a * p + b] = pr->basis.index[a] >= 0 && pr->basis.index[b] >= 0;
+    for (int k = 0; k < pr->n_train; k++)
+        train[pr->train_idx[k]] = in_group[pr->train_idx[k]];
     double *u = xmalloc((size_t)2 * n_key * pp * sizeof(double));
     int n_dir = 0;
     for (int k = 0; k < n_key; k++) {
-        const int w = keys[k], rc = 2 * w - 1, rs = 2 * w < p ? 2 * w : -1;
+        const int w = keys[k], rc = 2 * w - 1, rs = 2 * w < n ? 2 * w : -1;
         for (int a = 0; a < p; a++)
             for (int b = 0; b < p; b++) {
                 const double ca = F[rc * p + a], cb = F[rc * p + b];
-                if (rs < 0) { /* Nyquist: cos(pi(a+b)) = cos(pi a) cos(pi b) */
+                if (rs < 0) { /* Nyquist: cos(pi(i+j)) = cos(pi i) cos(pi j) */
                     u[(size_t)n_dir * pp + a * p + b] = ca * cb;
                     continue;
                 }
@@ -229,17 +262,17 @@ static void literal_restricted(const gs_probe *pr, const int *keys, int n_key, d
     for (int c = 0; c < p; c++) {
         double m = 0.0;
         for (int i = 0; i < pp; i++)
-            m += L[(size_t)i * p + c];
-        coef[c] = m / pp;
+            m += in_group[i] ? L[(size_t)i * p + c] : 0.0;
+        coef[c] = m / n_in;
     }
     for (int i = 0; i < pp; i++)
         for (int c = 0; c < p; c++) {
             Lr[(size_t)i * p + c] = coef[c] + proj[(size_t)i * p + c];
             Le[(size_t)i * p + c] = L[(size_t)i * p + c] - proj[(size_t)i * p + c];
         }
-    *restricted = table_ce(Lr, p, pr->target, NULL, 0);
-    *excluded = table_ce(Le, p, pr->target, pr->train_idx, pr->n_train);
-    free(u), free(proj), free(Lr), free(Le), free(coef);
+    *restricted = masked_ce(Lr, p, pr->target, in_group);
+    *excluded = masked_ce(Le, p, pr->target, train);
+    free(u), free(proj), free(Lr), free(Le), free(coef), free(F), free(in_group), free(train);
 }
 
 /* A probe with a tiny model (only the logit table matters here). */
@@ -292,7 +325,8 @@ static int oracle_restricted(const char *python, const char *script, const gs_pr
     if (fd < 0)
         return -1;
     FILE *f = fdopen(fd, "wb");
-    const int32_t head[4] = {pr->p, pr->op == GS_OP_SUB, n_key, pr->n_train};
+    const int32_t head[4] = {pr->p, pr->op == GS_OP_SUB ? 1 : pr->op == GS_OP_MUL ? 2 : pr->op == GS_OP_DIV ? 3 : 0,
+                             n_key, pr->n_train};
     int32_t k32[64];
     for (int k = 0; k < n_key; k++)
         k32[k] = keys[k];
@@ -392,8 +426,9 @@ static void test_restricted(const char *oracle)
     CHECK(gs_probe_restricted(&pr, dup, 3, &r, &e, &err) == -1 && strstr(err.msg, "twice"));
     gs_probe_free(&pr);
 
-    /* (4) random tables on small p, add and sub, odd and even p (Nyquist key): the
-     * literal formula, and the numpy oracle if given */
+    /* (4) random tables on small p, add and sub, odd and even p (Nyquist key), mul and
+     * div in their discrete-log basis (even n = p-1: a Nyquist key too): the literal
+     * formula, and the numpy oracle if given */
     const char *python = oracle ? find_python() : NULL;
     const int oracle_ok = python != NULL;
     oracle_skipped = !oracle_ok;
@@ -401,7 +436,8 @@ static void test_restricted(const char *oracle)
         printf("note: %s; skipping the numpy oracle\n",
                oracle ? "no python3 with numpy found" : "no oracle script given (argv[1])");
     const struct { int p; gs_op op; int keys[3], n_key; } cases[] = {
-        {23, GS_OP_ADD, {2, 5, 11}, 3}, {23, GS_OP_SUB, {1, 7, 0}, 2}, {16, GS_OP_ADD, {3, 8, 0}, 2}};
+        {23, GS_OP_ADD, {2, 5, 11}, 3}, {23, GS_OP_SUB, {1, 7, 0}, 2}, {16, GS_OP_ADD, {3, 8, 0}, 2},
+        {23, GS_OP_MUL, {2, 5, 11}, 3}, {29, GS_OP_DIV, {3, 14, 0}, 2}, {17, GS_OP_MUL, {1, 4, 0}, 2}};
     for (size_t t = 0; t < sizeof cases / sizeof *cases; t++) {
         if (make_probe(&pr, cases[t].p, cases[t].op, 0.4, 16) != 0) {
             CHECK(0);
@@ -412,9 +448,12 @@ static void test_restricted(const char *oracle)
         for (size_t j = 0; j < (size_t)q * q * q; j++)
             pr.logits[j] = 2.0 * gaussian();
         /* plus some real circuit so the projections are not all noise */
+        const int nq = pr.basis.n;
         for (int i = 0; i < q * q; i++)
             for (int c = 0; c < q; c++)
-                pr.logits[(size_t)i * q + c] += 3.0 * cos(2.0 * M_PI * cases[t].keys[0] * (pr.circuit[i] - c) / q);
+                if (pr.circuit[i] >= 0 && pr.basis.index[c] >= 0)
+                    pr.logits[(size_t)i * q + c] +=
+                        3.0 * cos(2.0 * M_PI * cases[t].keys[0] * (pr.circuit[i] - pr.basis.index[c]) / nq);
         CHECK(gs_probe_restricted(&pr, cases[t].keys, cases[t].n_key, &r, &e, &err) == 0);
         literal_restricted(&pr, cases[t].keys, cases[t].n_key, &r_lit, &e_lit);
         REL_NEAR(r, r_lit, 1e-12);
@@ -430,10 +469,145 @@ static void test_restricted(const char *oracle)
     if (oracle_ok)
         printf("numpy oracle: restricted/excluded agree on %zu cases\n", sizeof cases / sizeof *cases);
 
-    /* mul has no circuit in this basis: an error, and NaN from gs_probe_measure */
-    CHECK(make_probe(&pr, 23, GS_OP_MUL, 0.3, 16) == 0);
+    /* x^2+y^2 and mul on a composite p have no circuit: an error naming the op and why,
+     * and NaN from gs_probe_measure */
+    CHECK(make_probe(&pr, 23, GS_OP_X2Y2, 0.3, 16) == 0);
     pr.have_logits = 1;
-    CHECK(gs_probe_restricted(&pr, keys, 1, &r, &e, &err) == -1 && strstr(err.msg, "mul"));
+    CHECK(gs_probe_restricted(&pr, keys, 1, &r, &e, &err) == -1 && strstr(err.msg, "x2y2") &&
+          strstr(err.msg, "no Fourier circuit"));
+    CHECK(pr.basis.n == 23 && !gs_probe_has_circuit(&pr));
+    gs_probe_free(&pr);
+    CHECK(make_probe(&pr, 21, GS_OP_MUL, 0.3, 16) == 0);
+    pr.have_logits = 1;
+    CHECK(gs_probe_restricted(&pr, keys, 1, &r, &e, &err) == -1 && strstr(err.msg, "not prime"));
+    gs_probe_free(&pr);
+}
+
+/* A multiplication table that is a Fourier circuit in the discrete-log basis: the
+ * answer's logit is sum_k amp_k cos(2 pi w_k (log a + log b - log c) / (p-1)) plus a
+ * per-class offset, c = 0 never winning on the group pairs; the pairs with 0 carry
+ * noise, which the measures must ignore. Restricted loss is then the table's own CE
+ * over the group pairs, excluded loss the offsets' CE, and dropping a key frequency
+ * moves its share from one to the other, as for add. */
+static void test_mul_circuit(void)
+{
+    gs_probe pr;
+    gs_err err;
+    const int p = 29, n = 28;
+    if (make_probe(&pr, p, GS_OP_MUL, 0.5, 16) != 0) {
+        CHECK(0);
+        return;
+    }
+    CHECK(pr.basis.n == n && pr.basis.generator == 2 && pr.basis.index[0] == -1);
+    CHECK(pr.n_circuit == n * n && pr.n_circuit_defined == n * n);
+    pr.have_logits = 1;
+    const int keys[] = {3, 8, 14}; /* 14 = n/2: the Nyquist frequency, cos only */
+    const double amp[] = {3.0, 2.5, 1.5};
+    double offset[29];
+    for (int c = 0; c < p; c++)
+        offset[c] = c == 0 ? -5.0 : 0.5 * gaussian();
+    char *group = xmalloc((size_t)p * p), *train = calloc((size_t)p * p, 1);
+    if (!train)
+        exit(2);
+    for (int a = 0; a < p; a++)
+        for (int b = 0; b < p; b++) {
+            const int ia = pr.basis.index[a], ib = pr.basis.index[b];
+            group[a * p + b] = ia >= 0 && ib >= 0;
+            for (int c = 0; c < p; c++) {
+                double v = offset[c];
+                if (!group[a * p + b])
+                    v = 4.0 * gaussian();
+                else if (c > 0)
+                    for (int k = 0; k < 3; k++)
+                        v += amp[k] * cos(2.0 * M_PI * keys[k] * (ia + ib - pr.basis.index[c]) / n);
+                pr.logits[((size_t)a * p + b) * p + c] = v;
+            }
+        }
+    for (int k = 0; k < pr.n_train; k++)
+        train[pr.train_idx[k]] = group[pr.train_idx[k]];
+    double r, e, r_lit, e_lit;
+    const double full = masked_ce(pr.logits, p, pr.target, group);
+    CHECK(full < 0.3 * log((double)p)); /* the table solves the group pairs */
+    CHECK(gs_probe_restricted(&pr, keys, 3, &r, &e, &err) == 0);
+    CHECK_NEAR(r, full, 1e-9);
+    double lse_off = 0.0, off_target = 0.0;
+    int n_tr = 0;
+    for (int c = 0; c < p; c++)
+        lse_off += exp(offset[c]);
+    for (int k = 0; k < pr.n_train; k++)
+        if (train[pr.train_idx[k]]) {
+            off_target += offset[pr.train_tgt[k]];
+            n_tr++;
+        }
+    CHECK(n_tr == pr.n_train_circuit && n_tr < pr.n_train);
+    CHECK_NEAR(e, log(lse_off) - off_target / n_tr, 1e-9);
+    literal_restricted(&pr, keys, 3, &r_lit, &e_lit);
+    CHECK_NEAR(r, r_lit, 1e-11);
+    CHECK_NEAR(e, e_lit, 1e-11);
+    CHECK(gs_probe_restricted(&pr, keys, 2, &r, &e, &err) == 0); /* Nyquist left out */
+    CHECK(r > full + 0.05 && e < log(lse_off) - off_target / n_tr - 0.05);
+    literal_restricted(&pr, keys, 2, &r_lit, &e_lit);
+    CHECK_NEAR(r, r_lit, 1e-11);
+    CHECK_NEAR(e, e_lit, 1e-11);
+    /* the same table read in Z_p (as if it were add) shows no circuit at all */
+    gs_probe add;
+    if (make_probe(&add, p, GS_OP_ADD, 0.5, 16) == 0) {
+        memcpy(add.logits, pr.logits, (size_t)p * p * p * sizeof(double));
+        add.have_logits = 1;
+        CHECK(gs_probe_restricted(&add, keys, 3, &r, &e, &err) == 0);
+        CHECK(r > 0.8 * log((double)p));
+        gs_probe_free(&add);
+    }
+    CHECK(gs_probe_restricted(&pr, (const int[]){15}, 1, &r, &e, &err) == -1 && strstr(err.msg, "1..14"));
+    free(group), free(train);
+
+    /* neurons planted at discrete-log frequencies: cos(2 pi w log a / n) terms; the
+     * pairs with 0 hold noise, outside the grid the clusters read */
+    const int M = pr.d.d_mlp, pp = p * p, freq[16] = {3, 3, 3, 3, 3, 3, 8, 8, 8, 8, 14, 14, 5, -1, -1, -1};
+    pr.have_grid = 1;
+    for (int j = 0; j < M; j++) {
+        float *A = pr.grid + (size_t)j * pp;
+        const double pa = 2 * M_PI * uniform(), pb = 2 * M_PI * uniform(), pab = 2 * M_PI * uniform();
+        for (int a = 0; a < p; a++)
+            for (int b = 0; b < p; b++) {
+                const int ia = pr.basis.index[a], ib = pr.basis.index[b];
+                const double t = 2.0 * M_PI * freq[j] / n;
+                A[a * p + b] = (float)(ia < 0 || ib < 0 ? 3.0 * uniform()
+                                       : freq[j] < 0  ? uniform()
+                                                      : 1.0 + cos(t * ia + pa) + cos(t * ib + pb) +
+                                                            0.5 * cos(t * (ia + ib) + pab));
+            }
+    }
+    gs_cluster_result cl;
+    CHECK(gs_probe_clusters(&pr, GS_CLUSTER_THRESHOLD, GS_PROBE_CLUSTER_THRESHOLD, &cl, &err) == 0);
+    int wrong = 0;
+    for (int j = 0; j < M; j++)
+        wrong += cl.neuron_freq[j] != freq[j];
+    CHECK(wrong == 0);
+    CHECK(cl.n_key == 4 && cl.key_freqs[0] == 3 && cl.key_freqs[1] == 5 && cl.key_freqs[2] == 8 &&
+          cl.key_freqs[3] == 14);
+    for (int j = 0; j < 13; j++)
+        CHECK_NEAR(cl.frac[j], 1.0, 1e-6);
+    gs_probe_free(&pr);
+}
+
+/* S5 has no Fourier basis: no clusters, NaN norms, no restricted loss, no basis. */
+static void test_no_basis(void)
+{
+    gs_probe pr;
+    gs_err err;
+    if (make_probe(&pr, 120, GS_OP_S5_COMPOSE, 0.3, 8) != 0) {
+        CHECK(0);
+        return;
+    }
+    CHECK(pr.basis.n == 0 && pr.fourier.n_freq == 0 && !gs_probe_has_circuit(&pr) && pr.n_circuit == 0);
+    CHECK(strncmp(pr.basis.note, "none:", 5) == 0 && strstr(pr.basis.note, "S5"));
+    double B[4];
+    CHECK(gs_probe_basis(&pr, B) == -1);
+    pr.have_grid = 1;
+    gs_cluster_result cl;
+    CHECK(gs_probe_clusters(&pr, GS_CLUSTER_THRESHOLD, 0.85, &cl, &err) == 0);
+    CHECK(cl.n_key == 0 && cl.cluster_size[0] == 8 && cl.neuron_freq[3] == -1 && isnan(cl.frac[3]));
     gs_probe_free(&pr);
 }
 
@@ -556,15 +730,32 @@ static void test_gini(void)
 
 /* ---- the model: metrics vs the trainer, logits and grid vs the reference path, norms ---- */
 
+/* The Fourier norms against direct products with the token basis B (F for add; for
+ * div the discrete-log rows and the indicator of token 0); NaN without a basis. */
 static void check_norms(gs_probe *pr)
 {
     const gs_model *m = &pr->model;
     const int p = pr->p, D = pr->d.d_model, M = pr->d.d_mlp, V = pr->d.n_out;
     const float *W_E = m->params + m->info[GS_W_E].offset, *W_out = m->params + m->info[GS_W_OUT].offset,
                 *W_U = m->params + m->info[GS_W_U].offset;
-    const double *F = pr->fourier.basis;
     double *en = xmalloc((size_t)p * sizeof(double)), *nn = xmalloc((size_t)p * sizeof(double));
     gs_probe_fourier_norms(pr, en, nn);
+    double *F = xmalloc((size_t)p * p * sizeof(double));
+    if (gs_probe_basis(pr, F) != 0) {
+        CHECK(pr->basis.n == 0 && isnan(en[0]) && isnan(nn[p - 1]));
+        free(en), free(nn), free(F);
+        return;
+    }
+    /* B is orthonormal */
+    double worst_o = 0.0;
+    for (int i = 0; i < p; i++)
+        for (int j = 0; j < p; j++) {
+            double s = 0.0;
+            for (int x = 0; x < p; x++)
+                s += F[i * p + x] * F[j * p + x];
+            worst_o = fmax(worst_o, fabs(s - (i == j)));
+        }
+    CHECK_NEAR(worst_o, 0.0, 1e-12);
     /* direct: ||sum_x F[j,x] W_E[x,:]|| and ||sum_c W_L[:,c] F[j,c]|| */
     double *WL = xmalloc((size_t)M * p * sizeof(double));
     for (int n = 0; n < M; n++)
@@ -598,7 +789,7 @@ static void check_norms(gs_probe *pr)
     CHECK_NEAR(worst_e, 0.0, 1e-10);
     CHECK_NEAR(worst_n, 0.0, 1e-10);
     REL_NEAR(sum_e2, sum_w2, 1e-12); /* Parseval */
-    free(en), free(nn), free(WL);
+    free(en), free(nn), free(WL), free(F);
 }
 
 static void test_model(int p, gs_op op, int d_model, int d_mlp, int steps)
@@ -641,6 +832,7 @@ static void test_model(int p, gs_op op, int d_model, int d_mlp, int steps)
     CHECK(got.train_loss == want.train_loss && got.test_loss == want.test_loss);
     CHECK(got.train_acc == want.train_acc && got.test_acc == want.test_acc);
     CHECK(pr.n_rest == (op == GS_OP_DIV ? p : 0));
+    CHECK(pr.n_circuit == (op == GS_OP_ADD ? p * p : op == GS_OP_DIV ? (p - 1) * (p - 1) : 0));
 
     /* logits and activations land on their inputs: the reference path, input by input */
     gs_model ref;
@@ -668,9 +860,9 @@ static void test_model(int p, gs_op op, int d_model, int d_mlp, int steps)
     const int keys[] = {1, 2};
     CHECK(gs_probe_measure(&pr, tr.model.params, keys, 2, &me, &err) == 0);
     CHECK(me.metrics.train_loss == got.train_loss && me.metrics.test_loss == got.test_loss);
-    CHECK(gs_probe_has_circuit(op) ? isfinite(me.restricted_loss) : isnan(me.restricted_loss));
+    CHECK(gs_probe_has_circuit(&pr) ? isfinite(me.restricted_loss) : isnan(me.restricted_loss));
     REL_NEAR(me.weight_norm, gs_params_sumsq(tr.model.params, tr.model.n_params), 1e-15);
-    CHECK(me.gini_embed > 0.0 && me.gini_embed < 1.0);
+    CHECK(pr.basis.n > 0 ? me.gini_embed > 0.0 && me.gini_embed < 1.0 : isnan(me.gini_embed));
     gs_probe_free(&pr);
     gs_trainer_free(&tr);
 }
@@ -747,6 +939,9 @@ int main(int argc, char **argv)
     test_clusters();
     test_model(23, GS_OP_ADD, 32, 64, 5);
     test_model(23, GS_OP_DIV, 32, 64, 5);
+    test_model(120, GS_OP_S5_CONJUGATE, 16, 32, 3);
+    test_mul_circuit();
+    test_no_basis();
     if (under_valgrind()) {
         printf("note: under valgrind; skipping the paper-size model check and the timing\n");
     } else {

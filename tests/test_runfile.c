@@ -799,7 +799,7 @@ static void test_refusals(void)
     raw_set_str_attr(f, "format_version", "2.3");
     CHECK(H5Fclose(f) >= 0);
     CHECK_MSG(gs_run_open(&run, F_NEWER, GS_RUN_READ, 0, &err), err,
-              "run-file format version 2.3 is newer than this grokscope understands (1.1)");
+              "run-file format version 2.3 is newer than this grokscope understands (1.2)");
     CHECK(strncmp(err.msg, F_NEWER, strlen(F_NEWER)) == 0);
     f = H5Fopen(F_NEWER, H5F_ACC_RDWR, H5P_DEFAULT);
     H5Adelete(f, "format_version_major");

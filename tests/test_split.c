@@ -147,6 +147,18 @@ static void test_default_split(void)
           "gs_split_free zeroes");
     gs_split_free(&s); /* harmless twice */
 
+    /* every op's pair count; only div leaves pairs out (b = 0) */
+    for (int i = 0; i < GS_OP_COUNT; i++) {
+        const int p = gs_op_get((gs_op)i)->fixed_p ? 120 : 13;
+        rc = gs_split_make(&s, p, (gs_op)i, 0.5, 1, &err);
+        CHECK(rc == 0 && s.n_train + s.n_test == (i == GS_OP_DIV ? p * (p - 1) : p * p) &&
+                  s.n_train == (s.n_train + s.n_test) / 2,
+              "%s pairs: %s", gs_op_name((gs_op)i), err.msg);
+        if (rc == 0)
+            check_partition(&s, p, (gs_op)i, gs_op_name((gs_op)i));
+        gs_split_free(&s);
+    }
+
     /* div leaves out b = 0 */
     rc = gs_split_make(&s, 23, GS_OP_DIV, 0.5, 7, &err);
     CHECK(rc == 0 && s.n_train + s.n_test == 23 * 22, "div pairs: %s", err.msg);
@@ -179,6 +191,13 @@ static void test_errors(void)
     err.msg[0] = 0;
     CHECK(gs_split_make(&s, 9, GS_OP_DIV, 0.5, 0, &err) == -1 && err.msg[0],
           "div composite p: '%s'", err.msg);
+    err.msg[0] = 0;
+    CHECK(gs_split_make(&s, 15, GS_OP_DIV_OR_SUB, 0.5, 0, &err) == -1 && strstr(err.msg, "prime"),
+          "div-or-sub composite p: '%s'", err.msg);
+    err.msg[0] = 0;
+    CHECK(gs_split_make(&s, 97, GS_OP_S5_COMPOSE, 0.5, 0, &err) == -1 &&
+              strstr(err.msg, "120") && strstr(err.msg, "97"),
+          "S5 with p = 97: '%s'", err.msg);
     err.msg[0] = 0;
     CHECK(gs_split_make(&s, 7, GS_OP_ADD, 1.5, 0, &err) == -1 && err.msg[0], "frac 1.5: '%s'",
           err.msg);
@@ -267,6 +286,13 @@ int main(int argc, char **argv)
         compare_oracle(script, 7, GS_OP_MUL, 0.5, -3);
         compare_oracle(script, 5, GS_OP_ADD, 0.3, 4294967296LL);          /* key [0, 1] */
         compare_oracle(script, 11, GS_OP_MUL, 0.7, -9223372036854775807LL); /* 2 words, abs */
+        /* Power et al.'s operations: the defined pairs, in lexicographic order, shuffled */
+        compare_oracle(script, 97, GS_OP_DIV, 0.5, 0);
+        compare_oracle(script, 13, GS_OP_X2Y2, 0.5, 1);
+        compare_oracle(script, 17, GS_OP_DIV_OR_SUB, 0.4, 2);
+        compare_oracle(script, 10, GS_OP_ADD_OR_MUL, 0.3, 3);
+        compare_oracle(script, 120, GS_OP_S5_COMPOSE, 0.5, 0);
+        compare_oracle(script, 120, GS_OP_S5_XYX, 0.3, 42);
     }
 
     if (n_fail) {

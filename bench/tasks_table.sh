@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The grokking table of docs/tasks.md: for every operation (or those given), train the
+# paper's model with one configuration, analyse it, and print one Markdown row: the
+# epochs at which train and test accuracy first reached 99%, where training stopped,
+# the wall time, and (where the op has a Fourier circuit) the key frequencies and the
+# final restricted loss. Runs one after the other; the full table at the defaults takes
+# hours on 2 cores. Usage:
+#   bench/tasks_table.sh [OP ...]
+# Environment (defaults in brackets): GS [build/src/grokscope], OUT [a temporary
+# directory, removed unless given], P [97: Power et al.'s modulus; S5 ops use 120],
+# FRAC [0.5], EPOCHS [20000], EVERY [250], SEED [0], THREADS [2], STOP [0.01: stop once
+# the test loss is below this].
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+GS=${GS:-$here/../build/src/grokscope}
+P=${P:-97} FRAC=${FRAC:-0.5} EPOCHS=${EPOCHS:-20000} EVERY=${EVERY:-250}
+SEED=${SEED:-0} THREADS=${THREADS:-2} STOP=${STOP:-0.01}
+if [ -n "${OUT:-}" ]; then
+    mkdir -p "$OUT"
+else
+    OUT=$(mktemp -d)
+    trap 'rm -rf "$OUT"' EXIT
+fi
+ops=("$@")
+[ ${#ops[@]} -gt 0 ] || mapfile -t ops < <("$GS" train --list-ops | sed -n 's/^  \([a-z0-9-]*\)  .*/\1/p')
+
+echo "grokscope $("$GS" --version | cut -d' ' -f2), $(nproc) CPUs ($THREADS threads), $(date -u +%Y-%m-%d)"
+echo "d_model 128, 4 heads, d_mlp 512, AdamW lr 1e-3, wd 1, full batch; frac $FRAC, seed $SEED;"
+echo "at most $EPOCHS epochs, stopping once the test loss is below $STOP"
+echo
+echo "| op | p | train acc >= 99% | test acc >= 99% | stopped at | wall time | key freqs | final restricted loss |"
+echo "|---|---|---|---|---|---|---|---|"
+for op in "${ops[@]}"; do
+    p=$P
+    case $op in s5-*) p=120 ;; esac
+    run="$OUT/$op.h5"
+    start=$(date +%s)
+    "$GS" train --out "$run" --op "$op" --p "$p" --frac "$FRAC" --seed "$SEED" --epochs "$EPOCHS" \
+        --every "$EVERY" --stop-test-loss "$STOP" --threads "$THREADS" --quiet --force
+    secs=$(( $(date +%s) - start ))
+    "$GS" analyze "$run" --quiet --threads "$THREADS" >/dev/null
+    "$GS" info "$run" >"$OUT/$op.info"
+    field() { sed -n "s/^$1 .*at epoch \([0-9]*\).*/\1/p" "$OUT/$op.info"; }
+    mem=$(field memorized) grok=$(field grokked)
+    last=$(sed -n 's/^last       epoch \([0-9]*\):.*/\1/p' "$OUT/$op.info")
+    keys=$(sed -n 's/^key freqs  \([0-9 ]*[0-9]\).*/\1/p' "$OUT/$op.info")
+    restricted=$(sed -n 's/^final .*restricted loss \([^,]*\),.*/\1/p' "$OUT/$op.info")
+    printf "| %s | %s | %s | %s | %s | %dm%02ds | %s | %s |\n" "$op" "$p" "${mem:-never}" \
+        "${grok:-never}" "$last" $((secs / 60)) $((secs % 60)) "${keys:-—}" "${restricted:-—}"
+done
