@@ -26,19 +26,19 @@ int gs_parse_key_freqs(const char *s, int n_freq, int *keys, int *n, gs_err *err
         errno = 0;
         long w = strtol(at, &end, 10);
         if (end == at || (*end != ',' && *end != '\0'))
-            return gs_err_set(err, "--key-freqs: '%s' is not a comma-separated list of integers", s);
+            return gs_err_set(err, "key frequencies: '%s' is not a comma-separated list of integers", s);
         if (errno || w < 1 || w > n_freq)
-            return gs_err_set(err, "--key-freqs: frequency %s is out of range 1..%d", at, n_freq);
+            return gs_err_set(err, "key frequencies: frequency %s is out of range 1..%d", at, n_freq);
         for (int i = 0; i < *n; i++)
             if (keys[i] == w)
-                return gs_err_set(err, "--key-freqs: frequency %ld is given twice", w);
+                return gs_err_set(err, "key frequencies: frequency %ld is given twice", w);
         if (*n == GS_ANALYSIS_MAX_KEYS)
-            return gs_err_set(err, "--key-freqs: more than %d frequencies", GS_ANALYSIS_MAX_KEYS);
+            return gs_err_set(err, "key frequencies: more than %d frequencies", GS_ANALYSIS_MAX_KEYS);
         keys[(*n)++] = (int)w;
         at = *end ? end + 1 : end;
     }
     if (*n == 0)
-        return gs_err_set(err, "--key-freqs: no frequency given");
+        return gs_err_set(err, "key frequencies: no frequency given");
     /* ascending, as stored */
     for (int i = 1; i < *n; i++)
         for (int j = i; j > 0 && keys[j] < keys[j - 1]; j--) {

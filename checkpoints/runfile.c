@@ -91,7 +91,7 @@ int gs_run_create(gs_run **out, const char *path, const gs_config *cfg, const gs
     if (exists && S_ISDIR(st.st_mode))
         return gs_err_set(err, "%s: is a directory", path);
     if (exists && !force)
-        return gs_err_set(err, "%s: already exists (use --force to overwrite)", path);
+        return gs_err_set_code(err, GS_ERR_EXISTS, "%s: already exists", path);
     if (exists) {
         int probe = gs_h5_lock_file(path, GS_H5_LOCK_TRAIN, NULL, err);
         if (probe < 0)
@@ -129,7 +129,7 @@ int gs_run_create(gs_run **out, const char *path, const gs_config *cfg, const gs
     H5Pclose(fcpl);
     if (run->file < 0) {
         if (!exists && access(path, F_OK) == 0) /* lost a race with another creator */
-            gs_err_set(err, "%s: already exists (use --force to overwrite)", path);
+            gs_err_set_code(err, GS_ERR_EXISTS, "%s: already exists", path);
         else
             gs_h5_fail(err, "%s: cannot create", path);
         gs_run_destroy(run, NULL);

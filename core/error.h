@@ -9,7 +9,8 @@
  * never on the text. */
 typedef enum {
     GS_ERR_OTHER = 0,
-    GS_ERR_BUSY_TRAINING /* a trainer is writing the run file right now */
+    GS_ERR_BUSY_TRAINING, /* a trainer is writing the run file right now */
+    GS_ERR_EXISTS         /* the file to create exists (and overwriting was not asked) */
 } gs_err_code;
 
 typedef struct {

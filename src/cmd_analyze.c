@@ -31,8 +31,12 @@ static const char analyze_usage[] =
 static int check_request(gs_run *run, gs_analyze_opts *o, const char *keys, gs_err *err)
 {
     const int n_freq = gs_fourier_n_freq(gs_run_dims(run)->p);
-    if (keys && gs_parse_key_freqs(keys, n_freq, o->user_keys, &o->n_user_keys, err) != 0)
+    if (keys && gs_parse_key_freqs(keys, n_freq, o->user_keys, &o->n_user_keys, err) != 0) {
+        char msg[sizeof err->msg]; /* the flag is the command line's to name */
+        snprintf(msg, sizeof msg, "--key-freqs%s", err->msg + strlen("key frequencies"));
+        snprintf(err->msg, sizeof err->msg, "%s", msg);
         return -1;
+    }
     /* A live run (--follow) may not have the checkpoint yet. */
     if (!o->follow && gs_run_find_checkpoint(run, o->cluster_epoch, err) < 0)
         return -1;

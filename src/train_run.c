@@ -84,7 +84,14 @@ static int setup(const gs_train_job *job, gs_trainer *tr, gs_run **run, long *fi
     }
     *first = 0;
     /* Created last, so that no bad option or --init file leaves a file behind. */
-    return gs_run_create(run, job->out, cfg, &tr->split, job->command_line, job->force, err);
+    if (gs_run_create(run, job->out, cfg, &tr->split, job->command_line, job->force, err) == 0)
+        return 0;
+    /* the run-file layer refuses; the command line knows the flag that allows it */
+    if (err->code == GS_ERR_EXISTS) {
+        const size_t n = strlen(err->msg);
+        snprintf(err->msg + n, sizeof err->msg - n, " (use --force to overwrite)");
+    }
+    return -1;
 }
 
 /* A checkpoint written into a full disk can leave the HDF5 file claiming more bytes

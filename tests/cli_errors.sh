@@ -71,7 +71,7 @@ expect_error "resume with a config option" "cannot be combined with --resume" --
 "$GS" train --out "$T/run.h5" --p 7 --d-model 8 --n-heads 2 --d-mlp 8 --epochs 3 --every 1 --quiet \
     || bad "training run.h5 failed"
 sum=$(md5sum <"$T/run.h5")
-expect_error "existing file" "already exists" -- train --out "$T/run.h5" --p 7 --epochs 2 --quiet
+expect_error "existing file" "already exists \(use --force to overwrite\)" -- train --out "$T/run.h5" --p 7 --epochs 2 --quiet
 [ "$(md5sum <"$T/run.h5")" = "$sum" ] && ok || bad "existing file changed"
 expect_error "resume a finished run" "already has 3 epochs" -- train --resume "$T/run.h5" --quiet
 [ "$(md5sum <"$T/run.h5")" = "$sum" ] && ok || bad "finished run changed by a refused resume"

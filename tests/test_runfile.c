@@ -720,7 +720,8 @@ static void test_refusals(void)
     size_t before_len = 0, after_len = 0;
     char *before = slurp(F_MAIN, &before_len);
     int rc = write_run(F_MAIN, ep, 1, 0, &err);
-    CHECK_MSG(rc, err, "already exists (use --force to overwrite)");
+    CHECK_MSG(rc, err, "already exists");
+    CHECK(err.code == GS_ERR_EXISTS);
     CHECK(strstr(err.msg, F_MAIN) != NULL);
     char *after = slurp(F_MAIN, &after_len);
     CHECK(before && after && before_len == after_len && memcmp(before, after, before_len) == 0);
