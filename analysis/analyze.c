@@ -274,8 +274,11 @@ static int analyze_pass(const gs_analyze_opts *o, gs_err *err)
             goto out;
         if (o->progress) {
             char detail[200];
-            snprintf(detail, sizeof detail, "epoch %ld  test %.3g  restricted %.3g  excluded %.3g",
-                     row.epoch, row.test_loss, row.restricted_loss, row.excluded_loss);
+            if (isnan(row.restricted_loss)) /* no circuit: nothing to show (info says why) */
+                snprintf(detail, sizeof detail, "epoch %ld  test %.3g", row.epoch, row.test_loss);
+            else
+                snprintf(detail, sizeof detail, "epoch %ld  test %.3g  restricted %.3g  excluded %.3g",
+                         row.epoch, row.test_loss, row.restricted_loss, row.excluded_loss);
             o->progress(o->progress_ctx, i + 1, n_ck, detail, i + 1 == n_ck);
         }
     }

@@ -132,6 +132,8 @@ static int parse(int argc, char **argv, gs_train_job *job, gs_err *err)
             c->flush_subnormals = 0;
         else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0)
             job->quiet = 1;
+        else if (strcmp(a, "--list-ops") == 0)
+            return gs_err_set(err, "--list-ops takes no other option (grokscope train --list-ops)");
         else
             return gs_err_set(err, "unknown option '%s' (see grokscope train --help)", a);
     }
