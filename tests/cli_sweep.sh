@@ -149,7 +149,7 @@ rm -f "$A/plots/sweep_phase_diagram.png"
 
 # ---- interrupt and resume: the same bits as an uninterrupted run ----
 B=$T/B
-run "$GS" sweep create "$B" --grid lr=2e-3 -- --p 23 --frac 0.5 --epochs 800 --every 20
+run "$GS" sweep create "$B" --grid lr=2e-3 -- --p 23 --frac 0.5 --epochs 500 --every 20
 "$GS" sweep run "$B" --jobs 1 --threads 2 >"$T/out" 2>"$T/err" &
 pid=$!
 for _ in $(seq 300); do   # until the run has a few checkpoints
@@ -162,10 +162,10 @@ rc=$?
 if [ $rc -eq 130 ] && grep -q "0 of 1 points done (0 before this run), 0 failed, 1 interrupted" "$T/err" \
     && grep -q "interrupted; run grokscope sweep run $B again to resume" "$T/err"; then ok; else
     bad "interrupted sweep: exit $rc"; cat "$T/err"; fi
-"$GS" sweep status "$B" | grep -qE "unfinished +[0-9]+/800" && ok || bad "status of an interrupted sweep"
+"$GS" sweep status "$B" | grep -qE "unfinished +[0-9]+/500" && ok || bad "status of an interrupted sweep"
 run "$GS" sweep run "$B" --jobs 1 --threads 2
 grep -q "^== grokscope sweep: resume started" "$B/logs/0000-lr2e-3.log" && ok || bad "the re-run did not resume"
-run "$GS" train --out "$T/ref.h5" --p 23 --frac 0.5 --epochs 800 --every 20 --lr 2e-3 --threads 2 --quiet
+run "$GS" train --out "$T/ref.h5" --p 23 --frac 0.5 --epochs 500 --every 20 --lr 2e-3 --threads 2 --quiet
 $PY - "$T/ref.h5" "$B/0000-lr2e-3.h5" <<'PY' && ok || bad "resumed sweep point differs from an uninterrupted run"
 import sys, h5py, numpy as np
 a, b = (h5py.File(p, "r") for p in sys.argv[1:])
