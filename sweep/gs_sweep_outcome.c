@@ -5,8 +5,10 @@
  * point, including runs that diverged or never fit their training set, and must not
  * move when the phase rules are refined. Why a ratio: "generalizes long after fitting"
  * should not depend on p, the training fraction or the learning rate, which all
- * rescale how many epochs fitting takes. The class is relative to the run's length: a
- * point classed memorization may still grok with more epochs. */
+ * rescale how many epochs fitting takes. Why the end of the run too: a run that
+ * generalizes and then collapses (a learning rate too high for the end of training)
+ * ends with nothing; the diagram shows where runs end up. The class is relative to the
+ * run's length: a point classed memorization may still grok with more epochs. */
 #include <math.h>
 
 #include "sweep_result.h"
@@ -36,7 +38,7 @@ const char *gs_sweep_class_name(gs_sweep_class c)
 
 void gs_sweep_first_passages(const gs_metrics_row *rows, long n, gs_sweep_passages *out)
 {
-    *out = (gs_sweep_passages){-1, -1, -1, -1};
+    *out = (gs_sweep_passages){-1, -1, -1, -1, NAN, NAN};
     for (long i = 0; i < n; i++) {
         const gs_metrics_row *r = &rows[i];
         if (out->train_50 < 0 && r->train_acc >= GS_SWEEP_ACC_HALF)
@@ -48,16 +50,29 @@ void gs_sweep_first_passages(const gs_metrics_row *rows, long n, gs_sweep_passag
         if (out->test_99 < 0 && r->test_acc >= GS_SWEEP_ACC)
             out->test_99 = r->epoch;
     }
+    /* the end of the run: its last tenth (at least its last row) */
+    long k = (long)(GS_SWEEP_END_FRAC * (double)n);
+    k = k < 1 ? 1 : k;
+    if (n > 0) {
+        double train = 0, test = 0;
+        for (long i = n - k; i < n; i++) {
+            train += rows[i].train_acc;
+            test += rows[i].test_acc;
+        }
+        out->train_end = train / (double)k;
+        out->test_end = test / (double)k;
+    }
 }
 
 gs_sweep_class gs_sweep_classify(gs_sweep_status st, const gs_sweep_passages *fp)
 {
     if (st != GS_SWEEP_FINISHED && st != GS_SWEEP_STOPPED_EARLY && st != GS_SWEEP_DIVERGED)
         return GS_SWEEP_NO_CLASS;
-    /* a run whose optimizer blew up ends having learned nothing it can use */
-    if (st == GS_SWEEP_DIVERGED || fp->train_99 < 0)
+    /* a run whose optimizer blew up ends having learned nothing it can use; one that
+     * fitted its training set but lost it again ends not fitting it */
+    if (st == GS_SWEEP_DIVERGED || fp->train_99 < 0 || !(fp->train_end >= GS_SWEEP_KEEP))
         return GS_SWEEP_CONFUSION;
-    if (fp->test_99 < 0)
+    if (fp->test_99 < 0 || !(fp->test_end >= GS_SWEEP_KEEP))
         return GS_SWEEP_MEMORIZATION;
     return (double)fp->test_99 <= GS_SWEEP_GROK_RATIO * (double)fp->train_99 ? GS_SWEEP_COMPREHENSION
                                                                               : GS_SWEEP_GROKKING;

@@ -14,7 +14,7 @@ static void reset(gs_sweep_result *r)
     *r = (gs_sweep_result){0};
     r->status = GS_SWEEP_PENDING;
     r->epochs_done = r->epochs = -1;
-    r->fp = (gs_sweep_passages){-1, -1, -1, -1};
+    r->fp = (gs_sweep_passages){-1, -1, -1, -1, NAN, NAN};
     r->delay = r->wall_s = NAN;
     r->final_train_loss = r->final_test_loss = r->final_train_acc = r->final_test_acc = NAN;
     r->memorization_end = r->circuit_end = r->cleanup_end = -1;

@@ -70,7 +70,7 @@ static int is_number(const char *s, double *v)
 static const char *const fixed_names[] = {
     "index", "file", "status", "epochs", "epochs_done", "train_acc_50_epoch", "train_acc_99_epoch",
     "test_acc_50_epoch", "test_acc_99_epoch", "delay", "final_train_loss", "final_test_loss",
-    "final_train_acc", "final_test_acc", "analysed", "memorization_end", "circuit_end", "cleanup_end",
+    "final_train_acc", "final_test_acc", "end_train_acc", "end_test_acc", "analysed", "memorization_end", "circuit_end", "cleanup_end",
     "key_freqs", "class", "wall_s"};
 
 static int build(table *t, const gs_sweep_plan *plan, const gs_sweep_result *res)
@@ -128,6 +128,9 @@ static int build(table *t, const gs_sweep_plan *plan, const gs_sweep_result *res
     FLOAT_COL("final_train_acc", "train accuracy at the last epoch (a fraction); NaN if none",
               res[r].final_train_acc)
     FLOAT_COL("final_test_acc", "test accuracy at the last epoch (a fraction); NaN if none", res[r].final_test_acc)
+    FLOAT_COL("end_train_acc", "mean train accuracy over the last tenth of the epochs (what the run kept); NaN if none",
+              res[r].fp.train_end)
+    FLOAT_COL("end_test_acc", "mean test accuracy over the last tenth of the epochs; NaN if none", res[r].fp.test_end)
     INT_COL("analysed", "1 if the run's /analysis covers every checkpoint (then the phases and key "
                         "frequencies below are filled in)", res[r].analysed)
     INT_COL("memorization_end", "end of memorization (epoch) from the run's /analysis phases; -1 if not "
@@ -266,7 +269,7 @@ static int write_h5(const char *tmp, const table *t, const gs_sweep_plan *plan)
     at = 0;
     for (int c = 0; c < t->n_cols && at < sizeof cols; c++)
         at += (size_t)snprintf(cols + at, sizeof cols - at, "%s%s", c ? " " : "", t->cols[c].name);
-    const double acc = GS_SWEEP_ACC, half = GS_SWEEP_ACC_HALF, ratio = GS_SWEEP_GROK_RATIO;
+    const double acc = GS_SWEEP_ACC, half = GS_SWEEP_ACC_HALF, ratio = GS_SWEEP_GROK_RATIO, keep = GS_SWEEP_KEEP;
     const int64_t n = t->n_rows, version = 1;
     if (!plan_text)
         goto out;
@@ -283,10 +286,12 @@ static int write_h5(const char *tmp, const table *t, const gs_sweep_plan *plan)
         attr_number(f, "acc_threshold", H5T_NATIVE_DOUBLE, &acc) < 0 ||
         attr_number(f, "acc_half_threshold", H5T_NATIVE_DOUBLE, &half) < 0 ||
         attr_number(f, "grok_ratio", H5T_NATIVE_DOUBLE, &ratio) < 0 ||
-        attr_string(f, "classes", "comprehension: train and test accuracy reach acc_threshold, test within "
-                                  "grok_ratio times the epochs train took; grokking: test later than that; "
-                                  "memorization: train reaches it, test never; confusion: train never, or "
-                                  "the run diverged") < 0 ||
+        attr_number(f, "keep_threshold", H5T_NATIVE_DOUBLE, &keep) < 0 ||
+        attr_string(f, "classes", "comprehension: train and test accuracy reach acc_threshold and keep "
+                                  "keep_threshold at the end (end_*_acc), test within grok_ratio times the "
+                                  "epochs train took; grokking: test later than that; memorization: train "
+                                  "reaches and keeps it, test does not; confusion: train does not, or the run "
+                                  "diverged") < 0 ||
         dataset_string(f, "plan", plan_text) < 0)
         goto out;
     if ((g = H5Gcreate2(f, "points", H5P_DEFAULT, gcpl, H5P_DEFAULT)) < 0)

@@ -22,6 +22,11 @@
  * (comprehension) or after (grokking) GS_SWEEP_GROK_RATIO times the epochs train
  * accuracy took to reach 99%. */
 #define GS_SWEEP_GROK_RATIO 2.0
+/* What a run kept: its mean accuracy over the end of the run (the last tenth of its
+ * epochs) must still be >= GS_SWEEP_KEEP, or what it reached does not count (a run that
+ * fitted, or generalized, and then collapsed ends without it). */
+#define GS_SWEEP_END_FRAC 0.10
+#define GS_SWEEP_KEEP 0.90
 
 typedef enum {
     GS_SWEEP_PENDING,       /* no run file yet */
@@ -44,9 +49,11 @@ typedef enum {
 const char *gs_sweep_status_name(gs_sweep_status s); /* "finished", "pending", ... */
 const char *gs_sweep_class_name(gs_sweep_class c);   /* "grokking", ..., "" for none */
 
-/* First epochs at which train/test accuracy reached 50% and 99%; -1 = never. */
+/* First epochs at which train/test accuracy reached 50% and 99% (-1 = never), and
+ * the mean accuracies over the end of the run (NaN without rows). */
 typedef struct {
     long train_50, train_99, test_50, test_99;
+    double train_end, test_end;
 } gs_sweep_passages;
 
 void gs_sweep_first_passages(const gs_metrics_row *rows, long n, gs_sweep_passages *out);
@@ -62,7 +69,7 @@ typedef struct {
     int n_checkpoints;
     long epochs_done;         /* epoch of the last metrics row; -1 if none */
     long epochs;              /* the epochs the run is configured for */
-    gs_sweep_passages fp;
+    gs_sweep_passages fp;     /* with the mean accuracies over the run's end */
     double delay;             /* test_99 - train_99 (epochs); NaN unless both reached */
     double final_train_loss, final_test_loss, final_train_acc, final_test_acc; /* NaN if none */
     int analysed;             /* 1 if /analysis covers every checkpoint */

@@ -59,6 +59,7 @@ f = h5py.File(f"{d}/sweep.h5", "r")
 g = f["points"]
 assert f.attrs["format"] == b"grokscope-sweep-table", f.attrs["format"]
 assert f.attrs["n_points"] == 8 and f.attrs["acc_threshold"] == 0.99 and f.attrs["grok_ratio"] == 2.0
+assert f.attrs["keep_threshold"] == 0.9
 cols = f.attrs["columns"].decode().split()
 assert list(g) == cols, (list(g), cols)   # the group lists its columns in table order
 n = len(g["index"])
@@ -79,8 +80,11 @@ for i in range(n):
     for k, v in want.items():
         assert g[k][i] == v, (i, k, g[k][i], v)
     t99, g99 = want["train_acc_99_epoch"], want["test_acc_99_epoch"]
+    k = max(1, int(0.1 * len(ep)))          # the end of the run: its last tenth
+    tr_end, te_end = tr[-k:].mean(), te[-k:].mean()
+    assert abs(g["end_train_acc"][i] - tr_end) < 1e-12 and abs(g["end_test_acc"][i] - te_end) < 1e-12, i
     # the documented rule, written independently
-    cls = ("confusion" if t99 < 0 else "memorization" if g99 < 0
+    cls = ("confusion" if t99 < 0 or tr_end < 0.9 else "memorization" if g99 < 0 or te_end < 0.9
            else "comprehension" if g99 <= 2 * t99 else "grokking")
     assert g["class"].asstr()[i] == cls, (i, g["class"].asstr()[i], cls)
     classes.add(cls)

@@ -12,6 +12,17 @@
 #include "sweep_plan.h"
 #include "sweep_result.h"
 
+static void *xmalloc(size_t n) __attribute__((returns_nonnull));
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n);
+    if (!p) {
+        fprintf(stderr, "out of memory\n");
+        exit(1);
+    }
+    return p;
+}
+
 static int values_are(const gs_sweep_axis *a, int n, const char *const *want)
 {
     if (a->n_values != n)
@@ -133,20 +144,29 @@ static void test_plan(void)
 
     /* the text round trip keeps blanks and '%' through %XX escapes */
     char *text = gs_sweep_plan_format(&plan);
-    CHECK(text && strstr(text, "axis init a%20b.h5 100%25.h5 c/d.h5\n"));
+    if (!text) {
+        fprintf(stderr, "gs_sweep_plan_format failed\n");
+        exit(1);
+    }
+    CHECK(strstr(text, "axis init a%20b.h5 100%25.h5 c/d.h5\n") != NULL);
     CHECK(gs_sweep_plan_parse(&back, text, "t", &err) == 0);
     char *again = gs_sweep_plan_format(&back);
     CHECK(again && strcmp(text, again) == 0);
     CHECK(back.n_points == 12 && back.n_base == 4 && strcmp(back.axes[1].values[0], "a b.h5") == 0);
     CHECK(gs_sweep_plan_text_same(text, again));
     /* comments and the writer's version do not make another sweep; a value does */
-    char *other = malloc(strlen(text) + 64);
-    sprintf(other, "# hello\n%s", text);
+    const size_t other_size = strlen(text) + 64;
+    char *other = xmalloc(other_size);
+    snprintf(other, other_size, "# hello\n%s", text);
     char *v = strstr(other, "created-by grokscope ");
-    v[strlen("created-by grokscope ")] = '9';
+    CHECK(v != NULL);
+    if (v)
+        v[strlen("created-by grokscope ")] = '9';
     CHECK(gs_sweep_plan_text_same(text, other));
     char *w = strstr(other, "axis wd 0.1 1");
-    w[strlen("axis wd 0.")] = '2';
+    CHECK(w != NULL);
+    if (w)
+        w[strlen("axis wd 0.")] = '2';
     CHECK(!gs_sweep_plan_text_same(text, other));
     free(other);
     gs_sweep_plan_free(&back);
@@ -166,14 +186,15 @@ static void test_plan(void)
         {"axis seed 0 1", "axis seed 0 1\nbogus 1", "unknown line"},
     };
     for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
-        char *t = malloc(strlen(text) + 64);
+        const size_t t_size = strlen(text) + 64;
+        char *t = xmalloc(t_size);
         const char *at = strstr(text, bad[k].from);
         CHECK(at != NULL);
         if (!at) {
             free(t);
             continue;
         }
-        sprintf(t, "%.*s%s%s", (int)(at - text), text, bad[k].to, at + strlen(bad[k].from));
+        snprintf(t, t_size, "%.*s%s%s", (int)(at - text), text, bad[k].to, at + strlen(bad[k].from));
         int rc = gs_sweep_plan_parse(&back, t, "P", &err);
         CHECK(rc != 0 && strstr(err.msg, bad[k].msg) && strncmp(err.msg, "P line ", 7) == 0);
         if (rc == 0)
@@ -199,7 +220,7 @@ static void test_plan(void)
  * (-1: never), with 50% ten epochs earlier */
 static gs_metrics_row *series(long n, long t_train, long t_test)
 {
-    gs_metrics_row *r = calloc((size_t)n, sizeof *r);
+    gs_metrics_row *r = xmalloc((size_t)n * sizeof *r);
     for (long e = 0; e < n; e++) {
         r[e].epoch = e;
         r[e].train_acc = t_train >= 0 && e >= t_train ? 1.0 : t_train >= 0 && e >= t_train - 10 ? 0.6 : 0.01;
@@ -241,8 +262,34 @@ static void test_outcome(void)
     gs_sweep_first_passages(r, 500, &fp);
     CHECK(fp.train_99 == 499);
     free(r);
+    /* what a run kept: the mean accuracy over its last tenth */
+    r = series(1000, 100, 150);
+    gs_sweep_first_passages(r, 1000, &fp);
+    CHECK(fp.train_end == 1.0);
+    CHECK_NEAR(fp.test_end, 0.995, 1e-12);
+    CHECK(gs_sweep_classify(GS_SWEEP_FINISHED, &fp) == GS_SWEEP_COMPREHENSION);
+    for (long e = 950; e < 955; e++) /* a dip at the end does not undo it */
+        r[e].train_acc = r[e].test_acc = 0.5;
+    gs_sweep_first_passages(r, 1000, &fp);
+    CHECK_NEAR(fp.train_end, 0.975, 1e-12);
+    CHECK(gs_sweep_classify(GS_SWEEP_FINISHED, &fp) == GS_SWEEP_COMPREHENSION);
+    for (long e = 800; e < 1000; e++) /* generalized, then lost it: memorization */
+        r[e].test_acc = 0.3;
+    gs_sweep_first_passages(r, 1000, &fp);
+    CHECK(fp.test_99 == 150 && gs_sweep_classify(GS_SWEEP_FINISHED, &fp) == GS_SWEEP_MEMORIZATION);
+    for (long e = 950; e < 1000; e++) /* fitted, then collapsed: confusion */
+        r[e].train_acc = 0.02;
+    gs_sweep_first_passages(r, 1000, &fp);
+    CHECK_NEAR(fp.train_end, (50 * 1.0 + 50 * 0.02) / 100, 1e-12);
+    CHECK(fp.train_99 == 100 && gs_sweep_classify(GS_SWEEP_FINISHED, &fp) == GS_SWEEP_CONFUSION);
+    free(r);
+    r = series(5, 1, -1); /* a short run: its end is its last row */
+    gs_sweep_first_passages(r, 5, &fp);
+    CHECK(fp.train_end == 1.0 && fp.test_end == 0.02);
+    free(r);
     gs_sweep_first_passages(NULL, 0, &fp);
-    CHECK(fp.train_50 == -1 && fp.test_99 == -1);
+    CHECK(fp.train_50 == -1 && fp.test_99 == -1 && isnan(fp.train_end));
+    CHECK(gs_sweep_classify(GS_SWEEP_FINISHED, &fp) == GS_SWEEP_CONFUSION);
     CHECK(strcmp(gs_sweep_class_name(GS_SWEEP_CONFUSION), "confusion") == 0 &&
           strcmp(gs_sweep_class_name(GS_SWEEP_NO_CLASS), "") == 0);
     CHECK(strcmp(gs_sweep_status_name(GS_SWEEP_STOPPED_EARLY), "stopped-early") == 0);
