@@ -122,9 +122,8 @@ int gs_cmd_plot(int argc, char **argv)
         fputs(plot_usage, stdout);
         return 0;
     }
-    for (int i = 1; i < argc; i++)
-        if (argv[i][0] != '-' && gs_sweep_is_dir(argv[i]))
-            return gs_cmd_plot_sweep(argc, argv);
+    if (gs_sweep_plot_wanted(argc, argv))
+        return gs_cmd_plot_sweep(argc, argv);
     gs_err err;
     const char *out = NULL, *paths[GS_PLOT_MAX_RUNS];
     int n_runs = 0, quiet = 0;

@@ -153,6 +153,21 @@ int gs_sweep_is_dir(const char *path)
     return stat(plan, &st) == 0;
 }
 
+int gs_sweep_plot_wanted(int argc, char **argv)
+{
+    static const char *const with_value[] = {"--out", "--format", "--threads", "--x", "--y", "--facet"};
+    for (int i = 1; i < argc; i++) {
+        int value_next = 0;
+        for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++)
+            value_next |= strcmp(argv[i], with_value[k]) == 0;
+        if (value_next)
+            i++; /* the option's value (e.g. --out DIR) is not what is plotted */
+        else if (argv[i][0] != '-')
+            return gs_sweep_is_dir(argv[i]);
+    }
+    return 0;
+}
+
 static void print_image(void *ctx, const char *path)
 {
     (void)ctx;
