@@ -15,6 +15,7 @@
 
 #include "circuit.h"
 #include "runfile_analysis.h"
+#include "sweep_result.h"
 
 typedef enum { GS_PLOT_PNG, GS_PLOT_SVG, GS_PLOT_PDF } gs_plot_format;
 
@@ -70,6 +71,31 @@ int gs_plot_run_figures(const gs_plot_env *env, const gs_plot_data *d, const cha
 #define GS_PLOT_MAX_RUNS 32
 int gs_plot_compare_figure(const gs_plot_env *env, const gs_plot_data *runs, int n_runs,
                            const char *dir, gs_err *err);
+
+/* ---- a sweep (gs_plot_sweep*.c, docs/sweeps.md) ---- */
+
+/* What the figures of a sweep show: its plan, every point's result, and which axes
+ * are drawn how. Each panel is one combination of the values of the panel axes (every
+ * axis other than x, y and the replicate axis). */
+typedef struct {
+    const char *dir;              /* the sweep directory; run files are dir/plan->file[i] */
+    const gs_sweep_plan *plan;
+    const gs_sweep_result *res;   /* [plan->n_points] */
+    int x, y;                     /* axis drawn along x and y; -1 = none */
+    int replicate;                /* axis averaged over (the seeds); -1 = none */
+    int n_panel_axes;
+    int panel_axes[GS_SWEEP_MAX_AXES];
+} gs_plot_sweep;
+
+/* Chooses the axes of sw->plan: x, y and facet (the first panel axis) as named (NULL =
+ * the plan's first unused axes other than the seed); the seed axis is the replicate
+ * axis unless named. Sets x, y, replicate and the panel axes. */
+int gs_plot_sweep_axes(gs_plot_sweep *sw, const char *x, const char *y, const char *facet, gs_err *err);
+/* The figures of a sweep into dir: sweep_phase_diagram (outcome class per cell, a
+ * strip per seed), sweep_grok_epoch (epoch test accuracy reached 99%, log colour
+ * scale), sweep_delay (delay against x, a line per y value, seeds as error bars) and
+ * sweep_test_acc (every run's test accuracy, coloured by class). */
+int gs_plot_sweep_figures(const gs_plot_env *env, const gs_plot_sweep *sw, const char *dir, gs_err *err);
 
 /* mkdir -p; 0 or -1 with err. */
 int gs_plot_mkdirs(const char *dir, gs_err *err);

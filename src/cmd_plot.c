@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "analyze.h"
+#include "cmd_sweep.h"
 #include "commands.h"
 #include "opts.h"
 #include "plot.h"
@@ -12,6 +13,7 @@
 
 static const char plot_usage[] =
     "usage: grokscope plot RUN.h5 [MORE.h5 ...] [--out DIR] [--format png|svg|pdf]\n"
+    "       grokscope plot SWEEP-DIR [--x AXIS] [--y AXIS] [--facet AXIS] [--out DIR] [--format F]\n"
     "\n"
     "Draws the figures of a run with gnuplot: train/test loss and test accuracy per epoch\n"
     "(loss), the paper's main figure with train, test, restricted and excluded loss and\n"
@@ -29,7 +31,14 @@ static const char plot_usage[] =
     "                   overlay, beside the first run\n"
     "  --format F       png (default), svg or pdf\n"
     "  --threads N      OpenBLAS threads for an analysis it has to run (default: all CPUs)\n"
-    "  --quiet          no progress line while analysing\n";
+    "  --quiet          no progress line while analysing\n"
+    "\n"
+    "A sweep directory (grokscope sweep create) gets the sweep's figures, into SWEEP-DIR/plots\n"
+    "by default: the phase diagram (sweep_phase_diagram: the outcome class of each run over\n"
+    "two axes, a panel per value of the others, a strip per seed), the epoch test accuracy\n"
+    "reached 99% (sweep_grok_epoch), the delay against the x axis with the seeds as error\n"
+    "bars (sweep_delay) and every run's test accuracy coloured by class (sweep_test_acc).\n"
+    "--x, --y, --facet choose the axes (default: the sweep's first axes other than seed).\n";
 
 /* path without a trailing ".h5" */
 static void stem(const char *path, char *out, size_t size)
@@ -113,6 +122,8 @@ int gs_cmd_plot(int argc, char **argv)
         fputs(plot_usage, stdout);
         return 0;
     }
+    if (gs_sweep_plot_wanted(argc, argv))
+        return gs_cmd_plot_sweep(argc, argv);
     gs_err err;
     const char *out = NULL, *paths[GS_PLOT_MAX_RUNS];
     int n_runs = 0, quiet = 0;

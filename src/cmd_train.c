@@ -162,6 +162,13 @@ static int check_resume_options(int argc, char **argv, gs_err *err)
     return 0;
 }
 
+int gs_train_parse_options(int argc, char **argv, gs_train_job *job, gs_err *err)
+{
+    *job = (gs_train_job){0};
+    gs_config_default(&job->cfg);
+    return parse(argc, argv, job, err);
+}
+
 int gs_cmd_train(int argc, char **argv)
 {
     if (gs_wants_help(argc, argv)) {
@@ -172,11 +179,10 @@ int gs_cmd_train(int argc, char **argv)
         list_ops();
         return 0;
     }
-    gs_train_job job = {0};
-    gs_config_default(&job.cfg);
+    gs_train_job job;
     gs_err err;
     char cmdline[4096];
-    if (parse(argc, argv, &job, &err) != 0)
+    if (gs_train_parse_options(argc, argv, &job, &err) != 0)
         return gs_fail("train", &err);
     if (!job.out) {
         gs_err_set(&err, "missing --out FILE (or --resume FILE)");

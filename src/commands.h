@@ -3,6 +3,7 @@
 #define GS_COMMANDS_H
 
 #include "error.h"
+#include "train_run.h"
 
 int gs_cmd_train(int argc, char **argv);
 int gs_cmd_info(int argc, char **argv);
@@ -10,6 +11,13 @@ int gs_cmd_demo(int argc, char **argv);
 int gs_cmd_analyze(int argc, char **argv);
 int gs_cmd_freqs(int argc, char **argv);
 int gs_cmd_plot(int argc, char **argv);
+
+int gs_cmd_sweep(int argc, char **argv);
+
+/* train's option parser (argv[0] is skipped), shared so that a sweep checks each
+ * point's options exactly as train will read them: job starts from the paper's
+ * defaults. Trains nothing and touches no file; 0, or -1 with one line in err. */
+int gs_train_parse_options(int argc, char **argv, gs_train_job *job, gs_err *err);
 
 /* Prints "grokscope CMD: message" on stderr and returns GS_EXIT_USAGE. */
 int gs_fail(const char *cmd, const gs_err *err);

@@ -13,7 +13,9 @@ static const char usage[] =
     "  analyze compute the Fourier-basis progress measures of every checkpoint\n"
     "  freqs   the neuron clusters and key frequencies of one checkpoint\n"
     "  plot    draw a run's figures (loss, progress measures, phases...) with gnuplot\n"
-    "  demo    train a small run that groks in about a minute, then summarise it\n";
+    "  demo    train a small run that groks in about a minute, then summarise it\n"
+    "  sweep   a grid of runs (create, run, slurm, status, collect); plot DIR draws\n"
+    "          its phase diagram\n";
 
 int gs_fail(const char *cmd, const gs_err *err)
 {
@@ -48,6 +50,8 @@ int main(int argc, char **argv)
         return gs_cmd_plot(argc - 1, argv + 1);
     if (strcmp(cmd, "demo") == 0)
         return gs_cmd_demo(argc - 1, argv + 1);
+    if (strcmp(cmd, "sweep") == 0)
+        return gs_cmd_sweep(argc - 1, argv + 1);
     if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
         fputs(usage, stdout);
         return 0;

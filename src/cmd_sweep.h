@@ -1,0 +1,27 @@
+/* The sweep subcommands (cmd_sweep*.c) and what they share with `plot DIR`. */
+#ifndef GS_CMD_SWEEP_H
+#define GS_CMD_SWEEP_H
+
+#include "sweep_cli.h"
+
+int gs_sweep_cmd_run(int argc, char **argv);
+int gs_sweep_cmd_slurm(int argc, char **argv);
+int gs_sweep_cmd_collect(int argc, char **argv);
+
+/* Prints "grokscope sweep: message" and returns GS_EXIT_USAGE. */
+int gs_sweep_fail(const gs_err *err);
+/* The first non-option argument (the sweep directory) of a subcommand. */
+int gs_sweep_one_dir(int argc, char **argv, const char *what, const char **dir, gs_err *err);
+
+/* Every point's result (res[n_points], malloc'd), analysing first the runs that ended
+ * but are not analysed (as grokscope analyze would), saying so on stderr as `who`. */
+int gs_sweep_collect_results(const gs_sweep_dir *s, int threads, int quiet, const char *who,
+                             gs_sweep_result **res, gs_err *err);
+
+/* grokscope plot DIR: 1 if path is a sweep directory (holds sweep.plan); 1 if the
+ * first thing plot's arguments name to plot is one. */
+int gs_sweep_is_dir(const char *path);
+int gs_sweep_plot_wanted(int argc, char **argv);
+int gs_cmd_plot_sweep(int argc, char **argv);
+
+#endif
