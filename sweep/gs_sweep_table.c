@@ -13,6 +13,7 @@
 
 #include <hdf5.h>
 
+#include "gs_h5.h"
 #include "sweep_result.h"
 
 typedef enum { COL_INT, COL_FLOAT, COL_STRING } col_type;
@@ -162,35 +163,25 @@ static int build(table *t, const gs_sweep_plan *plan, const gs_sweep_result *res
 
 /* ---- HDF5 ---- */
 
+/* Attributes through the run file's writers (checkpoints/gs_h5.h: fixed-length UTF-8
+ * strings, little-endian numbers); this table reports a failure as one line of its own,
+ * so their message is not kept. */
 static int attr_string(hid_t obj, const char *name, const char *value)
 {
-    hid_t type = H5Tcopy(H5T_C_S1), space = H5Screate(H5S_SCALAR), a = -1;
-    int rc = -1;
-    if (type >= 0 && space >= 0 && H5Tset_size(type, strlen(value) + 1) >= 0 &&
-        H5Tset_cset(type, H5T_CSET_UTF8) >= 0 &&
-        (a = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT)) >= 0 && H5Awrite(a, type, value) >= 0)
-        rc = 0;
-    if (a >= 0)
-        H5Aclose(a);
-    if (space >= 0)
-        H5Sclose(space);
-    if (type >= 0)
-        H5Tclose(type);
-    return rc;
+    gs_err unused;
+    return gs_h5_attr_write_str(obj, name, value, name, &unused);
 }
 
-static int attr_number(hid_t obj, const char *name, hid_t type, const void *value)
+static int attr_i64(hid_t obj, const char *name, int64_t value)
 {
-    hid_t space = H5Screate(H5S_SCALAR), a = -1;
-    int rc = -1;
-    if (space >= 0 && (a = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT)) >= 0 &&
-        H5Awrite(a, type, value) >= 0)
-        rc = 0;
-    if (a >= 0)
-        H5Aclose(a);
-    if (space >= 0)
-        H5Sclose(space);
-    return rc;
+    gs_err unused;
+    return gs_h5_attr_write_i64(obj, name, value, name, &unused);
+}
+
+static int attr_f64(hid_t obj, const char *name, double value)
+{
+    gs_err unused;
+    return gs_h5_attr_write_f64(obj, name, value, name, &unused);
 }
 
 /* A scalar string dataset (the plan can outgrow an attribute's 64 KiB). */
@@ -280,13 +271,13 @@ static int write_h5(const char *tmp, const table *t, const gs_sweep_plan *plan)
     if ((f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT)) < 0)
         goto out;
     if (attr_string(f, "format", "grokscope-sweep-table") < 0 ||
-        attr_number(f, "format_version", H5T_NATIVE_INT64, &version) < 0 ||
+        attr_i64(f, "format_version", version) < 0 ||
         attr_string(f, "created_by", "grokscope " GS_VERSION) < 0 || attr_string(f, "axes", names) < 0 ||
-        attr_string(f, "columns", cols) < 0 || attr_number(f, "n_points", H5T_NATIVE_INT64, &n) < 0 ||
-        attr_number(f, "acc_threshold", H5T_NATIVE_DOUBLE, &acc) < 0 ||
-        attr_number(f, "acc_half_threshold", H5T_NATIVE_DOUBLE, &half) < 0 ||
-        attr_number(f, "grok_ratio", H5T_NATIVE_DOUBLE, &ratio) < 0 ||
-        attr_number(f, "keep_threshold", H5T_NATIVE_DOUBLE, &keep) < 0 ||
+        attr_string(f, "columns", cols) < 0 || attr_i64(f, "n_points", n) < 0 ||
+        attr_f64(f, "acc_threshold", acc) < 0 ||
+        attr_f64(f, "acc_half_threshold", half) < 0 ||
+        attr_f64(f, "grok_ratio", ratio) < 0 ||
+        attr_f64(f, "keep_threshold", keep) < 0 ||
         attr_string(f, "classes", "comprehension: train and test accuracy reach acc_threshold and keep "
                                   "keep_threshold at the end (end_*_acc), test within grok_ratio times the "
                                   "epochs train took; grokking: test later than that; memorization: train "
