@@ -103,14 +103,14 @@ static int ensure_analysis(const char *path, int quiet, gs_err *err)
     return rc;
 }
 
-static void print_image(void *ctx, const char *path)
+void gs_plot_print_image(void *ctx, const char *path)
 {
     (void)ctx;
     printf("%s\n", path);
     fflush(stdout);
 }
 
-static void print_note(void *ctx, const char *line)
+void gs_plot_print_note(void *ctx, const char *line)
 {
     (void)ctx;
     fprintf(stderr, "grokscope plot: note: %s\n", line);
@@ -212,7 +212,7 @@ int gs_cmd_plot(int argc, char **argv)
             goto fail;
         loaded = i + 1;
     }
-    gs_plot_env env = {.format = format, .gnuplot = gnuplot, .written = print_image, .note = print_note};
+    gs_plot_env env = {.format = format, .gnuplot = gnuplot, .written = gs_plot_print_image, .note = gs_plot_print_note};
     for (int i = 0; i < n_runs; i++)
         if (gs_plot_mkdirs(dirs[i], &err) != 0 || gs_plot_run_figures(&env, &data[i], dirs[i], &err) != 0)
             goto fail;

@@ -168,19 +168,6 @@ int gs_sweep_plot_wanted(int argc, char **argv)
     return 0;
 }
 
-static void print_image(void *ctx, const char *path)
-{
-    (void)ctx;
-    printf("%s\n", path);
-    fflush(stdout);
-}
-
-static void print_note(void *ctx, const char *line)
-{
-    (void)ctx;
-    fprintf(stderr, "grokscope plot: note: %s\n", line);
-}
-
 static int plot_fail(const gs_err *err)
 {
     fprintf(stderr, "grokscope plot: %s\n", err->msg);
@@ -253,7 +240,7 @@ int gs_cmd_plot_sweep(int argc, char **argv)
         rc = gs_sweep_collect_results(&s, (int)threads, quiet, "plot", &res, &err);
     if (rc == 0) {
         sw.res = res;
-        gs_plot_env env = {.format = format, .gnuplot = gnuplot, .written = print_image, .note = print_note};
+        gs_plot_env env = {.format = format, .gnuplot = gnuplot, .written = gs_plot_print_image, .note = gs_plot_print_note};
         rc = gs_plot_mkdirs(outdir, &err);
         if (rc == 0)
             rc = gs_plot_sweep_figures(&env, &sw, outdir, &err);

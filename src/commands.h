@@ -19,6 +19,11 @@ int gs_cmd_sweep(int argc, char **argv);
  * defaults. Trains nothing and touches no file; 0, or -1 with one line in err. */
 int gs_train_parse_options(int argc, char **argv, gs_train_job *job, gs_err *err);
 
+/* plot's callbacks for the figures (gs_plot_env): each image's path on stdout, each
+ * note on stderr; sweep collect draws with the same. */
+void gs_plot_print_image(void *ctx, const char *path);
+void gs_plot_print_note(void *ctx, const char *line);
+
 /* Prints "grokscope CMD: message" on stderr and returns GS_EXIT_USAGE. */
 int gs_fail(const char *cmd, const gs_err *err);
 /* True if -h or --help is among the arguments. */
