@@ -154,21 +154,30 @@ class Checker:
             self.bad(path, f"cannot open (damaged file?): {str(e).splitlines()[0]}")
             return None
 
-    def group(self, parent, name, attrs=()):
+    def member(self, parent, name, cls):
+        """parent[name] if it is there, a hard link and of class cls (h5py.Group or
+        h5py.Dataset), else None after reporting what it is; and its path."""
         path = f"{parent.name.rstrip('/')}/{name}"
         self.known_objects.add(path)
+        want, other = ("group", "dataset") if cls is h5py.Group else ("dataset", "group")
         if name not in parent:
             self.bad(path, "missing")
-            return None
+            return None, path
         link = parent.get(name, getlink=True)
         if not isinstance(link, h5py.HardLink):
-            self.bad(path, f"is a {type(link).__name__}, expected a group")
-            return None
-        g = self.open(parent, name, path)
+            self.bad(path, f"is a {type(link).__name__}, expected a {want}")
+            return None, path
+        obj = self.open(parent, name, path)
+        if obj is None:
+            return None, path
+        if not isinstance(obj, cls):
+            self.bad(path, f"is a {other}, expected a {want}")
+            return None, path
+        return obj, path
+
+    def group(self, parent, name, attrs=()):
+        g, path = self.member(parent, name, h5py.Group)
         if g is None:
-            return None
-        if not isinstance(g, h5py.Group):
-            self.bad(path, "is a dataset, expected a group")
             return None
         if g.id.get_create_plist().get_obj_track_times():
             self.bad(path, "stores time stamps (the same run must give the same bytes)")
@@ -180,20 +189,8 @@ class Checker:
         for the growing axis 0 when its length is free. chunk: the expected chunk shape,
         or a function of the actual chunk shape that returns a complaint or None.
         Returns the dataset if its type and shape are right, else None."""
-        path = f"{parent.name.rstrip('/')}/{name}"
-        self.known_objects.add(path)
-        if name not in parent:
-            self.bad(path, "missing")
-            return None
-        link = parent.get(name, getlink=True)
-        if not isinstance(link, h5py.HardLink):
-            self.bad(path, f"is a {type(link).__name__}, expected a dataset")
-            return None
-        d = self.open(parent, name, path)
+        d, path = self.member(parent, name, h5py.Dataset)
         if d is None:
-            return None
-        if not isinstance(d, h5py.Dataset):
-            self.bad(path, "is a group, expected a dataset")
             return None
         ok = True
         want = np.dtype(kind)
