@@ -4,23 +4,33 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* No library shutdown at exit: after a failed close (a full disk) HDF5 1.10's exit
+ * handler retries it on a half-torn file and crashes. Every handle is closed explicitly
+ * anyway. Must precede any other HDF5 call. */
+static void dont_atexit(void)
+{
+    H5dont_atexit();
+}
+
 void gs_h5_init(void)
 {
-    static int done;
-    if (!done) {
-        /* No library shutdown at exit: after a failed close (a full disk) HDF5 1.10's
-         * exit handler retries it on a half-torn file and crashes. Every handle is
-         * closed explicitly anyway. Must precede any other HDF5 call. */
-        H5dont_atexit();
+    /* Once per process; the error-printing switch once per thread, since a thread-safe
+     * HDF5 keeps one error stack, and its auto-print setting, per thread (libgrokscope
+     * trains runs on several threads). */
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    static _Thread_local int quiet;
+    pthread_once(&once, dont_atexit);
+    if (!quiet) {
         /* Our messages replace HDF5's multi-line stack dumps on stderr. */
         H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-        done = 1;
+        quiet = 1;
     }
 }
 

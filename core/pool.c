@@ -128,16 +128,18 @@ static void *worker(void *varg)
     }
 }
 
-static atomic_int default_threads;
+/* Per thread, not per process: libgrokscope trains two runs on two threads with their
+ * own counts, each set just before its trainer or probe creates its pool. */
+static _Thread_local int default_threads;
 
 void gs_pool_set_default_threads(int n)
 {
-    atomic_store(&default_threads, n > 0 ? n : 0);
+    default_threads = n > 0 ? n : 0;
 }
 
 int gs_pool_default_threads(void)
 {
-    const int set = atomic_load(&default_threads);
+    const int set = default_threads;
     if (set > 0)
         return set;
     const int n = openblas_get_num_threads();

@@ -44,9 +44,11 @@ void gs_pool_run(gs_pool *pool, int n_tasks, gs_pool_task task, void *arg);
  * as IEEE subnormals (0, the default): core/fpenv.h. */
 void gs_pool_set_flush_subnormals(gs_pool *pool, int flush);
 
-/* The thread count the trainer and the probes use by default: n once
- * gs_pool_set_default_threads(n > 0) was called (the command line's --threads), else
- * OpenBLAS's (which reads OPENBLAS_NUM_THREADS). */
+/* The thread count of the pools the trainer and the probes create on the calling
+ * thread: n once gs_pool_set_default_threads(n > 0) was called on that thread (the
+ * command line's --threads; libgrokscope's per-handle count, set right before it creates
+ * a trainer or a probe), else OpenBLAS's (which reads OPENBLAS_NUM_THREADS). Per
+ * thread, so runs on different threads of one process cannot see each other's count. */
 int gs_pool_default_threads(void);
 void gs_pool_set_default_threads(int n);
 
