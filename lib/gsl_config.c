@@ -4,6 +4,7 @@
  * needs one row here (tests/api_config.c fails naming any /config attribute without
  * one). Ranges are the command line's. */
 #include "gsl_internal.h"
+#include "gsl_cli.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -209,4 +210,12 @@ int grokscope_config_validate(grokscope_config *cfg)
     if (gs_config_validate(&cfg->cfg, &err) != 0)
         return GSL_SET(cfg, GROKSCOPE_ERR_INVALID, "%s", err.msg);
     return GROKSCOPE_OK;
+}
+
+grokscope_config *gsl_config_from(const gs_config *cfg)
+{
+    grokscope_config *c = calloc(1, sizeof *c);
+    if (c)
+        c->cfg = *cfg;
+    return c;
 }
