@@ -31,10 +31,10 @@ ops=$("$gs" train --list-ops | awk '/^  [a-z]/ { print $1 }' | tr '\n' ' ')
         echo "    $c) words=\"$opts--help\"; subs=\"$subs\" ;;"
     done
     echo '    esac'
-    echo '    if [ -n "$subs" ] && [ "$COMP_CWORD" -eq 2 ]; then'
-    echo '        COMPREPLY=($(compgen -W "$subs" -- "$cur"))'
-    echo '    elif [ "${cur#-}" != "$cur" ]; then'
+    echo '    if [ "${cur#-}" != "$cur" ]; then'
     echo '        COMPREPLY=($(compgen -W "$words" -- "$cur"))'
+    echo '    elif [ -n "$subs" ] && [ "$COMP_CWORD" -eq 2 ]; then'
+    echo '        COMPREPLY=($(compgen -W "$subs" -- "$cur"))'
     echo '    else'
     echo '        COMPREPLY=($(compgen -f -- "$cur"))'
     echo '    fi'

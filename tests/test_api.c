@@ -1,0 +1,275 @@
+/* The public API (include/grokscope.h) as a program sees it: configs by key, errors per
+ * handle, a callback that stops a run and a resume that continues it to the bits of an
+ * uninterrupted run, parameters by key, measures, and the config keys in step with
+ * the /config attributes a run file holds (a new attribute without a key fails here).
+ * Argument: a scratch directory. */
+#include <hdf5.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "grokscope.h"
+
+static char dir[2048];
+
+static const char *path_in(char *buf, const char *name)
+{
+    snprintf(buf, 4096, "%s/%s", dir, name);
+    return buf;
+}
+
+static grokscope_config *small_config(void)
+{
+    grokscope_config *c = grokscope_config_new();
+    CHECK(c != NULL);
+    CHECK(grokscope_config_set(c, "p", "11") == GROKSCOPE_OK);
+    CHECK(grokscope_config_set(c, "d_model", "16") == GROKSCOPE_OK);
+    CHECK(grokscope_config_set(c, "d_mlp", "32") == GROKSCOPE_OK);
+    CHECK(grokscope_config_set(c, "epochs", "30") == GROKSCOPE_OK);
+    CHECK(grokscope_config_set(c, "every", "7") == GROKSCOPE_OK);
+    return c;
+}
+
+static void test_version(void)
+{
+    char want[64];
+    snprintf(want, sizeof want, "%d.%d.%d", GROKSCOPE_VERSION_MAJOR, GROKSCOPE_VERSION_MINOR,
+             GROKSCOPE_VERSION_PATCH);
+    CHECK(strcmp(grokscope_version(), want) == 0);
+    CHECK(strcmp(GROKSCOPE_VERSION, want) == 0);
+    CHECK(grokscope_version_number() == GROKSCOPE_VERSION_NUMBER);
+}
+
+static void test_config(void)
+{
+    grokscope_config *c = grokscope_config_new();
+    char buf[64];
+    int64_t i;
+    double d;
+    /* the paper's defaults */
+    CHECK(grokscope_config_get_int(c, "p", &i) == GROKSCOPE_OK && i == 113);
+    CHECK(grokscope_config_get(c, "op", buf, sizeof buf) == GROKSCOPE_OK && strcmp(buf, "add") == 0);
+    CHECK(grokscope_config_get_double(c, "lr", &d) == GROKSCOPE_OK && d == 1e-3);
+    CHECK(grokscope_config_get_int(c, "flush_subnormals", &i) == GROKSCOPE_OK && i == 1);
+    /* text round trip, exactly */
+    CHECK(grokscope_config_set(c, "lr", "0.1") == GROKSCOPE_OK);
+    CHECK(grokscope_config_get(c, "lr", buf, sizeof buf) == GROKSCOPE_OK && strtod(buf, NULL) == 0.1);
+    CHECK(grokscope_config_set(c, "seed", "-9223372036854775807") == GROKSCOPE_OK);
+    CHECK(grokscope_config_get(c, "seed", buf, sizeof buf) == GROKSCOPE_OK &&
+          strcmp(buf, "-9223372036854775807") == 0);
+    /* bad keys and values: an error in this handle, the value unchanged */
+    CHECK(grokscope_config_set(c, "learning_rate", "1") == GROKSCOPE_ERR_INVALID);
+    CHECK(strstr(grokscope_config_error(c), "learning_rate") != NULL);
+    CHECK(grokscope_config_set(c, "lr", "fast") == GROKSCOPE_ERR_INVALID);
+    CHECK(strstr(grokscope_config_error(c), "not a number") != NULL);
+    CHECK(grokscope_config_set(c, "d_model", "12x") == GROKSCOPE_ERR_INVALID);
+    CHECK(grokscope_config_set(c, "p", "99999") == GROKSCOPE_ERR_INVALID);
+    CHECK(grokscope_config_get_int(c, "p", &i) == GROKSCOPE_OK && i == 113);
+    CHECK(grokscope_config_get_int(c, "lr", &i) == GROKSCOPE_ERR_INVALID);
+    CHECK(grokscope_config_get(c, "p", buf, 2) == GROKSCOPE_ERR_INVALID); /* "113" does not fit */
+    /* an S5 op fixes p; validation catches what no single key can */
+    CHECK(grokscope_config_set(c, "op", "s5-compose") == GROKSCOPE_OK);
+    CHECK(grokscope_config_get_int(c, "p", &i) == GROKSCOPE_OK && i == 120);
+    CHECK(grokscope_config_set(c, "op", "add") == GROKSCOPE_OK);
+    CHECK(grokscope_config_set(c, "n_heads", "3") == GROKSCOPE_OK);
+    CHECK(grokscope_config_validate(c) == GROKSCOPE_ERR_INVALID);
+    CHECK(strstr(grokscope_config_error(c), "n_heads") != NULL);
+    /* a second config keeps its own error */
+    grokscope_config *other = grokscope_config_copy(c);
+    grokscope_config_reset(other);
+    CHECK(grokscope_config_validate(other) == GROKSCOPE_OK);
+    CHECK(strstr(grokscope_config_error(c), "n_heads") != NULL);
+    CHECK(grokscope_config_key_type("op") == 's' && grokscope_config_key_type("lr") == 'd' &&
+          grokscope_config_key_type("p") == 'i' && grokscope_config_key_type("nope") == 0);
+    grokscope_config_free(other);
+    grokscope_config_free(c);
+}
+
+/* Every /config attribute of a run file is a key, except the ones derived from others. */
+static herr_t each_attr(hid_t loc, const char *name, const H5A_info_t *info, void *data)
+{
+    (void)loc, (void)info;
+    int *missing = data;
+    static const char *derived[] = {"d_head", "n_train", "n_test"};
+    for (size_t k = 0; k < sizeof derived / sizeof *derived; k++)
+        if (strcmp(name, derived[k]) == 0)
+            return 0;
+    for (int k = 0; grokscope_config_key(k); k++)
+        if (strcmp(grokscope_config_key(k), name) == 0)
+            return 0;
+    fprintf(stderr, "/config attribute '%s' has no grokscope_config key (lib/gsl_config.c)\n", name);
+    ++*missing;
+    return 0;
+}
+
+static void test_keys_match_file(const char *path)
+{
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    CHECK(f >= 0);
+    hid_t g = H5Gopen2(f, "config", H5P_DEFAULT);
+    CHECK(g >= 0);
+    int missing = 0, n_attrs = 0;
+    H5O_info_t oi;
+    CHECK(H5Oget_info(g, &oi) >= 0);
+    n_attrs = (int)oi.num_attrs;
+    CHECK(H5Aiterate2(g, H5_INDEX_NAME, H5_ITER_INC, NULL, each_attr, &missing) >= 0);
+    CHECK(missing == 0);
+    int n_keys = 0;
+    while (grokscope_config_key(n_keys))
+        n_keys++;
+    CHECK(n_keys + 3 == n_attrs); /* and every key is an attribute */
+    H5Gclose(g);
+    H5Fclose(f);
+}
+
+typedef struct {
+    long stop_at, calls, last_epoch;
+    int finals;
+} stopper;
+
+static int stop_cb(void *ctx, const grokscope_epoch *e, int final)
+{
+    stopper *s = ctx;
+    s->calls++;
+    s->last_epoch = e->epoch;
+    s->finals += final;
+    return s->stop_at >= 0 && e->epoch == s->stop_at;
+}
+
+static void test_train_stop_resume(void)
+{
+    char whole[4096], part[4096];
+    path_in(whole, "whole.h5");
+    path_in(part, "part.h5");
+    grokscope_config *c = small_config();
+
+    stopper s = {-1, 0, 0, 0};
+    grokscope_train *t = grokscope_train_new();
+    CHECK(grokscope_train_set_threads(t, 1) == GROKSCOPE_OK);
+    CHECK(grokscope_train_set_force(t, 1) == GROKSCOPE_OK);
+    CHECK(grokscope_train_set_callback(t, stop_cb, &s) == GROKSCOPE_OK);
+    CHECK(grokscope_train_create(t, whole, c) == GROKSCOPE_OK);
+    CHECK(grokscope_train_set_threads(t, 2) == GROKSCOPE_ERR_INVALID); /* started */
+    CHECK(grokscope_train_run(t) == GROKSCOPE_OK);
+    CHECK(grokscope_train_outcome(t) == GROKSCOPE_RUN_FINISHED);
+    CHECK(s.calls == 31 && s.last_epoch == 30 && s.finals == 1);
+    CHECK(grokscope_train_run(t) == GROKSCOPE_ERR_INVALID); /* closed */
+    grokscope_train_free(t);
+
+    /* the existing file is refused without force, and left alone */
+    t = grokscope_train_new();
+    CHECK(grokscope_train_create(t, whole, c) == GROKSCOPE_ERR_EXISTS);
+    CHECK(strstr(grokscope_train_error(t), "exists") != NULL);
+    grokscope_train_free(t);
+
+    /* stopped by the callback at epoch 10 (between checkpoints), then resumed */
+    stopper s2 = {10, 0, 0, 0};
+    t = grokscope_train_new();
+    CHECK(grokscope_train_set_force(t, 1) == GROKSCOPE_OK);
+    CHECK(grokscope_train_set_threads(t, 2) == GROKSCOPE_OK);
+    CHECK(grokscope_train_set_callback(t, stop_cb, &s2) == GROKSCOPE_OK);
+    CHECK(grokscope_train_create(t, part, c) == GROKSCOPE_OK);
+    CHECK(grokscope_train_run(t) == GROKSCOPE_STOPPED);
+    CHECK(grokscope_train_epoch(t) == 10 && s2.calls == 11);
+    grokscope_train_free(t);
+    grokscope_run *r;
+    CHECK(grokscope_run_open(part, &r) == GROKSCOPE_OK);
+    long e;
+    CHECK(grokscope_run_get_status(r, &e) == GROKSCOPE_RUN_RUNNING);
+    CHECK(grokscope_run_find_checkpoint(r, -1) == 2); /* epochs 0, 7, 10 */
+    CHECK(grokscope_run_find_checkpoint(r, 5) == -1 && strstr(grokscope_run_error(r), "epoch 5"));
+    grokscope_run_close(r);
+
+    t = grokscope_train_new();
+    CHECK(grokscope_train_resume(t, part, 0) == GROKSCOPE_OK);
+    CHECK(grokscope_train_epoch(t) == 10);
+    CHECK(grokscope_train_run(t) == GROKSCOPE_OK);
+    grokscope_train_free(t);
+    /* the uninterrupted run checkpoints at 0, 7, 14, ...; the resumed one at 10 too */
+    grokscope_run *a, *b;
+    CHECK(grokscope_run_open(whole, &a) == GROKSCOPE_OK && grokscope_run_open(part, &b) == GROKSCOPE_OK);
+    CHECK(grokscope_run_n_checkpoints(a) + 1 == grokscope_run_n_checkpoints(b));
+    long ea, eb;
+    CHECK(grokscope_run_checkpoint_epoch(a, grokscope_run_n_checkpoints(a) - 1, &ea) == GROKSCOPE_OK);
+    CHECK(grokscope_run_checkpoint_epoch(b, grokscope_run_n_checkpoints(b) - 1, &eb) == GROKSCOPE_OK);
+    CHECK(ea == 30 && eb == 30);
+    const size_t cnt = grokscope_run_param_count(a, "unembed.W_U");
+    CHECK(cnt == 16 * 12);
+    float *x = malloc(cnt * sizeof *x), *y = malloc(cnt * sizeof *y);
+    CHECK(grokscope_run_read_param(a, grokscope_run_n_checkpoints(a) - 1, "unembed.W_U", x, cnt) == GROKSCOPE_OK);
+    CHECK(grokscope_run_read_param(b, grokscope_run_n_checkpoints(b) - 1, "unembed.W_U", y, cnt) == GROKSCOPE_OK);
+    CHECK(memcmp(x, y, cnt * sizeof *x) == 0);
+    CHECK(grokscope_run_read_param(a, 0, "unembed.W_U", x, cnt - 1) == GROKSCOPE_ERR_INVALID);
+    CHECK(grokscope_run_read_param(a, 0, "no.such.key", x, cnt) == GROKSCOPE_ERR_INVALID);
+    CHECK(grokscope_run_read_param(a, 99, "unembed.W_U", x, cnt) == GROKSCOPE_ERR_INVALID);
+    free(x);
+    free(y);
+    grokscope_epoch ra[31], rb[31];
+    CHECK(grokscope_run_read_epochs(a, 0, 31, ra) == GROKSCOPE_OK);
+    CHECK(grokscope_run_read_epochs(b, 0, 31, rb) == GROKSCOPE_OK);
+    CHECK(memcmp(ra, rb, sizeof ra) == 0);
+    CHECK(grokscope_run_read_epochs(a, 0, 32, ra) == GROKSCOPE_ERR_INVALID);
+    int64_t shape[4];
+    CHECK(grokscope_run_param_shape(a, "blocks.0.attn.W_Q", shape) == 3 && shape[0] == 4 &&
+          shape[1] == 16 && shape[2] == 4);
+    char buf[32];
+    CHECK(grokscope_config_get(grokscope_run_config(a), "every", buf, sizeof buf) == GROKSCOPE_OK &&
+          strcmp(buf, "7") == 0);
+
+    /* the probe's metrics equal the recorded ones */
+    grokscope_probe *pr;
+    CHECK(grokscope_probe_open(a, 2, &pr) == GROKSCOPE_OK);
+    grokscope_measures m;
+    CHECK(grokscope_probe_measure(pr, 1, NULL, 0, &m) == GROKSCOPE_OK);
+    CHECK(m.epoch == 7 && m.train_loss == ra[7].train_loss && m.test_loss == ra[7].test_loss);
+    int keys[8], n_key = -1;
+    CHECK(grokscope_probe_key_freqs(pr, 1, 0, keys, 8, &n_key) == GROKSCOPE_OK && n_key >= 0);
+    const int bad_key = 6; /* p = 11 has frequencies 1..5 */
+    CHECK(grokscope_probe_measure(pr, 1, &bad_key, 1, &m) == GROKSCOPE_ERR_INVALID);
+    CHECK(grokscope_probe_error(pr)[0] != '\0');
+    grokscope_probe_close(pr);
+    grokscope_run_close(a);
+    grokscope_run_close(b);
+
+    /* resuming a finished run is refused */
+    t = grokscope_train_new();
+    CHECK(grokscope_train_resume(t, part, 0) == GROKSCOPE_ERR_INVALID);
+    CHECK(strstr(grokscope_train_error(t), "already has 30 epochs") != NULL);
+    grokscope_train_free(t);
+
+    test_keys_match_file(whole);
+    grokscope_config_free(c);
+}
+
+static void test_open_errors(void)
+{
+    char missing[4096];
+    path_in(missing, "missing.h5");
+    grokscope_run *r;
+    CHECK(grokscope_run_open(missing, &r) == GROKSCOPE_ERR_FAILED);
+    CHECK(r != NULL && strstr(grokscope_run_error(r), "missing.h5") != NULL);
+    CHECK(grokscope_run_n_checkpoints(r) == 0 && grokscope_run_param_key(r, 0) == NULL);
+    grokscope_probe *pr;
+    CHECK(grokscope_probe_open(r, 0, &pr) == GROKSCOPE_ERR_INVALID);
+    grokscope_probe_close(pr);
+    grokscope_run_close(r);
+    grokscope_train *t = grokscope_train_new();
+    CHECK(grokscope_train_resume(t, missing, 0) == GROKSCOPE_ERR_FAILED);
+    CHECK(strstr(grokscope_train_error(t), "missing.h5") != NULL);
+    grokscope_train_free(t);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: test_api SCRATCH_DIR\n");
+        return 2;
+    }
+    snprintf(dir, sizeof dir, "%s", argv[1]);
+    test_version();
+    test_config();
+    test_open_errors();
+    test_train_stop_resume();
+    return check_report("api");
+}
