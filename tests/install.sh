@@ -89,6 +89,10 @@ touch "$T/run-file.h5"
 [ "$(cd "$T" && complete_words grokscope info run-f)" = "run-file.h5 " ] && ok || bad "file names do not complete"
 
 # ---- the example against the installed library, found by pkg-config ----
+# docs/api.md shows the example in full: the listing is the file
+awk '/^```c$/ { on = 1; next } /^```$/ { on = 0 } on' "$SRC/docs/api.md" >"$T/listing.c"
+cmp -s "$T/listing.c" "$SRC/examples/train_and_measure.c" && ok ||
+    bad "docs/api.md's listing differs from examples/train_and_measure.c"
 # The .pc says prefix=/usr/local; installed under $D, its prefix variable is redefined
 # (--define-prefix guesses wrong on a multiarch libdir, lib/x86_64-linux-gnu, and
 # PKG_CONFIG_SYSROOT_DIR would also move the -L of the dependencies, e.g. HDF5's).
