@@ -50,12 +50,13 @@ int main(int argc, char **argv)
     if ((code = grokscope_config_validate(cfg)) != GROKSCOPE_OK)
         die("config", code, grokscope_config_error(cfg));
 
-    /* 2. Train into a new run file, two worker threads, a line every 250 epochs. */
+    /* 2. Train into a new run file on one worker thread (the model is tiny), printing a
+     * line every 250 epochs. */
     long every = 250;
     grokscope_train *t = grokscope_train_new();
     if (!t)
         return 1;
-    grokscope_train_set_threads(t, 2);
+    grokscope_train_set_threads(t, 1);
     grokscope_train_set_force(t, 1);
     grokscope_train_set_command_line(t, "examples/train_and_measure");
     grokscope_train_set_callback(t, on_epoch, &every);
@@ -90,7 +91,7 @@ int main(int argc, char **argv)
 
     /* 4. Key frequencies and progress measures of that checkpoint. */
     grokscope_probe *pr;
-    if ((code = grokscope_probe_open(run, 2, &pr)) != GROKSCOPE_OK)
+    if ((code = grokscope_probe_open(run, 1, &pr)) != GROKSCOPE_OK)
         die("probe", code, grokscope_probe_error(pr));
     int keys[16], n_key;
     if ((code = grokscope_probe_key_freqs(pr, last, 0, keys, 16, &n_key)) != GROKSCOPE_OK)

@@ -12,14 +12,14 @@
 GS=$1; API=$2; SRC=$3
 source "$SRC/tests/lib.sh"
 
-A="p=23,frac=0.5,seed=1,flush_subnormals=0,d_model=32,d_mlp=64,epochs=300,every=50"
-B="p=17,op=sub,seed=2,d_model=24,n_heads=3,d_mlp=48,lr=3e-3,epochs=250,every=40"
+A="p=23,frac=0.5,seed=1,flush_subnormals=0,d_model=32,d_mlp=64,epochs=150,every=50"
+B="p=17,op=sub,seed=2,d_model=24,n_heads=3,d_mlp=48,lr=3e-3,epochs=120,every=40"
 if "$API" "$T/api_a.h5" "$A" 1 "$T/api_b.h5" "$B" 2 >"$T/api.out" 2>&1; then ok; else
     bad "two API runs in two threads:"; cat "$T/api.out"; fi
 "$GS" train --out "$T/cli_a.h5" --p 23 --frac 0.5 --seed 1 --ieee-subnormals --d-model 32 \
-    --d-mlp 64 --epochs 300 --every 50 --threads 1 --quiet && ok || bad "CLI run A"
+    --d-mlp 64 --epochs 150 --every 50 --threads 1 --quiet && ok || bad "CLI run A"
 "$GS" train --out "$T/cli_b.h5" --p 17 --op sub --seed 2 --d-model 24 --n-heads 3 --d-mlp 48 \
-    --lr 3e-3 --epochs 250 --every 40 --threads 2 --quiet && ok || bad "CLI run B"
+    --lr 3e-3 --epochs 120 --every 40 --threads 2 --quiet && ok || bad "CLI run B"
 
 for r in a b; do
     if have_h5py; then

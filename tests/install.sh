@@ -7,7 +7,7 @@
 # --op values. Then examples/train_and_measure.c is compiled against the INSTALLED
 # library with pkg-config (shared and static) and run.
 # usage: install.sh BUILD_ROOT SOURCE_ROOT
-BUILD=$1; SRC=$2
+BUILD=$(cd "$1" && pwd); SRC=$(cd "$2" && pwd)
 source "$SRC/tests/lib.sh"
 D="$T/dest"
 if meson install -C "$BUILD" --destdir "$D" --no-rebuild --quiet >"$T/install.out" 2>&1; then ok; else
@@ -79,12 +79,17 @@ complete_words() { # complete_words WORD... : the candidates for the last word
 [ "$(complete_words grokscope train --op add-or)" = "add-or-mul add-or-sub " ] && ok ||
     bad "train --op add-or<TAB>: '$(complete_words grokscope train --op add-or)'"
 [ "$(complete_words grokscope sweep c)" = "collect create " ] && ok || bad "sweep c<TAB>: '$(complete_words grokscope sweep c)'"
-# every option of every command completes
+# every option of every command completes (one bash for all of them)
 for c in $cmds; do
-    for o in $("$GS" "$c" --help | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u); do
-        grep -qF -- " $o " <<<" $(complete_words grokscope "$c" "$o") " || { bad "grokscope $c $o<TAB> does not complete"; break; }
-    done
-done
+    for o in $("$GS" "$c" --help | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u); do echo "$c $o"; done
+done >"$T/pairs"
+bash --norc --noprofile -c 'source "$1"
+    while read -r c o; do
+        COMP_WORDS=(grokscope "$c" "$o"); COMP_CWORD=2
+        _grokscope grokscope "$o" "$c"
+        printf " %s " "${COMPREPLY[@]}" | grep -qF -- " $o " || echo "grokscope $c $o<TAB> does not complete"
+    done <"$2"' _ "$comp" "$T/pairs" >"$T/missing"
+[ -s "$T/pairs" ] && [ ! -s "$T/missing" ] && ok || bad "$(cat "$T/missing")"
 touch "$T/run-file.h5"
 [ "$(cd "$T" && complete_words grokscope info run-f)" = "run-file.h5 " ] && ok || bad "file names do not complete"
 

@@ -9,7 +9,7 @@ GS=$1; SRC=$2
 source "$SRC/tests/lib.sh"
 if ! have_h5py; then echo "SKIP: $PY has no h5py/numpy (apt-get install python3-h5py python3-numpy)"; exit 77; fi
 READ="$SRC/examples/read_run.py"
-SMALL="--p 23 --frac 0.5 --d-model 32 --d-mlp 64 --every 100 --threads 2 --quiet"
+SMALL="--p 23 --frac 0.5 --d-model 32 --d-mlp 64 --every 100 --threads 1 --quiet"
 "$GS" train --out "$T/add.h5" $SMALL --lr 1e-2 --epochs 400 || bad "train add"
 "$GS" train --out "$T/div.h5" $SMALL --op div --epochs 200 || bad "train div"
 for args in "$T/add.h5" "$T/add.h5 --epoch 0" "$T/add.h5 --epoch 200" "$T/div.h5"; do
