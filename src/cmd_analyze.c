@@ -2,8 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "analyze.h"
 #include "commands.h"
+#include "grokscope.h"
 #include "opts.h"
 #include "progress.h"
 
@@ -28,31 +28,18 @@ static const char analyze_usage[] =
     "  --threads N         threads (default: all CPUs)\n"
     "  --quiet             no progress line\n";
 
-static int check_request(gs_run *run, gs_analyze_opts *o, const char *keys, gs_err *err)
+/* The library says a trainer holds the file; the command line knows the flag that reads
+ * a live run. */
+static int fail(grokscope_analysis *an, int code, const char *path)
 {
-    const int n_freq = gs_fourier_n_freq(gs_run_dims(run)->p);
-    if (keys && gs_parse_key_freqs(keys, n_freq, o->user_keys, &o->n_user_keys, err) != 0) {
-        char msg[sizeof err->msg]; /* the flag is the command line's to name */
-        snprintf(msg, sizeof msg, "--key-freqs%s", err->msg + strlen("key frequencies"));
-        snprintf(err->msg, sizeof err->msg, "%s", msg);
-        return -1;
+    gs_err err = {0};
+    gs_err_set(&err, "%s", grokscope_analysis_error(an));
+    if (code == GROKSCOPE_ERR_BUSY) {
+        const size_t len = strlen(err.msg);
+        snprintf(err.msg + len, sizeof err.msg - len, "; use grokscope analyze --follow %s", path);
     }
-    /* A live run (--follow) may not have the checkpoint yet. */
-    if (!o->follow && gs_run_find_checkpoint(run, o->cluster_epoch, err) < 0)
-        return -1;
-    return 0;
-}
-
-/* The run file layer says a trainer holds the file; the command line knows the flag
- * that reads a live run. */
-static int fail(gs_err *err, const char *path)
-{
-    if (err->code == GS_ERR_BUSY_TRAINING) {
-        const size_t len = strlen(err->msg);
-        snprintf(err->msg + len, sizeof err->msg - len, "; use grokscope analyze --follow %s",
-                 path);
-    }
-    return gs_fail("analyze", err);
+    grokscope_analysis_free(an);
+    return gs_fail("analyze", &err);
 }
 
 int gs_cmd_analyze(int argc, char **argv)
@@ -61,12 +48,11 @@ int gs_cmd_analyze(int argc, char **argv)
         fputs(analyze_usage, stdout);
         return 0;
     }
-    gs_analyze_opts o;
-    gs_analyze_opts_default(&o);
     gs_err err;
-    const char *keys = NULL;
-    long threads = 0;
-    int quiet = 0;
+    const char *keys = NULL, *path = NULL;
+    long threads = 0, cluster_epoch = -1;
+    double threshold = -1;
+    int quiet = 0, best = 0, follow = 0;
     for (int i = 1; i < argc; i++) {
         const char *val;
         int r;
@@ -75,54 +61,67 @@ int gs_cmd_analyze(int argc, char **argv)
                 return gs_fail("analyze", &err);
             keys = val;
         } else if ((r = gs_opt_value(argv, argc, &i, "--epoch", &val, &err)) != 0) {
-            if (r < 0 || gs_parse_long("--epoch", val, 0, 1000000000L, &o.cluster_epoch, &err) != 0)
+            if (r < 0 || gs_parse_long("--epoch", val, 0, 1000000000L, &cluster_epoch, &err) != 0)
                 return gs_fail("analyze", &err);
         } else if ((r = gs_opt_value(argv, argc, &i, "--threshold", &val, &err)) != 0) {
-            if (r < 0 || gs_parse_double("--threshold", val, 0.0, 1.0, &o.threshold, &err) != 0)
+            if (r < 0 || gs_parse_double("--threshold", val, 0.0, 1.0, &threshold, &err) != 0)
                 return gs_fail("analyze", &err);
         } else if ((r = gs_opt_value(argv, argc, &i, "--threads", &val, &err)) != 0) {
             if (r < 0 || gs_parse_long("--threads", val, 1, 256, &threads, &err) != 0)
                 return gs_fail("analyze", &err);
         } else if (strcmp(argv[i], "--best-freq") == 0) {
-            o.rule = GS_CLUSTER_BEST;
+            best = 1;
         } else if (strcmp(argv[i], "--follow") == 0) {
-            o.follow = 1;
+            follow = 1;
         } else if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0) {
             quiet = 1;
-        } else if (argv[i][0] != '-' && !o.path) {
-            o.path = argv[i];
+        } else if (argv[i][0] != '-' && !path) {
+            path = argv[i];
         } else {
             gs_err_set(&err, "unexpected argument '%s' (see grokscope analyze --help)", argv[i]);
             return gs_fail("analyze", &err);
         }
     }
-    if (!o.path) {
+    if (!path) {
         gs_err_set(&err, "expected a run file (usage: grokscope analyze RUN.h5)");
         return gs_fail("analyze", &err);
     }
-    gs_set_threads((int)threads);
-    gs_run *run;
-    /* Validate the file, the key frequencies and --epoch read-only, before anything
-     * opens the file for writing. */
-    if (gs_run_open(&run, o.path, GS_RUN_READ, 0, &err) != 0)
+    grokscope_analysis *an = grokscope_analysis_new();
+    if (!an) {
+        gs_err_set(&err, "out of memory");
         return gs_fail("analyze", &err);
-    int bad = check_request(run, &o, keys, &err);
-    gs_run_close(run, NULL);
-    if (bad)
-        return gs_fail("analyze", &err);
+    }
     gs_progress pr;
     gs_progress_start(&pr, "checkpoint", 0, 0, quiet);
-    o.progress = gs_progress_callback;
-    o.progress_ctx = &pr;
-    o.log = quiet ? NULL : stderr;
-    if (gs_analyze_run(&o, &err) != 0) {
-        gs_progress_end(&pr);
-        return fail(&err, o.path);
-    }
+    int code = grokscope_analysis_set_key_freqs(an, keys, "--key-freqs");
+    if (code == GROKSCOPE_OK)
+        code = grokscope_analysis_set_cluster_epoch(an, cluster_epoch);
+    if (code == GROKSCOPE_OK && threshold >= 0)
+        code = grokscope_analysis_set_threshold(an, threshold);
+    if (code == GROKSCOPE_OK)
+        code = grokscope_analysis_set_best_freq(an, best);
+    if (code == GROKSCOPE_OK)
+        code = grokscope_analysis_set_follow(an, follow);
+    if (code == GROKSCOPE_OK)
+        code = grokscope_analysis_set_threads(an, (int)threads);
+    if (code == GROKSCOPE_OK)
+        code = grokscope_analysis_set_progress(an, gs_progress_callback, &pr);
+    if (code == GROKSCOPE_OK)
+        code = grokscope_analysis_set_log(an, quiet ? NULL : stderr);
+    /* the request is checked against the run, read-only, before anything writes */
+    if (code == GROKSCOPE_OK)
+        code = grokscope_analysis_run(an, path);
     gs_progress_end(&pr);
-    if (gs_run_open(&run, o.path, GS_RUN_READ, 0, &err) != 0)
+    if (code != GROKSCOPE_OK)
+        return fail(an, code, path);
+    grokscope_analysis_free(an);
+    grokscope_run *run;
+    if (grokscope_run_open(path, &run) != GROKSCOPE_OK ||
+        grokscope_run_print_summary(run, stdout) != GROKSCOPE_OK) {
+        gs_err_set(&err, "%s", run ? grokscope_run_error(run) : "out of memory");
+        grokscope_run_close(run);
         return gs_fail("analyze", &err);
-    int rc = gs_analysis_print_summary(run, stdout, &err);
-    gs_run_close(run, NULL);
-    return rc == 0 ? 0 : gs_fail("analyze", &err);
+    }
+    grokscope_run_close(run);
+    return 0;
 }
