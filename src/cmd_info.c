@@ -1,12 +1,11 @@
 /* grokscope info: what a run file is and how far it got. */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
-#include "analyze.h"
-#include "phases.h"
-#include "runfile.h"
+#include "grokscope.h"
 
 static const char info_usage[] =
     "usage: grokscope info RUN.h5\n"
@@ -16,12 +15,12 @@ static const char info_usage[] =
     "accuracy (grokked) reached 99%, and, once the run is analysed, the key frequencies,\n"
     "the final measures and the phases.\n";
 
-static const char *status_name(gs_run_status s)
+static const char *status_name(grokscope_run_status s)
 {
     switch (s) {
-    case GS_RUN_FINISHED: return "finished";
-    case GS_RUN_STOPPED_EARLY: return "stopped early (test loss threshold)";
-    case GS_RUN_DIVERGED: return "diverged";
+    case GROKSCOPE_RUN_FINISHED: return "finished";
+    case GROKSCOPE_RUN_STOPPED_EARLY: return "stopped early (test loss threshold)";
+    case GROKSCOPE_RUN_DIVERGED: return "diverged";
     default: return "incomplete (training, or stopped before its last epoch; --resume continues it)";
     }
 }
@@ -41,58 +40,90 @@ static void print_wrapped(const char *label, const char *text)
     printf("\n");
 }
 
-static int print_info(gs_run *run, gs_err *err)
+/* A config key the file is known to have (grokscope_run_open validated them all). */
+static int64_t key_int(const grokscope_config *c, const char *key)
 {
-    const gs_config *c = gs_run_config(run);
-    const char *path = gs_run_path(run);
-    const int n_ck = gs_run_n_checkpoints(run);
-    const long n_rows = gs_run_n_metrics(run);
+    int64_t v = 0;
+    const int rc = grokscope_config_get_int(c, key, &v);
+    assert(rc == GROKSCOPE_OK);
+    (void)rc;
+    return v;
+}
+
+static double key_double(const grokscope_config *c, const char *key)
+{
+    double v = 0;
+    const int rc = grokscope_config_get_double(c, key, &v);
+    assert(rc == GROKSCOPE_OK);
+    (void)rc;
+    return v;
+}
+
+static int print_info(grokscope_run *run, const char *path, gs_err *err)
+{
+    const grokscope_config *c = grokscope_run_config(run);
+    const int n_ck = grokscope_run_n_checkpoints(run);
+    const long n_rows = grokscope_run_n_epochs(run);
     long status_epoch = 0;
-    const gs_run_status st = gs_run_get_status(run, &status_epoch);
+    const grokscope_run_status st = grokscope_run_get_status(run, &status_epoch);
     printf("run        %s\n", path);
-    printf("created by %s\n", gs_run_created_by(run));
-    printf("command    %s\n", gs_run_command_line(run));
-    const gs_op_info *o = gs_op_get(c->op);
-    printf("task       %s: %s, %s%d%s, train fraction %g, seed %lld\n", o->name, o->formula,
-           o->fixed_p ? "" : "p = ", c->p, o->fixed_p ? " tokens" : "", c->frac, (long long)c->seed);
+    printf("created by %s\n", grokscope_run_created_by(run));
+    printf("command    %s\n", grokscope_run_command_line(run));
+    char op[64];
+    const int got_op = grokscope_config_get(c, "op", op, sizeof op);
+    assert(got_op == GROKSCOPE_OK);
+    (void)got_op;
+    const int p = (int)key_int(c, "p"), fixed_p = grokscope_op_fixed_p(op);
+    printf("task       %s: %s, %s%d%s, train fraction %g, seed %lld\n", op, grokscope_op_formula(op),
+           fixed_p ? "" : "p = ", p, fixed_p ? " tokens" : "", key_double(c, "frac"),
+           (long long)key_int(c, "seed"));
     char why[256];
-    if (gs_task_n_defined(c->op, c->p, why, sizeof why) < (long)c->p * c->p)
+    if (grokscope_task_n_defined(op, p, why, sizeof why) < (long)p * p)
         printf("pairs      %s\n", why);
-    print_wrapped("measures", gs_run_circuit_note(run));
-    printf("model      d_model %d, %d heads, d_mlp %d\n", c->d_model, c->n_heads, c->d_mlp);
-    printf("optimizer  AdamW lr %g, wd %g, betas (%g, %g), warm-up %d\n", c->lr, c->wd, c->beta1,
-           c->beta2, c->warmup);
-    printf("numerics   float32, %s\n", c->flush_subnormals ? "subnormals flushed to zero"
-                                                               : "IEEE subnormals");
-    printf("schedule   %ld epochs, checkpoint every %ld", c->epochs, c->every);
-    if (c->stop_test_loss > 0)
-        printf(", stop when test loss < %g", c->stop_test_loss);
+    print_wrapped("measures", grokscope_run_circuit_note(run));
+    printf("model      d_model %d, %d heads, d_mlp %d\n", (int)key_int(c, "d_model"),
+           (int)key_int(c, "n_heads"), (int)key_int(c, "d_mlp"));
+    printf("optimizer  AdamW lr %g, wd %g, betas (%g, %g), warm-up %d\n", key_double(c, "lr"),
+           key_double(c, "wd"), key_double(c, "beta1"), key_double(c, "beta2"),
+           (int)key_int(c, "warmup"));
+    printf("numerics   float32, %s\n", key_int(c, "flush_subnormals") ? "subnormals flushed to zero"
+                                                                      : "IEEE subnormals");
+    const long epochs = (long)key_int(c, "epochs");
+    printf("schedule   %ld epochs, checkpoint every %ld", epochs, (long)key_int(c, "every"));
+    const double stop = key_double(c, "stop_test_loss");
+    if (stop > 0)
+        printf(", stop when test loss < %g", stop);
     printf("\nstatus     %s", status_name(st));
-    if (st == GS_RUN_DIVERGED || st == GS_RUN_STOPPED_EARLY)
+    if (st == GROKSCOPE_RUN_DIVERGED || st == GROKSCOPE_RUN_STOPPED_EARLY)
         printf(" at epoch %ld", status_epoch);
     printf("\n");
     if (n_ck == 0 || n_rows == 0) {
         printf("progress   no checkpoint yet\n");
         return 0;
     }
-    long *epochs = malloc((size_t)n_ck * sizeof *epochs);
-    gs_metrics_row *rows = malloc((size_t)n_rows * sizeof *rows);
+    grokscope_epoch *rows = malloc((size_t)n_rows * sizeof *rows);
+    long first_ck, last_ck;
     int rc = -1;
-    if (!epochs || !rows) {
+    if (!rows) {
         gs_err_set(err, "out of memory");
         goto out;
     }
-    if (gs_run_checkpoint_epochs(run, epochs, err) != 0 || gs_run_read_metrics(run, 0, n_rows, rows, err) != 0)
+    if (grokscope_run_checkpoint_epoch(run, 0, &first_ck) != GROKSCOPE_OK ||
+        grokscope_run_checkpoint_epoch(run, n_ck - 1, &last_ck) != GROKSCOPE_OK ||
+        grokscope_run_read_epochs(run, 0, n_rows, rows) != GROKSCOPE_OK) {
+        gs_err_set(err, "%s", grokscope_run_error(run));
         goto out;
+    }
     printf("progress   %ld of %ld epochs, %d checkpoints (epochs %ld .. %ld)\n", rows[n_rows - 1].epoch,
-           c->epochs, n_ck, epochs[0], epochs[n_ck - 1]);
-    const gs_metrics_row *l = &rows[n_rows - 1];
+           epochs, n_ck, first_ck, last_ck);
+    const grokscope_epoch *l = &rows[n_rows - 1];
     printf("last       epoch %ld: train loss %.4g, test loss %.4g, train acc %.2f%%, test acc %.2f%%\n",
            l->epoch, l->train_loss, l->test_loss, 100 * l->train_acc, 100 * l->test_acc);
-    /* The events of analysis/phases.h, from the same definitions as the phases. */
-    const long fitted = gs_phases_first_acc(rows, n_rows, 0);
-    const long grokked = gs_phases_first_acc(rows, n_rows, 1);
-    const double acc = 100 * GS_PHASE_ACC;
+    /* The events of the phases, from the same definitions. */
+    double level;
+    const long fitted = grokscope_epochs_first_accuracy(rows, n_rows, 0, &level);
+    const long grokked = grokscope_epochs_first_accuracy(rows, n_rows, 1, &level);
+    const double acc = 100 * level;
     if (fitted >= 0)
         printf("fitted     train accuracy first >= %.0f%% at epoch %ld\n", acc, fitted);
     else
@@ -103,7 +134,6 @@ static int print_info(gs_run *run, gs_err *err)
         printf("grokked    not yet (test accuracy never reached %.0f%%)\n", acc);
     rc = 0;
 out:
-    free(epochs);
     free(rows);
     return rc;
 }
@@ -119,13 +149,17 @@ int gs_cmd_info(int argc, char **argv)
         gs_err_set(&err, "expected one run file (usage: grokscope info RUN.h5)");
         return gs_fail("info", &err);
     }
-    gs_run *run;
-    if (gs_run_open(&run, argv[1], GS_RUN_READ, 0, &err) != 0)
+    grokscope_run *run;
+    if (grokscope_run_open(argv[1], &run) != GROKSCOPE_OK) {
+        gs_err_set(&err, "%s", run ? grokscope_run_error(run) : "out of memory");
+        grokscope_run_close(run);
         return gs_fail("info", &err);
-    int rc = print_info(run, &err);
-    if (rc == 0)
-        rc = gs_analysis_print_summary(run, stdout, &err);
-    gs_err cerr;
-    gs_run_close(run, &cerr);
+    }
+    int rc = print_info(run, argv[1], &err);
+    if (rc == 0 && grokscope_run_print_summary(run, stdout) != GROKSCOPE_OK) {
+        gs_err_set(&err, "%s", grokscope_run_error(run));
+        rc = -1;
+    }
+    grokscope_run_close(run);
     return rc == 0 ? 0 : gs_fail("info", &err);
 }

@@ -1,0 +1,48 @@
+/* Tasks and runs in words: what `grokscope info` prints, behind the API. */
+#include "gsl_internal.h"
+
+#include <stdlib.h>
+
+#include "phases.h"
+
+const char *grokscope_op_formula(const char *op)
+{
+    gs_op o;
+    return op && gs_op_parse(op, &o) == 0 ? gs_op_get(o)->formula : NULL;
+}
+
+int grokscope_op_fixed_p(const char *op)
+{
+    gs_op o;
+    return op && gs_op_parse(op, &o) == 0 ? gs_op_get(o)->fixed_p : 0;
+}
+
+long grokscope_task_n_defined(const char *op, int p, char *why, size_t size)
+{
+    gs_op o;
+    if (!op || gs_op_parse(op, &o) != 0 || p < GS_P_MIN || p > GS_P_MAX)
+        return -1;
+    return gs_task_n_defined(o, p, why, size);
+}
+
+const char *grokscope_run_circuit_note(const grokscope_run *run)
+{
+    return run->run ? gs_run_circuit_note(run->run) : "";
+}
+
+long grokscope_epochs_first_accuracy(const grokscope_epoch *rows, long n, int test, double *level)
+{
+    if (level)
+        *level = GS_PHASE_ACC;
+    if (n <= 0)
+        return -1;
+    gs_metrics_row *tmp = malloc((size_t)n * sizeof *tmp);
+    if (!tmp)
+        return -1;
+    for (long i = 0; i < n; i++)
+        tmp[i] = (gs_metrics_row){rows[i].epoch, rows[i].train_loss, rows[i].test_loss,
+                                  rows[i].train_acc, rows[i].test_acc};
+    const long e = gs_phases_first_acc(tmp, n, test);
+    free(tmp);
+    return e;
+}
