@@ -4,7 +4,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "analyze.h"
+#include "grokscope.h"
 #include "commands.h"
 #include "opts.h"
 #include "plot.h"
@@ -114,19 +114,21 @@ int gs_cmd_demo(int argc, char **argv)
     }
     printf("grokscope demo: analysing the checkpoints (Fourier-basis progress measures)\n");
     fflush(stdout);
-    gs_analyze_opts ao;
-    gs_analyze_opts_default(&ao);
-    ao.path = path;
+    grokscope_analysis *an = grokscope_analysis_new();
     gs_progress pr;
     gs_progress_start(&pr, "checkpoint", 0, 0, job.quiet);
-    ao.progress = gs_progress_callback;
-    ao.progress_ctx = &pr;
-    if (gs_analyze_run(&ao, &err) != 0) {
-        gs_progress_end(&pr);
-        fprintf(stderr, "grokscope demo: %s\n", err.msg);
+    int code = an ? grokscope_analysis_set_progress(an, gs_progress_callback, &pr) : GROKSCOPE_ERR_NOMEM;
+    if (code == GROKSCOPE_OK)
+        code = grokscope_analysis_set_threads(an, job.threads);
+    if (code == GROKSCOPE_OK)
+        code = grokscope_analysis_run(an, path);
+    gs_progress_end(&pr);
+    if (code != GROKSCOPE_OK) {
+        fprintf(stderr, "grokscope demo: %s\n", an ? grokscope_analysis_error(an) : "out of memory");
+        grokscope_analysis_free(an);
         return GS_EXIT_USAGE;
     }
-    gs_progress_end(&pr);
+    grokscope_analysis_free(an);
     char *info_argv[] = {"info", path, NULL};
     status = gs_cmd_info(2, info_argv);
     if (status != 0)

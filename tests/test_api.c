@@ -242,6 +242,77 @@ static void test_train_stop_resume(void)
     grokscope_config_free(c);
 }
 
+
+static void test_describe(void)
+{
+    CHECK(strcmp(grokscope_op_formula("add"), "x+y mod p") == 0);
+    CHECK(grokscope_op_formula("nope") == NULL && grokscope_op_formula(NULL) == NULL);
+    CHECK(grokscope_op_fixed_p("s5-compose") == 120 && grokscope_op_fixed_p("add") == 0);
+    char why[256];
+    CHECK(grokscope_task_n_defined("add", 11, why, sizeof why) == 121 && why[0] == '\0');
+    CHECK(grokscope_task_n_defined("div", 11, why, sizeof why) == 110 && strstr(why, "11 of the 121") != NULL);
+    CHECK(grokscope_task_n_defined("div", 2, why, sizeof why) == -1);
+    grokscope_epoch rows[4] = {{0, 1, 1, 0.5, 0.1}, {1, 1, 1, 0.995, 0.2}, {2, 1, 1, 1, 0.99}, {3, 1, 1, 1, 1}};
+    double level = 0;
+    CHECK(grokscope_epochs_first_accuracy(rows, 4, 0, &level) == 1 && level == 0.99);
+    CHECK(grokscope_epochs_first_accuracy(rows, 4, 1, NULL) == 2);
+    CHECK(grokscope_epochs_first_accuracy(rows, 2, 1, NULL) == -1);
+}
+
+/* The whole-run analysis: errors first (nothing written), then a pass whose key
+ * frequencies and recomputed losses are the probe's. */
+static void test_analysis(const char *path)
+{
+    grokscope_analysis *an = grokscope_analysis_new();
+    CHECK(grokscope_analysis_set_threshold(an, 1.5) == GROKSCOPE_ERR_INVALID);
+    CHECK(grokscope_analysis_set_key_freqs(an, "1,9", "--keys") == GROKSCOPE_OK);
+    CHECK(grokscope_analysis_run(an, path) == GROKSCOPE_ERR_INVALID);
+    CHECK(strncmp(grokscope_analysis_error(an), "--keys: frequency 9 is out of range 1..5", 40) == 0);
+    CHECK(grokscope_analysis_set_key_freqs(an, NULL, NULL) == GROKSCOPE_OK);
+    CHECK(grokscope_analysis_set_cluster_epoch(an, 5) == GROKSCOPE_OK); /* no checkpoint there */
+    CHECK(grokscope_analysis_run(an, path) == GROKSCOPE_ERR_INVALID);
+    CHECK(strstr(grokscope_analysis_error(an), "no checkpoint at epoch 5") != NULL);
+    grokscope_run *r;
+    CHECK(grokscope_run_open(path, &r) == GROKSCOPE_OK);
+    FILE *none = tmpfile();
+    char text[8192] = "";
+    CHECK(none && grokscope_run_print_summary(r, none) == GROKSCOPE_OK);
+    rewind(none);
+    text[fread(text, 1, sizeof text - 1, none)] = '\0';
+    CHECK(strncmp(text, "analysis   none yet", 19) == 0);
+    grokscope_run_close(r);
+
+    CHECK(grokscope_analysis_set_cluster_epoch(an, -1) == GROKSCOPE_OK);
+    CHECK(grokscope_analysis_set_threads(an, 2) == GROKSCOPE_OK);
+    CHECK(grokscope_analysis_run(an, path) == GROKSCOPE_OK);
+    grokscope_analysis_free(an);
+    CHECK(grokscope_run_open(path, &r) == GROKSCOPE_OK);
+    FILE *out = tmpfile();
+    CHECK(out && grokscope_run_print_summary(r, out) == GROKSCOPE_OK && ftell(out) > 0);
+    /* the summary names the probe's key frequencies of the last checkpoint */
+    grokscope_probe *pr;
+    CHECK(grokscope_probe_open(r, 1, &pr) == GROKSCOPE_OK);
+    int keys[8], n_key = 0;
+    const int last = grokscope_run_n_checkpoints(r) - 1;
+    CHECK(grokscope_probe_key_freqs(pr, last, 0, keys, 8, &n_key) == GROKSCOPE_OK);
+    rewind(out);
+    text[fread(text, 1, sizeof text - 1, out)] = '\0';
+    CHECK(strstr(text, "analysis   6 of 6 checkpoints analysed") != NULL);
+    const char *line = strstr(text, "key freqs  ");
+    CHECK(line != NULL);
+    if (line && n_key == 0) {
+        CHECK(strncmp(line, "key freqs  none", 15) == 0);
+    } else if (line) {
+        char first[16];
+        snprintf(first, sizeof first, "%d", keys[0]);
+        CHECK(strncmp(line + 11, first, strlen(first)) == 0);
+    }
+    grokscope_probe_close(pr);
+    grokscope_run_close(r);
+    fclose(out);
+    fclose(none);
+}
+
 static void test_open_errors(void)
 {
     char missing[4096];
@@ -269,7 +340,10 @@ int main(int argc, char **argv)
     snprintf(dir, sizeof dir, "%s", argv[1]);
     test_version();
     test_config();
+    test_describe();
     test_open_errors();
     test_train_stop_resume();
+    char whole[4096];
+    test_analysis(path_in(whole, "whole.h5"));
     return check_report("api");
 }
