@@ -6,8 +6,11 @@
 # and a bash completion that completes subcommands, options, sweep's subcommands and
 # --op values. Then examples/train_and_measure.c is compiled against the INSTALLED
 # library with pkg-config (shared and static) and run.
-# usage: install.sh BUILD_ROOT SOURCE_ROOT
+# usage: install.sh BUILD_ROOT SOURCE_ROOT [B_SANITIZE]
 BUILD=$(cd "$1" && pwd); SRC=$(cd "$2" && pwd)
+# a sanitized build's library needs the example built with the same sanitizers
+SAN=()
+[ -n "${3:-}" ] && [ "$3" != none ] && SAN=("-fsanitize=$3")
 source "$SRC/tests/lib.sh"
 D="$T/dest"
 if meson install -C "$BUILD" --destdir "$D" --no-rebuild --quiet >"$T/install.out" 2>&1; then ok; else
@@ -105,7 +108,7 @@ pcdir=$(dirname "$pc")
 pkg() { PKG_CONFIG_PATH="$pcdir" pkg-config --define-variable=prefix="$P" "$@" grokscope; }
 [ "$(pkg --modversion)" = "$("$GS" --version | awk '{print $2}')" ] && ok || bad "pkg-config --modversion"
 cd "$T" || exit 1
-if cc -Wall -Wextra -Werror "$SRC/examples/train_and_measure.c" $(pkg --cflags --libs) -o example \
+if cc "${SAN[@]}" -Wall -Wextra -Werror "$SRC/examples/train_and_measure.c" $(pkg --cflags --libs) -o example \
     2>"$T/cc.out"; then ok; else bad "cc example (shared):"; cat "$T/cc.out"; fi
 if LD_LIBRARY_PATH="$lib" ./example "$T/example.h5" >"$T/example.out" 2>&1; then ok; else
     bad "example (shared) failed:"; cat "$T/example.out"; fi
@@ -113,7 +116,7 @@ LD_LIBRARY_PATH="$lib" ldd ./example | grep -q "libgrokscope.so.0 => $lib/" && o
 grep -q "recorded test loss .*: equal" "$T/example.out" && ok || bad "example output: $(cat "$T/example.out")"
 grep -qE "key frequencies: [0-9]" "$T/example.out" && ok || bad "example run found no key frequencies"
 # static: the archive, and what pkg-config --static says it needs
-if cc "$SRC/examples/train_and_measure.c" $(pkg --cflags) "$lib/libgrokscope.a" \
+if cc "${SAN[@]}" "$SRC/examples/train_and_measure.c" $(pkg --cflags) "$lib/libgrokscope.a" \
     $(pkg --static --libs | sed 's/-lgrokscope//') -o example-static 2>"$T/cc.out"; then ok; else
     bad "cc example (static):"; cat "$T/cc.out"; fi
 ldd ./example-static | grep -q grokscope && bad "static example links libgrokscope.so" || ok
