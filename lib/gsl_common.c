@@ -86,6 +86,7 @@ int gsl_threads(int n)
 void gsl_h5_lock(void)
 {
     gsl_init();
+    gs_h5_init(); /* HDF5's stack printing off on this thread too (gs_h5.c) */
     if (h5_serialize)
         pthread_mutex_lock(&h5_mutex);
 }
