@@ -15,7 +15,8 @@ static const char usage[] =
     "  plot    draw a run's figures (loss, progress measures, phases...) with gnuplot\n"
     "  demo    train a small run that groks in about a minute, then summarise it\n"
     "  sweep   a grid of runs (create, run, slurm, status, collect); plot DIR draws\n"
-    "          its phase diagram\n";
+    "          its phase diagram\n"
+    "  data    check an MNIST / Fashion-MNIST download: data check DIR\n";
 
 int gs_fail(const char *cmd, const gs_err *err)
 {
@@ -52,6 +53,8 @@ int main(int argc, char **argv)
         return gs_cmd_demo(argc - 1, argv + 1);
     if (strcmp(cmd, "sweep") == 0)
         return gs_cmd_sweep(argc - 1, argv + 1);
+    if (strcmp(cmd, "data") == 0)
+        return gs_cmd_data(argc - 1, argv + 1);
     if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
         fputs(usage, stdout);
         return 0;
