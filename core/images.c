@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include "idx.h"
@@ -66,12 +67,12 @@ static int split_read(split_files *s, int n, float *pixels, int32_t *labels, gs_
         gs_err_set(err, "out of memory reading %s", s->images.path);
         goto out;
     }
+    /* byte / 255, correctly rounded: torchvision's ToTensor() (its float64 result
+     * rounds to this same float, since x/255 is never near a float's midpoint) */
     for (int i = 0; i < n; i += IMAGES_BLOCK) {
         int k = n - i < IMAGES_BLOCK ? n - i : IMAGES_BLOCK;
         if (gs_idx_read(&s->images, buf, (size_t)k, err) != 0)
             goto out;
-        /* byte / 255, correctly rounded: torchvision's ToTensor() (its float64 result
-         * rounds to this same float, since x/255 is never near a float's midpoint) */
         float *dst = pixels + (size_t)i * GS_IMAGES_PIXELS;
         for (size_t j = 0; j < (size_t)k * GS_IMAGES_PIXELS; j++)
             dst[j] = (float)buf[j] / 255.0f;
@@ -130,8 +131,16 @@ int gs_images_load(gs_images *im, const char *dir, int train_size, int test_size
     im->n_train_file = (int)train.images.count;
     im->n_test_file = (int)test.images.count;
     const size_t n = (size_t)im->n_train + (size_t)im->n_test;
-    /* one block: the pixels, then the labels (both 4-byte items, so no padding) */
-    im->pixels = malloc(n * GS_IMAGES_PIXELS * sizeof(float) + n * sizeof(int32_t));
+    /* one block: the pixels, then the labels (both 4-byte items, so no padding). In
+     * 2 MiB huge pages where the kernel offers them: page faults on 4 KiB pages were
+     * two thirds of loading plain files (docs/performance.md). madvise is only a hint,
+     * so its failure changes the speed, never the data. */
+    const size_t huge = (size_t)2 << 20;
+    size_t bytes = n * GS_IMAGES_PIXELS * sizeof(float) + n * sizeof(int32_t);
+    bytes = (bytes + huge - 1) / huge * huge;
+    im->pixels = aligned_alloc(huge, bytes);
+    if (im->pixels)
+        (void)madvise(im->pixels, bytes, MADV_HUGEPAGE);
     if (!im->pixels) {
         gs_err_set(err, "out of memory for %zu images of %s", n, dir);
         goto out;
