@@ -124,6 +124,10 @@ static int open_file(gs_idx *f, const char *dir, const char *name, gs_err *err)
         return gs_err_set(err, "%s: %s", path, S_ISDIR(st.st_mode) ? "a directory, not an IDX file"
                                                                    : "not a regular file");
     }
+    if (st.st_size == 0) {
+        close(fd);
+        return gs_err_set(err, "%s: empty file", path);
+    }
     snprintf(f->path, sizeof f->path, "%s", path);
     f->gz = gzdopen(fd, "rb");
     if (!f->gz) {

@@ -320,7 +320,11 @@ static void broken_copies(const char *real_dir)
     make_set("empty", 0, dir, sizeof dir);
     snprintf(path, sizeof path, "%s/" GS_IMAGES_TRAIN_IMAGES, dir);
     write_plain(path, buf, 0);
-    expect_error("empty file", dir, GS_IMAGES_TRAIN_IMAGES, "truncated", "after 0 bytes");
+    expect_error("empty file", dir, GS_IMAGES_TRAIN_IMAGES, "empty file", NULL);
+    make_set("empty-gz", 1, dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/" GS_IMAGES_TRAIN_LABELS ".gz", dir);
+    write_plain(path, buf, 0);
+    expect_error("empty .gz file", dir, GS_IMAGES_TRAIN_LABELS ".gz", "empty file", NULL);
 
     make_set("longer", 0, dir, sizeof dir);
     snprintf(path, sizeof path, "%s/" GS_IMAGES_TRAIN_LABELS, dir);
