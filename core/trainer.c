@@ -29,6 +29,7 @@ int gs_trainer_init(gs_trainer *tr, const gs_config *cfg, gs_split *split, gs_er
     if (gs_pool_create(&tr->pool, gs_pool_default_threads(), gs_model_fast_scratch_size(&tr->dims), err) != 0)
         goto fail;
     tr->model.pool = tr->pool;
+    tr->model.loss = gs_loss_of(cfg);
     gs_pool_set_flush_subnormals(tr->pool, cfg->flush_subnormals);
     tr->test_tgt = tr->train_tgt + n_train;
     tr->adam_v = tr->adam_m + tr->model.n_params;
@@ -71,7 +72,7 @@ static void train_metrics(gs_trainer *tr, gs_epoch_metrics *out)
                                          tr->split.n_train, GS_ROWS_TRAIN);
     out->train_loss = e.loss_sum / e.n;
     out->train_acc = (double)e.n_correct / e.n;
-    out->collapse_frac = NAN;
+    out->collapse_frac = (double)e.n_collapsed / e.n;
     out->grad_norm = out->grad_cos = NAN; /* gs_trainer_backward's */
 }
 
