@@ -231,8 +231,59 @@ static void check_validate(void)
     CHECK(gs_config_validate(&c, &err) == 0);
 }
 
-int main(void)
+/* --dump RULE: the weights (or, for the filters, the filtered gradients) after 6 steps
+ * on a fixed sequence, for tests/test_optim_torch.py to compare with PyTorch. */
+static int dump(const char *rule)
 {
+    enum { N = 50, STEPS = 6 };
+    gs_config c;
+    gs_config_default(&c);
+    c.warmup = 1;
+    c.lr = 0.01;
+    c.wd = 0.1;
+    float p[N], g[N], m[N] = {0}, v[N] = {0};
+    for (int i = 0; i < N; i++)
+        p[i] = (float)sin(0.37 * i + 0.1);
+    gs_grokfast_state gf = {0};
+    gs_err err = {0};
+    if (!strcmp(rule, "adam")) {
+        c.optimizer = GS_OPT_ADAM;
+    } else if (!strcmp(rule, "sgd")) {
+        c.optimizer = GS_OPT_SGD;
+        c.momentum = 0.9;
+    } else if (!strcmp(rule, "ema") || !strcmp(rule, "ma")) {
+        c.grokfast = rule[0] == 'e' ? GS_GF_EMA : GS_GF_MA;
+        c.gf_window = 3;
+        c.gf_alpha = 0.8;
+        c.gf_lambda = rule[0] == 'e' ? 2.0 : 5.0;
+        if (gs_grokfast_init(&gf, &c, N, &err) < 0)
+            return 1;
+    } else if (strcmp(rule, "adamw")) {
+        return 2;
+    }
+    for (long t = 0; t < STEPS; t++) {
+        for (int i = 0; i < N; i++)
+            g[i] = (float)cos(0.91 * i + 1.3 * t);
+        if (gf.kind) {
+            gs_grokfast_apply(&gf, g, 0, N, t);
+            for (int i = 0; i < N; i++)
+                printf("%.9g%c", g[i], i + 1 < N ? ' ' : '\n');
+            continue;
+        }
+        gs_optim_scalars s = gs_optim_scalars_at(&c, t);
+        gs_optim_update(p, g, m, v, NULL, N, &s);
+    }
+    if (!gf.kind)
+        for (int i = 0; i < N; i++)
+            printf("%.9g%c", p[i], i + 1 < N ? ' ' : '\n');
+    gs_grokfast_free(&gf);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && !strcmp(argv[1], "--dump"))
+        return dump(argv[2]);
     check_adam();
     check_sgd();
     check_to_init();
