@@ -136,6 +136,19 @@ static double mse32(const float *z, int V, int y, float *grad, int n)
 
 /* Every row that is not the default's fast kernel: the scaled logits, the loss, the
  * gradient times the scale, the flags. */
+/* A loss of one row of logits z: returns it, and with grad non-NULL writes dL/dz / n. */
+typedef double (*loss_fn)(const float *z, int V, int y, float *grad, int n);
+
+/* The losses by gs_loss_kind, in float64 and in float32. The float64 cross-entropy is
+ * each path's own kernel (below), so its slot is empty. */
+static const struct {
+    loss_fn f64, f32;
+} loss_table[GS_LOSS_COUNT] = {
+    [GS_LOSS_CE] = {NULL, ce32},
+    [GS_LOSS_STABLEMAX] = {stablemax64, stablemax32},
+    [GS_LOSS_MSE] = {mse64, mse32},
+};
+
 /* (softmax(z) - onehot(y)) / n in double: the reference path's cross-entropy backward */
 static void ce64_grad_ref(const float *l, int V, int y, float *g, int n)
 {
@@ -167,12 +180,9 @@ static double generic_row(const gs_loss *L, const float *logits, int V, int y, i
             ce64_grad_ref(z, V, y, grad, n);
     } else if (L->kind == GS_LOSS_CE && !L->single) {
         loss = gs_k_xent_row(z, V, y, &correct, grad, n, scratch);
-    } else if (L->kind == GS_LOSS_CE) {
-        loss = ce32(z, V, y, grad, n);
-    } else if (L->kind == GS_LOSS_STABLEMAX) {
-        loss = L->single ? stablemax32(z, V, y, grad, n) : stablemax64(z, V, y, grad, n);
     } else {
-        loss = L->single ? mse32(z, V, y, grad, n) : mse64(z, V, y, grad, n);
+        const loss_fn f = L->single ? loss_table[L->kind].f32 : loss_table[L->kind].f64;
+        loss = f(z, V, y, grad, n);
     }
     if (grad && L->scaled)
         for (int c = 0; c < V; c++)

@@ -59,16 +59,35 @@ static void sgd(float *restrict params, const float *restrict grads, float *rest
     }
 }
 
+static void adamw(float *restrict params, const float *restrict grads, float *restrict m,
+                  float *restrict v, const float *restrict init, size_t n, const gs_optim_scalars *s)
+{
+    if (s->to_init)
+        adam_family(params, grads, m, v, init, n, s);
+    else
+        gs_adamw_update_simd(params, grads, m, v, n, &s->a); /* the paper's, unchanged */
+}
+
+static void sgd_rule(float *restrict params, const float *restrict grads, float *restrict m,
+                     float *restrict v, const float *restrict init, size_t n, const gs_optim_scalars *s)
+{
+    (void)v; /* SGD keeps one buffer, in m */
+    sgd(params, grads, m, init, n, s);
+}
+
+/* The update rules by gs_optimizer. */
+typedef void (*update_fn)(float *restrict params, const float *restrict grads, float *restrict m,
+                          float *restrict v, const float *restrict init, size_t n,
+                          const gs_optim_scalars *s);
+static const update_fn rules[GS_OPT_COUNT] = {
+    [GS_OPT_ADAMW] = adamw, [GS_OPT_ADAM] = adam_family, [GS_OPT_SGD] = sgd_rule,
+};
+
 void gs_optim_update(float *restrict params, const float *restrict grads, float *restrict m,
                      float *restrict v, const float *restrict init, size_t n,
                      const gs_optim_scalars *s)
 {
-    if (s->kind == GS_OPT_ADAMW && !s->to_init)
-        gs_adamw_update_simd(params, grads, m, v, n, &s->a); /* the paper's, unchanged */
-    else if (s->kind == GS_OPT_SGD)
-        sgd(params, grads, m, init, n, s);
-    else
-        adam_family(params, grads, m, v, init, n, s);
+    rules[s->kind](params, grads, m, v, init, n, s);
 }
 
 void gs_orthograd(const float *w, float *g, size_t n)
