@@ -81,11 +81,12 @@ echo "training: $(( $(date +%s) - start )) s wall; load after: $(cut -d' ' -f1-3
 
 # the table: first epoch of test accuracy >= 99% (grokscope info's "grokked"), train
 # accuracy >= 99% ("fitted"), the last test accuracy, the largest collapse fraction
-echo "$RUNS" | $PY - "$OUT" "$wanted" "$P" "$FRAC" "$EPOCHS" > "$OUT/table.md" <<'PYEOF'
+echo "$RUNS" > "$OUT/runs.txt"
+$PY - "$OUT" "$wanted" "$P" "$FRAC" "$EPOCHS" > "$OUT/table.md" <<'PYEOF'
 import sys, os
 import h5py, numpy as np
 out, wanted, p, frac, epochs = sys.argv[1], set(sys.argv[2].split()), *sys.argv[3:6]
-rows = [l.split("|") for l in sys.stdin.read().splitlines() if l.strip()]
+rows = [l.split("|") for l in open(os.path.join(out, "runs.txt")).read().splitlines() if l.strip()]
 def first(a, thr=0.99):
     i = np.flatnonzero(a >= thr)
     return int(i[0]) if len(i) else None

@@ -12,9 +12,12 @@
 #define LABEL_SIZE 400
 
 /* "name=value" of config field f; the fields that define a run's curves (every, the
- * checkpoint interval, does not change them and is left out). */
+ * checkpoint interval, does not change them and is left out). An intervention's
+ * parameter that the run does not use (SGD's momentum in an Adam run, the filter's in a
+ * run without one) is "". */
 static void field(const gs_config *c, int f, char *out, size_t size)
 {
+    out[0] = '\0';
     switch (f) {
     case 0: snprintf(out, size, "p=%d", c->p); break;
     case 1: snprintf(out, size, "op=%s", gs_op_name(c->op)); break;
@@ -33,12 +36,12 @@ static void field(const gs_config *c, int f, char *out, size_t size)
     case 14: snprintf(out, size, "stop_test_loss=%g", c->stop_test_loss); break;
     /* the interventions (docs/interventions.md) */
     case 15: snprintf(out, size, "optimizer=%s", gs_optimizer_name(c->optimizer)); break;
-    case 16: snprintf(out, size, "momentum=%g", c->momentum); break;
+    case 16: if (c->optimizer == GS_OPT_SGD) snprintf(out, size, "momentum=%g", c->momentum); break;
     case 17: snprintf(out, size, "wd_to_init=%d", c->wd_to_init); break;
     case 18: snprintf(out, size, "grokfast=%s", gs_grokfast_name(c->grokfast)); break;
-    case 19: snprintf(out, size, "gf_alpha=%g", c->grokfast == GS_GF_EMA ? c->gf_alpha : NAN); break;
-    case 20: snprintf(out, size, "gf_lambda=%g", c->grokfast ? c->gf_lambda : NAN); break;
-    case 21: snprintf(out, size, "gf_window=%d", c->grokfast == GS_GF_MA ? c->gf_window : 0); break;
+    case 19: if (c->grokfast == GS_GF_EMA) snprintf(out, size, "gf_alpha=%g", c->gf_alpha); break;
+    case 20: if (c->grokfast) snprintf(out, size, "gf_lambda=%g", c->gf_lambda); break;
+    case 21: if (c->grokfast == GS_GF_MA) snprintf(out, size, "gf_window=%d", c->gf_window); break;
     case 22: snprintf(out, size, "loss=%s", gs_loss_name(c->loss)); break;
     case 23: snprintf(out, size, "loss_precision=%d", c->loss_precision); break;
     case 24: snprintf(out, size, "orthograd=%d", c->orthograd); break;
@@ -68,6 +71,8 @@ static void make_labels(const gs_plot_data *runs, int n, char (*labels)[LABEL_SI
             if (differs[f]) {
                 char v[100];
                 field(&runs[i].cfg, f, v, sizeof v);
+                if (!v[0])
+                    continue;
                 size_t len = strlen(labels[i]);
                 snprintf(labels[i] + len, LABEL_SIZE - len, "%s%s", len ? ", " : "", v);
             }
@@ -166,7 +171,7 @@ static int compare_measures(const gs_plot_env *env, const gs_plot_data *runs, in
         else
             gs_plot_printf(g, "unset logscale y\nset format y '%%g'\nset yrange [%s]\n",
                            panel == 3 ? "-1:1" : "0:1");
-        gs_plot_printf(g, panel ? "set key off\n" : "set key inside top left\n");
+        gs_plot_printf(g, panel ? "set key off\n" : "set key inside bottom right\n");
         for (int i = 0; i < n; i++) {
             gs_plot_printf(g, "%s data using 1:%d with lines lw 2 lc rgb '%s' title ", i ? ", \\\n    " : "plot",
                            2 + 4 * i + panel, colours[i % 8]);
