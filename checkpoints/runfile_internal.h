@@ -17,9 +17,11 @@
 enum {
     GS_O_TRAIN_IDX, GS_O_TEST_IDX,
     GS_O_M_EPOCH, GS_O_M_TRAIN_LOSS, GS_O_M_TEST_LOSS, GS_O_M_TRAIN_ACC, GS_O_M_TEST_ACC,
+    GS_O_M_COLLAPSE, GS_O_M_GRAD_NORM, GS_O_M_GRAD_COS, /* format 1.3 */
     GS_O_CK_EPOCH,
     GS_O_PARAM, /* GS_N_PARAMS datasets, in gs_param_id order */
     GS_O_ADAM_M = GS_O_PARAM + GS_N_PARAMS, GS_O_ADAM_V, GS_O_RS_STEP, GS_O_RS_EPOCH,
+    GS_O_RS_GROKFAST, /* format 1.3, only in runs with a Grokfast filter */
     GS_O_AN_EPOCH,
     /* the per-checkpoint series: the GS_ANALYSIS_N_SCALARS measures in
      * gs_analysis_row's order, then the two [n, p] Fourier norms */
@@ -34,7 +36,7 @@ enum {
 
 /* Id ranges the code walks: [first, end). */
 #define GS_O_METRICS_FIRST GS_O_M_EPOCH
-#define GS_O_METRICS_END (GS_O_M_TEST_ACC + 1)
+#define GS_O_METRICS_END (GS_O_M_GRAD_COS + 1)
 #define GS_O_SERIES_FIRST GS_O_AN_TRAIN_LOSS
 #define GS_O_SERIES_END (GS_O_AN_LOGIT_NORM + 1)
 
@@ -53,6 +55,7 @@ typedef enum {
     GS_SHAPE_PER_CKPT_P,  /* [n, p], a row per checkpoint */
     GS_SHAPE_PARAM,       /* [n, the parameter's shape], a row per checkpoint */
     GS_SHAPE_SLOTS_FLAT,  /* [GS_RUN_SLOTS, all parameters flat] */
+    GS_SHAPE_SLOTS_FILTER,/* [GS_RUN_SLOTS, the filter's rows, all parameters flat] */
     GS_SHAPE_FIXED,       /* [rows of the table row], at least that many */
     GS_SHAPE_P_BY_P,      /* [p, p], 0 rows until written whole */
     GS_SHAPE_PER_NEURON,  /* [d_mlp], 0 rows until written whole */
@@ -63,6 +66,8 @@ typedef enum {
 #define GS_OBJ_INIT 1u      /* created holding its rows of the fill value (0 if none) */
 #define GS_OBJ_REWRITTEN 2u /* rewritten in place: no deflate (see GS_H5_NO_DEFLATE) */
 #define GS_OBJ_KEYS_ATTR 4u /* carries attribute "keys", the parameter keys in order */
+#define GS_OBJ_SINCE_1_3 8u /* absent in files of format < 1.3: opened if there (id -1 if not) */
+#define GS_OBJ_GROKFAST 16u /* exists exactly when /config grokfast is not "none" */
 
 typedef struct {
     int group;              /* GS_G_* */
@@ -102,6 +107,7 @@ struct gs_run {
     int lock_fd;   /* fcntl writer lock, -1 when not writing */
     int failed;    /* an append failed: the handle no longer knows what is on disk */
     int analyzing; /* opened by gs_run_open_analyze: writes /analysis only */
+    long minor;    /* the file's format minor version (this grokscope's for a new file) */
 
     gs_config cfg;
     gs_dims dims;
@@ -117,6 +123,7 @@ struct gs_run {
     long *ck_epochs;
     long n_metrics;
     int slot;      /* /resume slot holding the last checkpoint's state, -1 if none */
+    const float *gf_state; /* gs_run_attach_filter's, written with each append */
     gs_run_status status;
     long status_epoch;
 

@@ -4,6 +4,8 @@
  * later read can leave its buffer), refreshing and closing them. */
 #include "runfile_internal.h"
 
+#include "../core/grokfast.h"
+
 #include <assert.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -51,6 +53,19 @@ const gs_run_obj gs_run_objects[GS_RUN_N_OBJ] = {
     [GS_O_M_TEST_ACC] = {GS_G_METRICS, "test_acc", GS_RUN_F64, GS_SHAPE_PER_EPOCH, 0, 0, NULL,
         M(test_acc), "fraction",
         "share of test pairs whose largest logit (of p+1) is the answer"},
+    [GS_O_M_COLLAPSE] = {GS_G_METRICS, "collapse_frac", GS_RUN_F64, GS_SHAPE_PER_EPOCH, 0,
+        GS_OBJ_SINCE_1_3, NULL, M(collapse_frac), "fraction",
+        "share of training pairs whose softmax has collapsed: the sum over the outputs of "
+        "exp(logit - largest logit), rounded once to float32, is exactly 1 "
+        "(docs/interventions.md)"},
+    [GS_O_M_GRAD_NORM] = {GS_G_METRICS, "grad_norm", GS_RUN_F64, GS_SHAPE_PER_EPOCH, 0,
+        GS_OBJ_SINCE_1_3, NULL, M(grad_norm), "loss per weight unit",
+        "Euclidean norm over all parameters of the gradient of the training loss at the "
+        "weights of this row (before any filter or weight decay); NaN when not computed"},
+    [GS_O_M_GRAD_COS] = {GS_G_METRICS, "grad_cos", GS_RUN_F64, GS_SHAPE_PER_EPOCH, 0,
+        GS_OBJ_SINCE_1_3, NULL, M(grad_cos), "cosine",
+        "cosine between that gradient and the weights, over all parameters (-1: the "
+        "gradient points along -w, growing the weights lowers the loss)"},
 
     [GS_O_CK_EPOCH] = {GS_G_CHECKPOINTS, "epoch", GS_RUN_I64, GS_SHAPE_PER_CKPT, 0, 0,
         &no_epoch, -1, EPOCHS,
@@ -76,6 +91,12 @@ const gs_run_obj gs_run_objects[GS_RUN_N_OBJ] = {
         GS_OBJ_INIT | GS_OBJ_REWRITTEN, &no_epoch, -1, EPOCHS,
         "epoch[s]: the checkpoint slot s belongs to; the slot whose epoch equals the last "
         "/checkpoints/epoch is the valid one; -1: empty or being written"},
+    [GS_O_RS_GROKFAST] = {GS_G_RESUME, "grokfast", GS_RUN_F32, GS_SHAPE_SLOTS_FILTER, 0,
+        GS_OBJ_REWRITTEN | GS_OBJ_KEYS_ATTR | GS_OBJ_SINCE_1_3 | GS_OBJ_GROKFAST, NULL, -1,
+        "same as the gradient",
+        "Grokfast filter state, flat in the parameter order of attribute keys: [s, 0] the "
+        "EMA mu (ema), or [s, k] the gradient of step t with t mod window = k (ma); row s "
+        "belongs to checkpoint epoch /resume/epoch[s]"},
 
     /* /analysis: every dataset empty (the fixed-size ones hold only their fill value),
      * so the analysis later writes under SWMR without creating anything. */
@@ -274,6 +295,14 @@ static void shape_of(const gs_run *run, int id, obj_shape *s)
         s->chunk[0] = 1;
         s->chunk[1] = min_chunk(run->n_params, FLAT_CHUNK);
         break;
+    case GS_SHAPE_SLOTS_FILTER:
+        s->rank = 3;
+        s->dims[0] = s->rows_min = GS_RUN_SLOTS;
+        s->dims[1] = gs_grokfast_rows(&run->cfg) ? gs_grokfast_rows(&run->cfg) : 1;
+        s->dims[2] = (hsize_t)run->n_params;
+        s->chunk[0] = s->chunk[1] = 1;
+        s->chunk[2] = min_chunk(run->n_params, FLAT_CHUNK);
+        break;
     case GS_SHAPE_FIXED:
         s->dims[0] = s->chunk[0] = s->rows_min = (hsize_t)o->rows;
         if (id == GS_O_AN_PHASES) /* an earlier version's three phase ends */
@@ -370,6 +399,12 @@ static int write_keys_attr(gs_run *run, hid_t loc, int id, gs_err *err)
     return rc;
 }
 
+/* Whether this run has object id: the Grokfast state only in runs with a filter. */
+static int wanted(const gs_run *run, int id)
+{
+    return !(gs_run_objects[id].flags & GS_OBJ_GROKFAST) || run->cfg.grokfast != GS_GF_NONE;
+}
+
 int gs_run_create_objects(gs_run *run, const gs_split *split, gs_err *err)
 {
     int rc = 0;
@@ -378,11 +413,12 @@ int gs_run_create_objects(gs_run *run, const gs_split *split, gs_err *err)
         if (loc < 0)
             return -1;
         for (int id = 0; id < GS_RUN_N_OBJ && rc == 0; id++)
-            if (gs_run_objects[id].group == g)
+            if (gs_run_objects[id].group == g && wanted(run, id))
                 rc = make_dset(run, loc, id, split, err);
         /* After the group's datasets, as the layout has always been written. */
         for (int id = 0; id < GS_RUN_N_OBJ && rc == 0; id++)
-            if (gs_run_objects[id].group == g && (gs_run_objects[id].flags & GS_OBJ_KEYS_ATTR))
+            if (gs_run_objects[id].group == g && (gs_run_objects[id].flags & GS_OBJ_KEYS_ATTR) &&
+                wanted(run, id))
                 rc = write_keys_attr(run, loc, id, err);
         if (g != GS_G_ROOT && H5Gclose(loc) < 0 && rc == 0)
             rc = gs_h5_fail(err, "%s: cannot close /%s", run->path, group_names[g]);
@@ -411,6 +447,21 @@ static int open_dset(gs_run *run, hid_t loc, int id, gs_err *err)
 {
     const gs_run_obj *o = &gs_run_objects[id];
     char where[GS_WHERE_MAX];
+    if (o->flags & (GS_OBJ_SINCE_1_3 | GS_OBJ_GROKFAST)) {
+        /* objects of format 1.3 may be absent from older files; the Grokfast state
+         * must be there exactly when the run has a filter */
+        htri_t has = H5Lexists(loc, obj_name(run, id), H5P_DEFAULT);
+        if (has < 0)
+            return gs_h5_fail(err, "%s: cannot look it up", gs_run_ds_where(where, run, id));
+        const int need = (o->flags & GS_OBJ_GROKFAST) ? wanted(run, id) : run->minor >= 3;
+        if (!has && need)
+            return gs_err_set(err, "%s: missing", gs_run_ds_where(where, run, id));
+        if (!has)
+            return 0;
+        if ((o->flags & GS_OBJ_GROKFAST) && !wanted(run, id))
+            return gs_err_set(err, "%s: present, but /config grokfast is none (damaged file?)",
+                              gs_run_ds_where(where, run, id));
+    }
     obj_shape s;
     shape_of(run, id, &s);
     hsize_t n;

@@ -1,4 +1,5 @@
 /* grokscope info: what a run file is and how far it got. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,42 @@ static void print_wrapped(const char *label, const char *text)
     printf("\n");
 }
 
+/* The optimizer line (the paper's run reads as it always has), then one line of the
+ * interventions that differ from the paper's run (docs/interventions.md). */
+static void print_optimizer(const gs_config *c)
+{
+    static const char *const names[] = {"AdamW", "Adam (coupled L2)", "SGD"};
+    printf("optimizer  %s lr %g, wd %g%s", names[c->optimizer], c->lr, c->wd,
+           c->wd_to_init ? " toward the initial weights" : "");
+    if (c->optimizer == GS_OPT_SGD)
+        printf(", momentum %g", c->momentum);
+    else
+        printf(", betas (%g, %g)", c->beta1, c->beta2);
+    if (c->eps != 1e-8 && c->optimizer != GS_OPT_SGD)
+        printf(", eps %g", c->eps);
+    printf(", warm-up %d\n", c->warmup);
+    char line[512] = "";
+    size_t n = 0;
+#define ADD(...) n += (size_t)snprintf(line + n, n < sizeof line ? sizeof line - n : 0, __VA_ARGS__)
+    if (c->grokfast == GS_GF_EMA)
+        ADD(", Grokfast EMA alpha %g lambda %g", c->gf_alpha, c->gf_lambda);
+    if (c->grokfast == GS_GF_MA)
+        ADD(", Grokfast MA window %d lambda %g", c->gf_window, c->gf_lambda);
+    if (c->loss != GS_LOSS_CE || c->loss_precision != 64)
+        ADD(", loss %s in float%d", gs_loss_name(c->loss), c->loss_precision);
+    if (c->orthograd)
+        ADD(", orthograd");
+    if (c->init_scale != 1.0)
+        ADD(", init scale %g", c->init_scale);
+    if (c->fix_norm)
+        ADD(", weight norm fixed");
+    if (c->output_scale != 1.0)
+        ADD(", output scale %g (lr / %g)", c->output_scale, c->output_scale * c->output_scale);
+#undef ADD
+    if (n > 0)
+        print_wrapped("interv.", line + 2);
+}
+
 static int print_info(gs_run *run, gs_err *err)
 {
     const gs_config *c = gs_run_config(run);
@@ -60,8 +97,7 @@ static int print_info(gs_run *run, gs_err *err)
         printf("pairs      %s\n", why);
     print_wrapped("measures", gs_run_circuit_note(run));
     printf("model      d_model %d, %d heads, d_mlp %d\n", c->d_model, c->n_heads, c->d_mlp);
-    printf("optimizer  AdamW lr %g, wd %g, betas (%g, %g), warm-up %d\n", c->lr, c->wd, c->beta1,
-           c->beta2, c->warmup);
+    print_optimizer(c);
     printf("numerics   float32, %s\n", c->flush_subnormals ? "subnormals flushed to zero"
                                                                : "IEEE subnormals");
     printf("schedule   %ld epochs, checkpoint every %ld", c->epochs, c->every);
@@ -89,6 +125,10 @@ static int print_info(gs_run *run, gs_err *err)
     const gs_metrics_row *l = &rows[n_rows - 1];
     printf("last       epoch %ld: train loss %.4g, test loss %.4g, train acc %.2f%%, test acc %.2f%%\n",
            l->epoch, l->train_loss, l->test_loss, 100 * l->train_acc, 100 * l->test_acc);
+    if (!isnan(l->collapse_frac) || !isnan(l->grad_norm))
+        printf("gradient   epoch %ld: softmax collapsed on %.2f%% of the training set, gradient "
+               "norm %.4g, cos(gradient, weights) %.4f\n", l->epoch, 100 * l->collapse_frac,
+               l->grad_norm, l->grad_cos);
     /* The events of analysis/phases.h, from the same definitions as the phases. */
     const long fitted = gs_phases_first_acc(rows, n_rows, 0);
     const long grokked = gs_phases_first_acc(rows, n_rows, 1);

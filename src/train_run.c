@@ -60,9 +60,16 @@ static int setup(const gs_train_job *job, gs_trainer *tr, gs_run **run, long *fi
             return -1;
         }
         long step;
-        if (gs_run_read_checkpoint(*run, n_ck - 1, tr->model.params, err) != 0 ||
-            gs_run_read_resume(*run, tr->adam_m, tr->adam_v, &step, err) != 0)
+        /* theta_0 (checkpoint 0) for the decay toward init and the fixed norm; the
+         * params buffer holds it until the last checkpoint is read over it */
+        if (gs_run_read_checkpoint(*run, 0, tr->model.params, err) != 0)
             return -1;
+        gs_trainer_set_init(tr, tr->model.params);
+        if (gs_run_read_checkpoint(*run, n_ck - 1, tr->model.params, err) != 0 ||
+            gs_run_read_resume(*run, tr->adam_m, tr->adam_v, &step, err) != 0 ||
+            (tr->optim.gf.buf && gs_run_read_filter(*run, tr->optim.gf.buf, err) != 0))
+            return -1;
+        gs_run_attach_filter(*run, tr->optim.gf.buf);
         if (step != *first)
             return gs_err_set(err, "%s: optimizer state is for step %ld but the last checkpoint is epoch %ld",
                               job->out, step, *first);
@@ -82,10 +89,13 @@ static int setup(const gs_train_job *job, gs_trainer *tr, gs_run **run, long *fi
     } else {
         gs_params_init(tr->model.params, &tr->dims, cfg->seed);
     }
+    gs_trainer_begin(tr); /* --init-scale, and theta_0 */
     *first = 0;
     /* Created last, so that no bad option or --init file leaves a file behind. */
-    if (gs_run_create(run, job->out, cfg, &tr->split, job->command_line, job->force, err) == 0)
+    if (gs_run_create(run, job->out, cfg, &tr->split, job->command_line, job->force, err) == 0) {
+        gs_run_attach_filter(*run, tr->optim.gf.buf);
         return 0;
+    }
     /* the run-file layer refuses; the command line knows the flag that allows it */
     if (err->code == GS_ERR_EXISTS) {
         const size_t n = strlen(err->msg);
@@ -165,10 +175,14 @@ int gs_train_run(const gs_train_job *job, gs_err *err)
             goto done;
         }
         const int resumed_row = job->resume && e == first; /* already stored */
+        /* the gradient at these weights, before the row is stored (its measures are in
+         * the row); the step that uses it follows the checkpoint */
+        gs_trainer_backward(&tr, &m);
         const int stop_early = cfg->stop_test_loss > 0 && m.test_loss < cfg->stop_test_loss && !resumed_row;
         const int last = e == cfg->epochs || stop_early || interrupted;
         if (!resumed_row) {
-            rows[n_rows++] = (gs_metrics_row){e, m.train_loss, m.test_loss, m.train_acc, m.test_acc};
+            rows[n_rows++] = (gs_metrics_row){e, m.train_loss, m.test_loss, m.train_acc, m.test_acc,
+                                              m.collapse_frac, m.grad_norm, m.grad_cos};
             if (e % cfg->every == 0 || last) {
                 if (room_for_checkpoint(job->out, tr.model.n_params, n_rows, err) != 0) {
                     gs_progress_end(&pr);
@@ -199,7 +213,7 @@ int gs_train_run(const gs_train_job *job, gs_err *err)
                         cfg->stop_test_loss);
             break;
         }
-        gs_trainer_update(&tr);
+        gs_trainer_step(&tr);
     }
     status = 0;
 done:
