@@ -20,7 +20,7 @@
 
 #define GS_RUN_FORMAT "grokscope-run"
 #define GS_RUN_FORMAT_MAJOR 1
-#define GS_RUN_FORMAT_MINOR 2
+#define GS_RUN_FORMAT_MINOR 3
 
 typedef struct gs_run gs_run;
 
