@@ -292,8 +292,10 @@ int gs_cmd_sweep(int argc, char **argv)
         return status(argc - 1, argv + 1);
     if (strcmp(sub, "collect") == 0)
         return gs_sweep_cmd_collect(argc - 1, argv + 1);
+    if (strcmp(sub, "score") == 0)
+        return gs_sweep_cmd_score(argc - 1, argv + 1);
     char msg[300];
-    snprintf(msg, sizeof msg, "unknown subcommand '%.200s' (create, run, slurm, status, collect; see grokscope sweep --help)",
+    snprintf(msg, sizeof msg, "unknown subcommand '%.200s' (create, run, slurm, status, collect, score; see grokscope sweep --help)",
              sub);
     return fail_line(msg);
 }
