@@ -15,12 +15,12 @@ const char *const gs_signal_names[GS_N_SIGNALS] = {
 /* The thresholds: docs/early-warning.md says how they were chosen. */
 const gs_signal_rule gs_signal_rules[GS_N_SIGNALS] = {
     [GS_SIG_RESTRICTED] = {.log = 1, .rises = 0, .delta = 0.6931471805599453}, /* halved */
-    [GS_SIG_EXCLUDED] = {.log = 1, .rises = 1, .delta = 2.302585092994046},   /* x10 */
+    [GS_SIG_EXCLUDED] = {.log = 1, .rises = 1, .delta = 1.0986122886681098},  /* x3 */
     [GS_SIG_GINI] = {.log = 0, .rises = 1, .delta = 0.05},
     [GS_SIG_WEIGHT_NORM] = {.log = 1, .rises = 0, .delta = 0.2231435513142097}, /* -20% */
     [GS_SIG_KEY_ENERGY] = {.log = 0, .rises = 1, .delta = 0.1},
     [GS_SIG_LLC] = {.log = 1, .rises = 0, .delta = 0.2231435513142097},        /* -20% */
-    [GS_SIG_CKA_LABEL] = {.log = 0, .rises = 1, .delta = 0.05},
+    [GS_SIG_CKA_LABEL] = {.log = 1, .rises = 1, .delta = 0.6931471805599453}, /* x2 */
     [GS_SIG_SPECTRAL] = {.log = 0, .rises = 1, .delta = GS_FC_SPECTRAL_MIN},
 };
 

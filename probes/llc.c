@@ -46,17 +46,24 @@ static void rng_seed(rng *r, uint64_t seed, uint64_t chain)
 /* uniform in (0, 1): 53 bits, never 0 */
 static double uniform(rng *r) { return ((next_u64(r) >> 11) + 0.5) * 0x1.0p-53; }
 
-/* standard normal, Box-Muller in pairs */
+/* standard normal, Marsaglia's polar method in pairs (no sin/cos: the noise of a step,
+ * one draw per parameter, is most of the estimator's cost) */
 static double normal(rng *r)
 {
     if (r->have_spare) {
         r->have_spare = 0;
         return r->spare;
     }
-    const double u = uniform(r), v = uniform(r), rad = sqrt(-2.0 * log(u));
-    r->spare = rad * sin(2.0 * M_PI * v);
+    double u, v, s;
+    do {
+        u = 2.0 * uniform(r) - 1.0;
+        v = 2.0 * uniform(r) - 1.0;
+        s = u * u + v * v;
+    } while (s >= 1.0 || s == 0.0);
+    const double f = sqrt(-2.0 * log(s) / s);
+    r->spare = v * f;
     r->have_spare = 1;
-    return rad * cos(2.0 * M_PI * v);
+    return u * f;
 }
 
 /* Fisher-Yates over 0..n-1 */

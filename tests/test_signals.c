@@ -47,12 +47,13 @@ static void test_llc_quadratic(void)
     const double c[] = {1.0, 2.0, 0.5, 1.5, 1.0, 3.0, 0.8, 1.2, 2.5, 1.0};
     quad q = {.d = 10, .c = c};
     float w0[10] = {0};
-    gs_llc_opts o = {.epsilon = 1e-4, .nbeta = 100.0, .gamma = 0.0, .chains = 4, .draws = 20000,
+    gs_llc_opts o = {.epsilon = 1e-4, .nbeta = 100.0, .gamma = 0.0, .chains = 8, .draws = 20000,
                      .burnin = 2000, .batch = 8, .seed = 7};
     gs_llc_result r;
     gs_err err = {0};
     CHECK(gs_llc_estimate(&o, w0, 10, 64, quad_loss, &q, &r, &err) == 0);
-    /* d/2 = 5 within the Monte Carlo error (~1.5% for these draws) */
+    /* d/2 = 5 within the Monte Carlo error (sd ~1.5% for these draws; 0.3-0.8% bias of the
+     * step) */
     printf("LLC of a 10-parameter quadratic: %.3f (d/2 = 5)\n", r.llc);
     CHECK_NEAR(r.llc, 5.0, 0.25);
     CHECK_NEAR(r.loss_star, 0.0, 0.0);
