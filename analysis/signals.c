@@ -43,7 +43,7 @@ void gs_signals_free(gs_signals *s)
 }
 
 /* The features of the last gs_probe_forward(..., want_grid = 1), centred, into out. */
-static void center_grid(gs_signals *s, double *out)
+static void center_grid(gs_signals *s, float *out)
 {
     const gs_probe *pr = s->probe;
     gs_cka_center(pr->grid, pr->d.d_mlp, pr->n_inputs, s->rows, s->n_rows, out);

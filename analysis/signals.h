@@ -42,8 +42,8 @@ typedef struct {
     double w0_norm;
     int n_rows;        /* inputs with an answer */
     int32_t *rows, *labels;
-    double *x0c, *xc, *yc; /* centred features: init [M, n], current [M, n], labels [p, n] */
-    double *scratch;   /* [max(M, p), max(M, p)] */
+    float *x0c, *xc, *yc; /* centred features: init [M, n], current [M, n], labels [p, n] */
+    float *scratch;    /* [max(M, p), max(M, p)] */
     double x0x0, yy;   /* ||X0c X0c^T||_F^2, ||Yc Yc^T||_F^2 */
     /* the LLC's model and data */
     gs_model model;

@@ -5,39 +5,40 @@
 
 #include "kernel.h"
 
-void gs_cka_center(const float *X, int a, int n, const int32_t *rows, int n_rows, double *out)
+void gs_cka_center(const float *X, int a, int n, const int32_t *rows, int n_rows, float *out)
 {
     for (int f = 0; f < a; f++) {
         const float *x = X + (size_t)f * n;
-        double *o = out + (size_t)f * n_rows;
+        float *o = out + (size_t)f * n_rows;
         double sum = 0.0;
-        for (int i = 0; i < n_rows; i++) {
-            o[i] = x[rows ? rows[i] : i];
-            sum += o[i];
-        }
+        for (int i = 0; i < n_rows; i++)
+            sum += x[rows ? rows[i] : i];
         const double mean = sum / n_rows;
         for (int i = 0; i < n_rows; i++)
-            o[i] -= mean;
+            o[i] = (float)((double)x[rows ? rows[i] : i] - mean);
     }
 }
 
-double gs_cka_cross(const double *Xc, int a, const double *Yc, int b, int n, double *scratch)
+double gs_cka_cross(const float *Xc, int a, const float *Yc, int b, int n, float *scratch)
 {
     double s = 0.0;
     if (Xc == Yc && a == b) {
         /* the Gram matrix is symmetric: the upper triangle, off-diagonal counted twice */
-        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, a, n, 1.0, Xc, n, 0.0, scratch, a);
+        cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, a, n, 1.0f, Xc, n, 0.0f, scratch, a);
         for (int r = 0; r < a; r++) {
-            s += scratch[(size_t)r * a + r] * scratch[(size_t)r * a + r];
-            for (int c = r + 1; c < a; c++)
-                s += 2.0 * scratch[(size_t)r * a + c] * scratch[(size_t)r * a + c];
+            const double d = scratch[(size_t)r * a + r];
+            s += d * d;
+            for (int c = r + 1; c < a; c++) {
+                const double o = scratch[(size_t)r * a + c];
+                s += 2.0 * o * o;
+            }
         }
         return s;
     }
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, a, b, n, 1.0, Xc, n, Yc, n, 0.0,
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, a, b, n, 1.0f, Xc, n, Yc, n, 0.0f,
                 scratch, b);
     for (size_t k = 0; k < (size_t)a * b; k++)
-        s += scratch[k] * scratch[k];
+        s += (double)scratch[k] * scratch[k];
     return s;
 }
 
@@ -48,7 +49,7 @@ double gs_cka_from(double xy, double xx, double yy)
     return xy / sqrt(xx * yy);
 }
 
-void gs_cka_labels(const int32_t *label, int n, int n_class, double *out)
+void gs_cka_labels(const int32_t *label, int n, int n_class, float *out)
 {
     memset(out, 0, (size_t)n_class * n * sizeof *out);
     for (int c = 0; c < n_class; c++) {
@@ -56,8 +57,8 @@ void gs_cka_labels(const int32_t *label, int n, int n_class, double *out)
         for (int i = 0; i < n; i++)
             count += label[i] == c;
         const double share = (double)count / n;
-        double *o = out + (size_t)c * n;
+        float *o = out + (size_t)c * n;
         for (int i = 0; i < n; i++)
-            o[i] = (label[i] == c) - share;
+            o[i] = (float)((label[i] == c) - share);
     }
 }

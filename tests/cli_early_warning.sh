@@ -26,7 +26,7 @@ a = h5py.File(sys.argv[1], "r")["analysis"]
 n = a["epoch"].shape[0]
 d, ci, cl, llc = (a[k][:] for k in ("init_distance", "cka_init", "cka_label", "llc"))
 assert d[0] == 0 and np.all(d[1:] > 0), d
-assert abs(ci[0] - 1) < 1e-12 and np.all((ci > 0) & (ci <= 1 + 1e-12)), ci
+assert abs(ci[0] - 1) < 1e-5 and np.all((ci > 0) & (ci <= 1 + 1e-5)), ci
 assert np.all((cl > 0) & (cl < 1)), cl
 assert cl[-1] > cl[0], cl                # the features align with the labels as it learns
 est = ~np.isnan(llc)
