@@ -12,16 +12,18 @@ const char *const gs_signal_names[GS_N_SIGNALS] = {
     "restricted_loss", "excluded_loss", "gini_embed", "weight_norm", "key_energy", "llc",
     "cka_label", "spectral"};
 
-/* The thresholds: docs/early-warning.md says how they were chosen. */
+/* The thresholds and shares: docs/early-warning.md says how they were chosen (the
+ * deltas by eye on one run, then the LLC's and the spectral threshold and every q from
+ * the small benchmark). */
 const gs_signal_rule gs_signal_rules[GS_N_SIGNALS] = {
-    [GS_SIG_RESTRICTED] = {.log = 1, .rises = 0, .delta = 0.6931471805599453}, /* halved */
-    [GS_SIG_EXCLUDED] = {.log = 1, .rises = 1, .delta = 1.0986122886681098},  /* x3 */
-    [GS_SIG_GINI] = {.log = 0, .rises = 1, .delta = 0.05},
-    [GS_SIG_WEIGHT_NORM] = {.log = 1, .rises = 0, .delta = 0.2231435513142097}, /* -20% */
-    [GS_SIG_KEY_ENERGY] = {.log = 0, .rises = 1, .delta = 0.1},
-    [GS_SIG_LLC] = {.log = 1, .rises = 0, .delta = 0.2231435513142097},        /* -20% */
-    [GS_SIG_CKA_LABEL] = {.log = 1, .rises = 1, .delta = 0.6931471805599453}, /* x2 */
-    [GS_SIG_SPECTRAL] = {.log = 0, .rises = 1, .delta = GS_FC_SPECTRAL_MIN},
+    [GS_SIG_RESTRICTED] = {.log = 1, .rises = 0, .delta = 0.6931471805599453, .q = 0.16}, /* halved */
+    [GS_SIG_EXCLUDED] = {.log = 1, .rises = 1, .delta = 1.0986122886681098, .q = 0.40},   /* x3 */
+    [GS_SIG_GINI] = {.log = 0, .rises = 1, .delta = 0.05, .q = 0.17},
+    [GS_SIG_WEIGHT_NORM] = {.log = 1, .rises = 0, .delta = 0.2231435513142097, .q = 0.48}, /* -20% */
+    [GS_SIG_KEY_ENERGY] = {.log = 0, .rises = 1, .delta = 0.1, .q = 0.29},
+    [GS_SIG_LLC] = {.log = 1, .rises = 0, .delta = 1.0986122886681098, .q = 0.71},         /* /3 */
+    [GS_SIG_CKA_LABEL] = {.log = 1, .rises = 1, .delta = 0.6931471805599453, .q = 0.30},   /* x2 */
+    [GS_SIG_SPECTRAL] = {.log = 0, .rises = 1, .delta = GS_FC_SPECTRAL_MIN, .q = 0},
 };
 
 static long first_epoch(const gs_metrics_row *rows, long n, int test, double level)
@@ -36,12 +38,13 @@ static long first_epoch(const gs_metrics_row *rows, long n, int test, double lev
     return -1;
 }
 
-static void predict(gs_signal_state *s, long fitted)
+static void predict(gs_signal_state *s, double q, long fitted)
 {
     const double gone = (double)(s->fire_epoch - fitted);
-    s->predicted = fitted + lround(gone / GS_FC_Q);
-    s->lo = fitted + lround(gone / GS_FC_Q_HI);
-    s->hi = fitted + lround(gone / GS_FC_Q_LO);
+    const double q_hi = q * GS_FC_SPREAD < 1.0 ? q * GS_FC_SPREAD : 1.0;
+    s->predicted = fitted + lround(gone / q);
+    s->lo = fitted + lround(gone / q_hi);
+    s->hi = fitted + lround(gone / (q / GS_FC_SPREAD));
 }
 
 static void one_signal(const gs_forecast_input *in, int sig, long fitted, gs_signal_state *s)
@@ -95,7 +98,7 @@ void gs_forecast_compute(const gs_forecast_input *in, gs_forecast *out)
             continue;
         one_signal(in, s, out->fitted, &out->sig[s]);
         if (out->sig[s].fired)
-            predict(&out->sig[s], out->fitted);
+            predict(&out->sig[s], gs_signal_rules[s].q, out->fitted);
     }
 }
 

@@ -14,9 +14,10 @@
  * checkpoint confirms the first, so one noisy checkpoint does not fire it.
  *
  * Prediction: a signal fired at epoch t_f predicts grokked at
- * t_fit + (t_f - t_fit) / q, where q = GS_FC_Q is the share of the fit-to-grok delay
- * assumed gone when it fires; the interval takes q from GS_FC_Q_HI (earliest, = t_f)
- * to GS_FC_Q_LO (latest). `grokscope sweep score` measures each signal's real share.
+ * t_fit + (t_f - t_fit) / q, where q (gs_signal_rule.q) is the share of the fit-to-grok
+ * delay gone when it fires, as measured by `grokscope sweep score` on the small
+ * benchmark of docs/early-warning.md; the interval takes q from min(1, q * GS_FC_SPREAD)
+ * (earliest) to q / GS_FC_SPREAD (latest).
  *
  * The spectral signal is per run: the loss spectrum's energy over the first window
  * epochs (gs_loss_spectrum); it fires at the end of the window if the energy is at
@@ -28,10 +29,8 @@
 
 #include "runfile_analysis.h"
 
-#define GS_FC_Q 0.5
-#define GS_FC_Q_LO 0.25
-#define GS_FC_Q_HI 1.0
-#define GS_FC_SPECTRAL_MIN 0.05 /* squared nats */
+#define GS_FC_SPREAD 1.5
+#define GS_FC_SPECTRAL_MIN 1.15 /* squared nats */
 
 typedef enum {
     GS_SIG_RESTRICTED, /* restricted loss falls */
@@ -51,6 +50,7 @@ typedef struct {
     int log;         /* compare log(value) */
     int rises;       /* 1: fires on a rise, 0: on a fall */
     double delta;    /* the move that fires it, in (log) units */
+    double q;        /* share of the fit-to-grok delay gone when it fires (prediction) */
 } gs_signal_rule;
 
 extern const gs_signal_rule gs_signal_rules[GS_N_SIGNALS];

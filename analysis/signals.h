@@ -23,7 +23,7 @@
 #define GS_LLC_DRAWS 100
 #define GS_LLC_BURNIN 0
 #define GS_LLC_BATCH 512
-#define GS_LLC_EVERY 5        /* the LLC on every 5th checkpoint (0, 5, 10, ...) */
+#define GS_LLC_EVERY 10       /* the LLC on every 10th checkpoint (0, 10, 20, ...) */
 #define GS_SPECTRAL_WINDOW 400 /* Notsawo et al.'s first 400 steps */
 
 typedef struct {

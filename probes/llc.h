@@ -12,7 +12,8 @@
  *
  * The loss is a callback, so the estimator knows nothing of the model: it sees a flat
  * vector of float weights. Reproducible: the same seed gives the same bits (one
- * xoshiro256** stream per chain, seeded through splitmix64 from seed and chain). */
+ * xoshiro256** stream per chain, seeded through splitmix64 from seed and chain; its
+ * Gaussian draws by the ziggurat method). */
 #ifndef GS_PROBE_LLC_H
 #define GS_PROBE_LLC_H
 
@@ -48,5 +49,9 @@ int gs_llc_check(const gs_llc_opts *o, int n_data, gs_err *err);
 /* Runs the chains from w_star over the examples 0..n_data-1. 0, or -1 with err. */
 int gs_llc_estimate(const gs_llc_opts *o, const float *w_star, size_t n_params, int n_data,
                     gs_llc_loss_fn loss, void *ctx, gs_llc_result *out, gs_err *err);
+
+/* The estimator's Gaussian generator on its own, for tests: n draws from stream seed;
+ * returns their mean, with their variance and the share beyond |x| > 3. */
+double gs_llc_normal_check(uint64_t seed, long n, double *var, double *tail3);
 
 #endif

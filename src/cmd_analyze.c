@@ -28,7 +28,7 @@ static const char analyze_usage[] =
     "                      measures, then write the analysis when training ends\n"
     "early-warning and lazy-vs-rich measures (docs/early-warning.md):\n"
     "  --no-llc            skip the local learning coefficient (the costly measure)\n"
-    "  --llc-every K       LLC on every K-th checkpoint: 0, K, 2K, ... (default 5)\n"
+    "  --llc-every K       LLC on every K-th checkpoint: 0, K, 2K, ... (default 10)\n"
     "  --llc-eps X         SGLD step size epsilon, also the noise variance (1e-4)\n"
     "  --llc-nbeta X       n*beta (default: batch / ln(batch), devinterp's default)\n"
     "  --llc-gamma X       localization strength gamma (5)\n"

@@ -42,6 +42,15 @@ static double quad_loss(void *ctx, const float *w, const int32_t *batch, int n, 
     return l;
 }
 
+static void test_normals(void)
+{
+    double var, tail;
+    const double mean = gs_llc_normal_check(3, 4000000, &var, &tail);
+    CHECK_NEAR(mean, 0.0, 0.002);            /* 4 sd of the mean of 4e6 draws */
+    CHECK_NEAR(var, 1.0, 0.003);
+    CHECK_NEAR(tail, 0.0026998, 0.0002);     /* P(|x| > 3) of N(0, 1) */
+}
+
 static void test_llc_quadratic(void)
 {
     const double c[] = {1.0, 2.0, 0.5, 1.5, 1.0, 3.0, 0.8, 1.2, 2.5, 1.0};
@@ -289,7 +298,7 @@ static void test_forecast_and_score(void)
         fire2[s] = 150 + 10 * s;
     }
     plant(&pl[0], 100, 600, 800, fire0, &in);
-    in.spectral = 1.0;
+    in.spectral = GS_FC_SPECTRAL_MIN + 0.1;
     in.spectral_window = 400;
     gs_forecast_compute(&in, &f[0]);
     CHECK(f[0].fitted == 100 && f[0].half == 600 && f[0].grokked == 800);
@@ -300,8 +309,11 @@ static void test_forecast_and_score(void)
         }
         CHECK(f[0].sig[s].fired && f[0].sig[s].fire_epoch == fire0[s] + EVERY);
         const long gone = fire0[s] + EVERY - 100;
-        CHECK(f[0].sig[s].predicted == 100 + lround(gone / GS_FC_Q));
-        CHECK(f[0].sig[s].lo == fire0[s] + EVERY && f[0].sig[s].hi == 100 + lround(gone / GS_FC_Q_LO));
+        const double q = gs_signal_rules[s].q, q_hi = fmin(1.0, q * GS_FC_SPREAD);
+        CHECK(f[0].sig[s].predicted == 100 + lround(gone / q));
+        CHECK(f[0].sig[s].lo == 100 + lround(gone / q_hi) && f[0].sig[s].lo >= fire0[s] + EVERY);
+        CHECK(f[0].sig[s].hi == 100 + lround(gone / (q / GS_FC_SPREAD)));
+        CHECK(f[0].sig[s].lo <= f[0].sig[s].predicted && f[0].sig[s].predicted <= f[0].sig[s].hi);
     }
     /* a step before the fit is not a warning: the extreme starts at the fit */
     long early[GS_N_SIGNALS];
@@ -356,6 +368,7 @@ static void test_forecast_and_score(void)
 
 int main(int argc, char **argv)
 {
+    test_normals();
     test_llc_quadratic();
     test_spectrum();
     test_cka(argc > 1 ? argv[1] : NULL);
