@@ -21,7 +21,7 @@ const gs_signal_rule gs_signal_rules[GS_N_SIGNALS] = {
     [GS_SIG_GINI] = {.log = 0, .rises = 1, .delta = 0.05, .q = 0.17},
     [GS_SIG_WEIGHT_NORM] = {.log = 1, .rises = 0, .delta = 0.2231435513142097, .q = 0.48}, /* -20% */
     [GS_SIG_KEY_ENERGY] = {.log = 0, .rises = 1, .delta = 0.1, .q = 0.29},
-    [GS_SIG_LLC] = {.log = 1, .rises = 0, .delta = 1.0986122886681098, .q = 0.71},         /* /3 */
+    [GS_SIG_LLC] = {.log = 1, .rises = 0, .delta = 1.0986122886681098, .q = 0.94},         /* /3 */
     [GS_SIG_CKA_LABEL] = {.log = 1, .rises = 1, .delta = 0.6931471805599453, .q = 0.30},   /* x2 */
     [GS_SIG_SPECTRAL] = {.log = 0, .rises = 1, .delta = GS_FC_SPECTRAL_MIN, .q = 0},
 };
