@@ -201,6 +201,10 @@ int gs_llc_estimate(const gs_llc_opts *o, const float *w_star, size_t n_params, 
     free(g);
     free(order);
     free(per_chain);
-    return isfinite(m) ? 0 : gs_err_set(err, "LLC: the SGLD chains diverged (loss not finite); "
-                                        "try a smaller --llc-eps");
+    /* A chain that left the finite numbers (a step too large for this checkpoint, or a
+     * diverged run) gives no estimate: NaN, not an error, so the other measures of a
+     * run still get written. */
+    if (!isfinite(out->llc))
+        out->llc = out->llc_sd = NAN;
+    return 0;
 }

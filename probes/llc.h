@@ -46,7 +46,8 @@ typedef struct {
 /* Checks the options (positive step, nbeta, draws, chains, batch 1..n; gamma >= 0). */
 int gs_llc_check(const gs_llc_opts *o, int n_data, gs_err *err);
 
-/* Runs the chains from w_star over the examples 0..n_data-1. 0, or -1 with err. */
+/* Runs the chains from w_star over the examples 0..n_data-1. 0, or -1 with err (bad
+ * options, out of memory); out->llc is NaN when a chain's loss was not finite. */
 int gs_llc_estimate(const gs_llc_opts *o, const float *w_star, size_t n_params, int n_data,
                     gs_llc_loss_fn loss, void *ctx, gs_llc_result *out, gs_err *err);
 

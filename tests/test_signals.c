@@ -82,6 +82,13 @@ static void test_llc_quadratic(void)
     o.gamma = 100.0;
     CHECK(gs_llc_estimate(&o, w0, 4, 64, quad_loss, &q, &r2, &err) == 0);
     CHECK_NEAR(r2.llc, 2.0 * 100.0 / 200.0, 0.06);
+    /* a step far too large: the chain leaves the finite numbers; NaN, not an error */
+    o.gamma = 0.0;
+    o.epsilon = 1.0;
+    o.nbeta = 1e6;
+    CHECK(gs_llc_estimate(&o, w0, 4, 64, quad_loss, &q, &r2, &err) == 0 && isnan(r2.llc));
+    o.epsilon = 1e-4;
+    o.nbeta = 100.0;
     /* bad options: one clear line */
     o.batch = 65;
     CHECK(gs_llc_estimate(&o, w0, 4, 64, quad_loss, &q, &r2, &err) != 0 && strstr(err.msg, "batch size 65"));
