@@ -30,6 +30,11 @@ enum {
     GS_O_AN_WEIGHT_NORM, GS_O_AN_EMBED_NORM, GS_O_AN_LOGIT_NORM,
     GS_O_AN_BASIS, GS_O_AN_KEYS, GS_O_AN_KEYS_EPOCH, GS_O_AN_NEURON_FREQ,
     GS_O_AN_NEURON_FRAC, GS_O_AN_PHASES,
+    /* format 1.3: the lazy-vs-rich and early-warning series (gs_analysis_row's
+     * init_distance .. llc), the LLC settings and the loss spectrum. Optional: files
+     * of earlier versions lack them until an analysis adds them (GS_OBJ_OPTIONAL). */
+    GS_O_AN_INIT_DIST, GS_O_AN_CKA_INIT, GS_O_AN_CKA_LABEL, GS_O_AN_LLC,
+    GS_O_AN_LLC_SETTINGS, GS_O_AN_LOSS_SPECTRUM,
     GS_O_STATUS,
     GS_RUN_N_OBJ
 };
@@ -39,6 +44,17 @@ enum {
 #define GS_O_METRICS_END (GS_O_M_GRAD_COS + 1)
 #define GS_O_SERIES_FIRST GS_O_AN_TRAIN_LOSS
 #define GS_O_SERIES_END (GS_O_AN_LOGIT_NORM + 1)
+#define GS_O_SIGNALS_FIRST GS_O_AN_INIT_DIST
+#define GS_O_SIGNALS_END (GS_O_AN_LLC + 1)
+
+/* Every per-checkpoint /analysis series, in gs_analysis_row's order: the 1.0 ones, then
+ * the 1.3 signals. The latter may be missing from an older file (run->ds[id] < 0). */
+static inline int gs_run_next_series(int id)
+{
+    return id + 1 == GS_O_SERIES_END ? GS_O_SIGNALS_FIRST : id + 1;
+}
+#define GS_RUN_FOR_SERIES(id) \
+    for (int id = GS_O_SERIES_FIRST; id != GS_O_SIGNALS_END; id = gs_run_next_series(id))
 
 /* The groups, in creation order; the root's datasets come last. */
 enum { GS_G_CONFIG, GS_G_DATA, GS_G_METRICS, GS_G_CHECKPOINTS, GS_G_RESUME, GS_G_ANALYSIS,
@@ -68,6 +84,7 @@ typedef enum {
 #define GS_OBJ_KEYS_ATTR 4u /* carries attribute "keys", the parameter keys in order */
 #define GS_OBJ_SINCE_1_3 8u /* absent in files of format < 1.3: opened if there (id -1 if not) */
 #define GS_OBJ_GROKFAST 16u /* exists exactly when /config grokfast is not "none" */
+#define GS_OBJ_OPTIONAL 32u /* added by format 1.3: may be missing (run->ds[id] < 0) */
 
 typedef struct {
     int group;              /* GS_G_* */
@@ -151,6 +168,8 @@ int gs_run_create_objects(gs_run *run, const gs_split *split, gs_err *err);
 /* Opens every dataset, checking types, shapes and row counts against /config;
  * /analysis only if the file has it (sets has_analysis). */
 int gs_run_open_objects(gs_run *run, gs_err *err);
+/* Creates the GS_OBJ_OPTIONAL datasets an older file lacks (empty), before SWMR. */
+int gs_run_add_optional(gs_run *run, gs_err *err);
 int gs_run_close_objects(gs_run *run, gs_err *err);
 /* H5Drefresh of every open dataset (a SWMR reader following a live run). */
 int gs_run_refresh_objects(gs_run *run, gs_err *err);

@@ -179,6 +179,31 @@ const gs_run_obj gs_run_objects[GS_RUN_N_OBJ] = {
         "gini_embed, gini_neuron_logit levelled off, last epoch of the data the phases were "
         "found from (written last; -1: no phases)]; -1: not reached; see docs/analysis.md"},
 
+    /* format 1.3 (docs/early-warning.md); GS_OBJ_OPTIONAL: older files lack them */
+    [GS_O_AN_INIT_DIST] = {GS_G_ANALYSIS, "init_distance", GS_RUN_F64, GS_SHAPE_PER_CKPT, 0,
+        GS_OBJ_OPTIONAL, NULL, A(init_distance), "fraction",
+        "row k: ||w_k - w_0|| / ||w_0|| over all parameters, w_0 the weights of epoch 0"},
+    [GS_O_AN_CKA_INIT] = {GS_G_ANALYSIS, "cka_init", GS_RUN_F64, GS_SHAPE_PER_CKPT, 0,
+        GS_OBJ_OPTIONAL, NULL, A(cka_init), "dimensionless (0..1)",
+        "row k: linear CKA of the MLP post-activations at the last position over the inputs "
+        "with an answer, checkpoint k against epoch 0"},
+    [GS_O_AN_CKA_LABEL] = {GS_G_ANALYSIS, "cka_label", GS_RUN_F64, GS_SHAPE_PER_CKPT, 0,
+        GS_OBJ_OPTIONAL, NULL, A(cka_label), "dimensionless (0..1)",
+        "row k: linear CKA of the MLP post-activations at the last position with the one-hot "
+        "answers, over the inputs with an answer"},
+    [GS_O_AN_LLC] = {GS_G_ANALYSIS, "llc", GS_RUN_F64, GS_SHAPE_PER_CKPT, 0, GS_OBJ_OPTIONAL,
+        NULL, A(llc), "dimensionless",
+        "row k: local learning coefficient n*beta*(E[L(w)] - L(w_k)) from SGLD around "
+        "checkpoint k (settings in llc_settings); NaN where not estimated"},
+    [GS_O_AN_LLC_SETTINGS] = {GS_G_ANALYSIS, "llc_settings", GS_RUN_F64, GS_SHAPE_FIXED,
+        GS_LLC_SETTINGS_ROWS, GS_OBJ_OPTIONAL, NULL, -1, "mixed (see description)",
+        "[epsilon, n*beta, gamma, chains, draws, burn-in steps, batch size, every k-th "
+        "checkpoint (0: not estimated), seed] of the llc series; all 0 until written"},
+    [GS_O_AN_LOSS_SPECTRUM] = {GS_G_ANALYSIS, "loss_spectrum", GS_RUN_F64, GS_SHAPE_FIXED, 2,
+        GS_OBJ_OPTIONAL, NULL, -1, "[epochs, squared nats]",
+        "[window K, spectral energy of /metrics/train_loss over epochs 0..K-1 with its mean "
+        "removed, sum_k |X_k|^2 / K^2]; K = 0: not computed"},
+
     /* A dataset, since attributes cannot change under SWMR; created holding zeros,
      * i.e. {GS_RUN_RUNNING, 0}. */
     [GS_O_STATUS] = {GS_G_ROOT, "status", GS_RUN_I64, GS_SHAPE_FIXED, 2,
@@ -196,6 +221,15 @@ static_assert(GS_RUN_RUNNING == 0, "/status is created holding zeros");
 static_assert(GS_O_SERIES_END - GS_O_SERIES_FIRST == GS_ANALYSIS_N_SERIES &&
                   GS_O_AN_EMBED_NORM - GS_O_SERIES_FIRST == GS_ANALYSIS_N_SCALARS,
               "the /analysis series ids follow gs_analysis_row");
+
+static_assert(GS_O_SIGNALS_END - GS_O_SIGNALS_FIRST == GS_ANALYSIS_N_SIGNALS,
+              "the 1.3 series follow gs_analysis_row");
+
+const char *gs_analysis_signal_name(int s)
+{
+    assert(s >= 0 && s < GS_ANALYSIS_N_SIGNALS);
+    return gs_run_objects[GS_O_SIGNALS_FIRST + s].name;
+}
 
 const char *gs_analysis_series_name(int s)
 {
@@ -462,6 +496,13 @@ static int open_dset(gs_run *run, hid_t loc, int id, gs_err *err)
             return gs_err_set(err, "%s: present, but /config grokfast is none (damaged file?)",
                               gs_run_ds_where(where, run, id));
     }
+    if (o->flags & GS_OBJ_OPTIONAL) {
+        htri_t has = H5Lexists(loc, obj_name(run, id), H5P_DEFAULT);
+        if (has < 0)
+            return gs_h5_fail(err, "%s: cannot look it up", gs_run_ds_where(where, run, id));
+        if (has == 0)
+            return 0; /* an older file: run->ds[id] stays -1 */
+    }
     obj_shape s;
     shape_of(run, id, &s);
     hsize_t n;
@@ -515,6 +556,27 @@ int gs_run_open_objects(gs_run *run, gs_err *err)
             return -1;
     }
     return 0;
+}
+
+int gs_run_add_optional(gs_run *run, gs_err *err)
+{
+    if (!run->has_analysis)
+        return 0;
+    hid_t loc = -1;
+    int rc = 0;
+    for (int id = 0; id < GS_RUN_N_OBJ && rc == 0; id++) {
+        if (!(gs_run_objects[id].flags & GS_OBJ_OPTIONAL) || run->ds[id] >= 0)
+            continue;
+        assert(gs_run_objects[id].group == GS_G_ANALYSIS);
+        if (loc < 0 && (rc = open_group(run, GS_G_ANALYSIS, &loc, err)) < 0)
+            break;
+        rc = make_dset(run, loc, id, NULL, err);
+        if (rc == 0)
+            rc = open_dset(run, loc, id, err);
+    }
+    if (loc >= 0)
+        H5Gclose(loc);
+    return rc;
 }
 
 int gs_run_close_objects(gs_run *run, gs_err *err)

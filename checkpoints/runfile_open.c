@@ -251,9 +251,13 @@ static int prepare_analyze(gs_run *run, gs_err *err)
     if (!run->has_analysis)
         return gs_err_set(err, "%s: has no /analysis group (written by an older grokscope), "
                           "so the analysis cannot be stored in it", run->path);
+    /* An older file gets the 1.3 series now (SWMR cannot add them later); empty, they
+     * make every checkpoint count as not analysed, so all get the new measures. */
+    if (gs_run_add_optional(run, err) < 0 || gs_run_scan_analysis(run, err) < 0)
+        return -1;
     if (gs_run_ds_set_len(run, GS_O_AN_EPOCH, (hsize_t)run->n_analyzed, err) < 0)
         return -1;
-    for (int id = GS_O_SERIES_FIRST; id < GS_O_SERIES_END; id++)
+    GS_RUN_FOR_SERIES(id)
         if (gs_run_ds_set_len(run, id, (hsize_t)run->n_analyzed, err) < 0)
             return -1;
     if (H5Fflush(run->file, H5F_SCOPE_LOCAL) < 0)

@@ -1,4 +1,5 @@
 /* grokscope analyze: the Fourier-basis progress measures of every checkpoint. */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -25,6 +26,18 @@ static const char analyze_usage[] =
     "  --threshold X       fraction of variance a neuron needs to join a cluster (0.85)\n"
     "  --follow            analyse a run while it trains: print each new checkpoint's\n"
     "                      measures, then write the analysis when training ends\n"
+    "early-warning and lazy-vs-rich measures (docs/early-warning.md):\n"
+    "  --no-llc            skip the local learning coefficient (the costly measure)\n"
+    "  --llc-every K       LLC on every K-th checkpoint: 0, K, 2K, ... (default 10)\n"
+    "  --llc-eps X         SGLD step size epsilon, also the noise variance (1e-4)\n"
+    "  --llc-nbeta X       n*beta (default: batch / ln(batch), devinterp's default)\n"
+    "  --llc-gamma X       localization strength gamma (5)\n"
+    "  --llc-chains N      SGLD chains (1)\n"
+    "  --llc-draws N       draws per chain (100)\n"
+    "  --llc-burnin N      steps per chain before the draws count (0)\n"
+    "  --llc-batch N       examples per SGLD step (512, at most the training set)\n"
+    "  --llc-seed N        seed of the SGLD noise and batches (0)\n"
+    "  --spectral-window N epochs of training loss the spectral statistic reads (400)\n"
     "  --threads N         threads (default: all CPUs)\n"
     "  --quiet             no progress line\n";
 
@@ -55,6 +68,50 @@ static int fail(gs_err *err, const char *path)
     return gs_fail("analyze", err);
 }
 
+/* The LLC and spectral options: 1 if argv[*i] was one (consumed), 0 if not, -1 on a
+ * bad value. */
+static int llc_option(char **argv, int argc, int *i, gs_analyze_opts *o, gs_err *err)
+{
+    const char *val;
+    int r;
+    long v;
+    gs_llc_opts *l = &o->sig.llc;
+    if (strcmp(argv[*i], "--no-llc") == 0) {
+        o->sig.llc_every = 0;
+        return 1;
+    }
+    static const char *const longs[] = {"--llc-every", "--llc-chains", "--llc-draws",
+                                        "--llc-burnin", "--llc-batch", "--llc-seed",
+                                        "--spectral-window"};
+    for (size_t k = 0; k < sizeof longs / sizeof *longs; k++) {
+        if ((r = gs_opt_value(argv, argc, i, longs[k], &val, err)) == 0)
+            continue;
+        const long lo = (k == 0 || k == 3 || k == 5) ? 0 : k == 6 ? 2 : 1;
+        if (r < 0 || gs_parse_long(longs[k], val, lo, k == 5 ? 1000000000L : 100000000L, &v, err) != 0)
+            return -1;
+        switch (k) {
+        case 0: o->sig.llc_every = (int)v; break;
+        case 1: l->chains = (int)v; break;
+        case 2: l->draws = (int)v; break;
+        case 3: l->burnin = (int)v; break;
+        case 4: l->batch = (int)v; break;
+        case 5: l->seed = (uint64_t)v; break;
+        default: o->spectral_window = v; break;
+        }
+        return 1;
+    }
+    static const char *const dbls[] = {"--llc-eps", "--llc-nbeta", "--llc-gamma"};
+    double *dst[] = {&l->epsilon, &l->nbeta, &l->gamma};
+    for (size_t k = 0; k < 3; k++) {
+        if ((r = gs_opt_value(argv, argc, i, dbls[k], &val, err)) == 0)
+            continue;
+        if (r < 0 || gs_parse_double(dbls[k], val, k == 2 ? 0.0 : 1e-300, 1e12, dst[k], err) != 0)
+            return -1;
+        return 1;
+    }
+    return 0;
+}
+
 int gs_cmd_analyze(int argc, char **argv)
 {
     if (gs_wants_help(argc, argv)) {
@@ -82,6 +139,9 @@ int gs_cmd_analyze(int argc, char **argv)
                 return gs_fail("analyze", &err);
         } else if ((r = gs_opt_value(argv, argc, &i, "--threads", &val, &err)) != 0) {
             if (r < 0 || gs_parse_long("--threads", val, 1, 256, &threads, &err) != 0)
+                return gs_fail("analyze", &err);
+        } else if ((r = llc_option(argv, argc, &i, &o, &err)) != 0) {
+            if (r < 0)
                 return gs_fail("analyze", &err);
         } else if (strcmp(argv[i], "--best-freq") == 0) {
             o.rule = GS_CLUSTER_BEST;

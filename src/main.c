@@ -11,6 +11,7 @@ static const char usage[] =
     "          arithmetic, checkpointing all weights to an HDF5 run file\n"
     "  info    print what a run file holds: config, progress, final metrics\n"
     "  analyze compute the Fourier-basis progress measures of every checkpoint\n"
+    "  forecast early-warning signals of grokking and the epoch they predict\n"
     "  freqs   the neuron clusters and key frequencies of one checkpoint\n"
     "  plot    draw a run's figures (loss, progress measures, phases...) with gnuplot\n"
     "  demo    train a small run that groks in about a minute, then summarise it\n"
@@ -45,6 +46,8 @@ int main(int argc, char **argv)
         return gs_cmd_info(argc - 1, argv + 1);
     if (strcmp(cmd, "analyze") == 0)
         return gs_cmd_analyze(argc - 1, argv + 1);
+    if (strcmp(cmd, "forecast") == 0)
+        return gs_cmd_forecast(argc - 1, argv + 1);
     if (strcmp(cmd, "freqs") == 0)
         return gs_cmd_freqs(argc - 1, argv + 1);
     if (strcmp(cmd, "plot") == 0)

@@ -89,6 +89,11 @@ METRICS_1_3 = ["collapse_frac", "grad_norm", "grad_cos"]   # since 1.3
 AN_SCALARS = ["train_loss", "test_loss", "train_acc", "test_acc", "restricted_loss",
               "excluded_loss", "gini_embed", "gini_neuron_logit", "weight_norm"]
 AN_ROWS = ["embed_fourier_norm", "neuron_logit_fourier_norm"]
+# /analysis datasets added by 1.3 (docs/early-warning.md): per-checkpoint series, and two
+# fixed ones with their row counts; files of older minors lack them until analysed again
+AN_SIGNALS = ["init_distance", "cka_init", "cka_label", "llc"]
+AN_SIGNAL_FIXED = {"llc_settings": 9, "loss_spectrum": 2}
+AN_SIGNALS_SINCE = 3
 AN_MAX_KEYS = 64
 
 METRIC_CHUNK = 1024          # rows
@@ -564,6 +569,17 @@ class Checker:
             v = self.read_all(self.dataset(g, name, F64, (None, p), chunk=row_chunk))
             if v is not None:
                 lengths[name] = len(v)
+        # 1.3: all or none of them (an analysis adds them all to an older file)
+        have = [n for n in AN_SIGNALS + list(AN_SIGNAL_FIXED) if n in g]
+        if have or getattr(self, "minor", 0) >= AN_SIGNALS_SINCE:
+            for name in AN_SIGNALS:
+                v = self.read_all(self.dataset(g, name, F64, (None,), chunk=(SERIES_CHUNK,)))
+                if v is not None:
+                    lengths[name] = len(v)
+            for name, rows in AN_SIGNAL_FIXED.items():
+                v = self.read_all(self.dataset(g, name, F64, (rows,), chunk=(rows,)))
+                if v is not None and name == "loss_spectrum" and v[0] != 0 and not (v[0] >= 2 and v[0] == int(v[0])):
+                    self.bad(f"/analysis/{name}", f"window {v[0]}: expected 0 (not computed) or an epoch count >= 2")
         basis = self.read_all(self.dataset(g, "fourier_basis", F64, (None, p), chunk=matrix_chunk))
         if basis is not None and len(basis) not in (0, p):
             self.bad("/analysis/fourier_basis", f"{len(basis)} rows, expected 0 or p = {p}")
