@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 PACKAGES="build-essential meson ninja-build pkg-config libopenblas-dev libfftw3-dev
           libhdf5-dev hdf5-tools gnuplot-nox python3 python3-h5py python3-numpy
-          help2man bash-completion man-db"
+          zlib1g-dev dataset-fashion-mnist help2man bash-completion man-db"
 missing=$(dpkg-query -W -f='${Package} ${Status}\n' $PACKAGES 2>/dev/null | grep -v "install ok installed" | cut -d' ' -f1 || true)
 for p in $PACKAGES; do dpkg-query -W "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$(echo $missing)" ]; then

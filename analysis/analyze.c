@@ -6,7 +6,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "circuit.h"
+#include "forecast.h"
 #include "phases.h"
+#include "spectral.h"
 
 void gs_analyze_opts_default(gs_analyze_opts *o)
 {
@@ -15,6 +18,8 @@ void gs_analyze_opts_default(gs_analyze_opts *o)
     o->cluster_epoch = -1;
     o->rule = GS_CLUSTER_THRESHOLD;
     o->threshold = GS_PROBE_CLUSTER_THRESHOLD;
+    gs_signal_opts_default(&o->sig);
+    o->spectral_window = GS_SPECTRAL_WINDOW;
 }
 
 int gs_parse_key_freqs(const char *s, int n_freq, int *keys, int *n, gs_err *err)
@@ -59,10 +64,14 @@ typedef struct {
     double *norms;     /* two [p] arrays for a row */
     int *neuron_freq;
     double *neuron_frac;
+    gs_signals sig;    /* the 1.3 measures, from checkpoint 0 */
+    int have_sig;
 } pass;
 
 static void pass_free(pass *ps)
 {
+    if (ps->have_sig)
+        gs_signals_free(&ps->sig);
     if (ps->have_probe)
         gs_probe_free(&ps->probe);
     free(ps->epochs);
@@ -107,6 +116,16 @@ static int pass_setup(pass *ps, gs_err *err)
     return 0;
 }
 
+/* The 1.3 measures' context from checkpoint 0 (the init). */
+static int signals_setup(pass *ps, const gs_signal_opts *o, gs_err *err)
+{
+    if (gs_run_read_checkpoint(ps->run, 0, ps->params, err) != 0 ||
+        gs_signals_create(&ps->sig, &ps->probe, ps->params, o, err) != 0)
+        return -1;
+    ps->have_sig = 1;
+    return 0;
+}
+
 /* Refreshes the checkpoint epoch list after the run grew (follow mode). */
 static int pass_grow(pass *ps, gs_err *err)
 {
@@ -144,7 +163,8 @@ static int find_keys(pass *ps, int ck, const gs_analyze_opts *o, gs_analysis_key
     return 0;
 }
 
-static int measure_row(pass *ps, int ck, const gs_analysis_keys *keys, gs_analysis_row *row, gs_err *err)
+static int measure_row(pass *ps, int ck, const gs_analysis_keys *keys, gs_analysis_row *row,
+                       int with_llc, gs_err *err)
 {
     const int p = gs_run_dims(ps->run)->p;
     gs_probe_measures me;
@@ -162,7 +182,44 @@ static int measure_row(pass *ps, int ck, const gs_analysis_keys *keys, gs_analys
     };
     memcpy(ps->norms, me.embed_fourier_norm, (size_t)p * sizeof(double));
     memcpy(ps->norms + p, me.neuron_logit_norm, (size_t)p * sizeof(double));
-    return 0;
+    row->init_distance = row->cka_init = row->cka_label = row->llc = NAN;
+    return ps->have_sig ? gs_signals_measure(&ps->sig, ps->params, ck, with_llc, row, err) : 0;
+}
+
+static int same_settings(const gs_llc_settings *a, const gs_llc_settings *b)
+{
+    return a->epsilon == b->epsilon && a->nbeta == b->nbeta && a->gamma == b->gamma &&
+           a->chains == b->chains && a->draws == b->draws && a->burnin == b->burnin &&
+           a->batch == b->batch && a->every == b->every && a->seed == b->seed;
+}
+
+static gs_llc_settings settings_of(const gs_signal_opts *o)
+{
+    return (gs_llc_settings){.epsilon = o->llc.epsilon, .nbeta = gs_signal_nbeta(o),
+                             .gamma = o->llc.gamma, .chains = o->llc.chains,
+                             .draws = o->llc.draws, .burnin = o->llc.burnin,
+                             .batch = o->llc.batch, .every = o->llc_every,
+                             .seed = (long)o->llc.seed};
+}
+
+/* The spectral statistic over the first `window` epochs, once the run has them. */
+static int write_spectrum(gs_run *run, long window, gs_err *err)
+{
+    if (window < 2 || gs_run_n_metrics(run) < window)
+        return 0;
+    gs_metrics_row *rows = malloc((size_t)window * sizeof *rows);
+    double *x = malloc((size_t)window * sizeof *x);
+    int rc = (!rows || !x) ? gs_err_set(err, "out of memory") : gs_run_read_metrics(run, 0, window, rows, err);
+    double S = NAN;
+    for (long t = 0; t < window && rc == 0; t++)
+        x[t] = rows[t].train_loss;
+    if (rc == 0)
+        rc = gs_loss_spectrum(x, (int)window, &S, NULL, err);
+    if (rc == 0)
+        rc = gs_run_write_loss_spectrum(run, window, S, err);
+    free(rows);
+    free(x);
+    return rc;
 }
 
 static int same_keys(const gs_analysis_keys *a, const gs_analysis_keys *b)
@@ -263,6 +320,21 @@ static int analyze_pass(const gs_analyze_opts *o, gs_err *err)
         if (gs_run_clear_analysis(ps.run, err) != 0)
             goto out;
     }
+    {
+        /* LLC rows made with other settings are not comparable: start over */
+        gs_signal_opts so = o->sig; /* a batch larger than the training set: all of it */
+        if (so.llc.batch > ps.probe.n_train)
+            so.llc.batch = ps.probe.n_train;
+        gs_llc_settings want = settings_of(&so), have_s;
+        int have;
+        if (gs_run_read_llc_settings(ps.run, &have_s, &have, err) != 0)
+            goto out;
+        if (have && !same_settings(&want, &have_s) && gs_run_n_analyzed(ps.run) > 0 &&
+            gs_run_clear_analysis(ps.run, err) != 0)
+            goto out;
+        if (gs_run_write_llc_settings(ps.run, &want, err) != 0 || signals_setup(&ps, &so, err) != 0)
+            goto out;
+    }
     if (gs_run_write_keys(ps.run, &keys, err) != 0)
         goto out;
     if (gs_run_n_analyzed(ps.run) == 0 && basis && gs_run_write_fourier_basis(ps.run, basis, err) != 0)
@@ -270,7 +342,7 @@ static int analyze_pass(const gs_analyze_opts *o, gs_err *err)
     const long first = gs_run_n_analyzed(ps.run);
     for (long i = first; i < n_ck; i++) {
         gs_analysis_row row;
-        if (measure_row(&ps, (int)i, &keys, &row, err) != 0 || gs_run_append_analysis(ps.run, &row, err) != 0)
+        if (measure_row(&ps, (int)i, &keys, &row, 1, err) != 0 || gs_run_append_analysis(ps.run, &row, err) != 0)
             goto out;
         if (o->progress) {
             char detail[200];
@@ -284,7 +356,7 @@ static int analyze_pass(const gs_analyze_opts *o, gs_err *err)
     }
     if (first == n_ck && o->progress)
         o->progress(o->progress_ctx, n_ck, n_ck, "all checkpoints already analysed", 1);
-    if (write_phases(ps.run, err) != 0)
+    if (write_phases(ps.run, err) != 0 || write_spectrum(ps.run, o->spectral_window, err) != 0)
         goto out;
     rc = 0;
 out:
@@ -302,13 +374,94 @@ out:
     return rc;
 }
 
+/* The series follow mode has seen, for its forecast line. */
+typedef struct {
+    long m, cap;
+    long *epoch;
+    double *series[GS_N_SIGNALS];
+} live_series;
+
+static void live_free(live_series *L)
+{
+    free(L->epoch);
+    for (int s = 0; s < GS_N_SIGNALS; s++)
+        free(L->series[s]);
+}
+
+static int live_push(live_series *L, const gs_analysis_row *row, const double *embed_norm, int order,
+                     gs_err *err)
+{
+    if (L->m == L->cap) {
+        L->cap = L->cap ? 2 * L->cap : 64;
+        long *e = realloc(L->epoch, (size_t)L->cap * sizeof *e);
+        if (!e)
+            return gs_err_set(err, "out of memory");
+        L->epoch = e;
+        for (int s = 0; s < GS_N_SIGNALS; s++) {
+            double *v = realloc(L->series[s], (size_t)L->cap * sizeof *v);
+            if (!v)
+                return gs_err_set(err, "out of memory");
+            L->series[s] = v;
+        }
+    }
+    const long k = L->m++;
+    L->epoch[k] = row->epoch;
+    L->series[GS_SIG_RESTRICTED][k] = row->restricted_loss;
+    L->series[GS_SIG_EXCLUDED][k] = row->excluded_loss;
+    L->series[GS_SIG_GINI][k] = row->gini_embed;
+    L->series[GS_SIG_WEIGHT_NORM][k] = row->weight_norm;
+    L->series[GS_SIG_KEY_ENERGY][k] = order > 0 ? gs_key_energy(embed_norm, order) : NAN;
+    L->series[GS_SIG_LLC][k] = row->llc;
+    L->series[GS_SIG_CKA_LABEL][k] = row->cka_label;
+    L->series[GS_SIG_SPECTRAL][k] = NAN;
+    return 0;
+}
+
+/* One forecast line from the metrics so far and the series seen. */
+static int live_forecast(pass *ps, const live_series *L, long window, FILE *log, gs_err *err)
+{
+    const long n = gs_run_n_metrics(ps->run);
+    gs_metrics_row *rows = malloc((size_t)(n > 0 ? n : 1) * sizeof *rows);
+    if (!rows)
+        return gs_err_set(err, "out of memory");
+    if (n > 0 && gs_run_read_metrics(ps->run, 0, n, rows, err) != 0) {
+        free(rows);
+        return -1;
+    }
+    gs_forecast_input in = {.rows = rows, .n = n, .epoch = L->epoch, .m = L->m,
+                            .spectral = NAN};
+    for (int s = 0; s < GS_N_SIGNALS; s++)
+        in.series[s] = s == GS_SIG_SPECTRAL ? NULL : L->series[s];
+    int rc = 0;
+    if (window >= 2 && n >= window) {
+        double *x = malloc((size_t)window * sizeof *x);
+        rc = x ? 0 : gs_err_set(err, "out of memory");
+        for (long t = 0; t < window && rc == 0; t++)
+            x[t] = rows[t].train_loss;
+        if (rc == 0 && (rc = gs_loss_spectrum(x, (int)window, &in.spectral, NULL, err)) == 0)
+            in.spectral_window = window;
+        free(x);
+    }
+    if (rc == 0) {
+        gs_forecast f;
+        gs_forecast_compute(&in, &f);
+        fprintf(log, "        ");
+        gs_forecast_print_line(&f, log);
+    }
+    free(rows);
+    return rc;
+}
+
 /* Follow mode: show each new checkpoint's measures as training writes it (provisional
  * key frequencies from that checkpoint's own clusters), until the trainer finishes or
  * disappears; the caller then runs the writing pass. */
 static int follow(const gs_analyze_opts *o, gs_err *err)
 {
     pass ps = {0};
+    live_series L = {0};
     int rc = -1, next = 0, idle = 0;
+    gs_signal_opts live_sig = o->sig;
+    live_sig.llc_every = 0; /* the LLC is too slow to keep up with a live run */
     if (gs_run_open(&ps.run, o->path, GS_RUN_READ, 0, err) != 0)
         return -1;
     while (gs_run_n_checkpoints(ps.run) == 0) {
@@ -318,8 +471,9 @@ static int follow(const gs_analyze_opts *o, gs_err *err)
         if (gs_run_refresh(ps.run, err) != 0)
             goto out;
     }
-    if (pass_setup(&ps, err) != 0)
+    if (pass_setup(&ps, err) != 0 || signals_setup(&ps, &live_sig, err) != 0)
         goto out;
+    const int order = gs_circuit_order(gs_run_config(ps.run)->op, gs_run_dims(ps.run)->p);
     for (;;) {
         if (gs_run_refresh(ps.run, err) != 0 || pass_grow(&ps, err) != 0)
             goto out;
@@ -327,7 +481,9 @@ static int follow(const gs_analyze_opts *o, gs_err *err)
         for (; next < n_ck; next++, idle = 0) {
             gs_analysis_keys keys = {0};
             gs_analysis_row row;
-            if (find_keys(&ps, next, o, &keys, err) != 0 || measure_row(&ps, next, &keys, &row, err) != 0)
+            if (find_keys(&ps, next, o, &keys, err) != 0 ||
+                measure_row(&ps, next, &keys, &row, 0, err) != 0 ||
+                live_push(&L, &row, ps.norms, order, err) != 0)
                 goto out;
             if (o->log) {
                 fprintf(o->log, "epoch %6ld  train %.3g  test %.3g  restricted %.3g  excluded %.3g  "
@@ -337,6 +493,8 @@ static int follow(const gs_analyze_opts *o, gs_err *err)
                 for (int k = 0; k < keys.n_key; k++)
                     fprintf(o->log, "%s%d", k ? "," : " ", keys.key_freqs[k]);
                 fprintf(o->log, "%s\n", keys.n_key ? "" : " none yet");
+                if (live_forecast(&ps, &L, o->spectral_window, o->log, err) != 0)
+                    goto out;
                 fflush(o->log);
             }
         }
@@ -362,6 +520,7 @@ static int follow(const gs_analyze_opts *o, gs_err *err)
     }
     rc = 0;
 out:
+    live_free(&L);
     pass_free(&ps);
     return rc;
 }

@@ -9,6 +9,7 @@
 
 #include "measures.h"
 #include "runfile_analysis.h"
+#include "signals.h"
 
 typedef struct {
     const char *path;
@@ -23,6 +24,11 @@ typedef struct {
     void (*progress)(void *ctx, long done, long total, const char *detail, int force);
     void *progress_ctx;
     FILE *log;                     /* where follow mode prints its live lines; NULL = none */
+    /* format 1.3, docs/early-warning.md: distance from init, kernel alignment, LLC (on
+     * every sig.llc_every-th checkpoint; follow mode's live lines skip it) and the
+     * loss spectrum over the first spectral_window epochs */
+    gs_signal_opts sig;
+    long spectral_window;
 } gs_analyze_opts;
 
 void gs_analyze_opts_default(gs_analyze_opts *o);

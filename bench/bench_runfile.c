@@ -106,9 +106,9 @@ int main(int argc, char **argv)
         int nr = 0;
         if (c > 0)
             for (; nr < rows_per; nr++, epoch++)
-                rows[nr] = (gs_metrics_row){epoch, 1.0 / (epoch + 1), 2.0 / (epoch + 1), 1.0, 0.5};
+                rows[nr] = (gs_metrics_row){epoch, 1.0 / (epoch + 1), 2.0 / (epoch + 1), 1.0, 0.5, 0.0, 1.0, -0.5};
         else
-            rows[nr++] = (gs_metrics_row){epoch++, 1.0, 2.0, 0.0, 0.0};
+            rows[nr++] = (gs_metrics_row){epoch++, 1.0, 2.0, 0.0, 0.0, 0.0, 1.0, -0.5};
         const double t = now();
         if (gs_run_append(run, rows, nr, epoch - 1, params, m, v, epoch - 1, &err) != 0) {
             fprintf(stderr, "bench_runfile: %s\n", err.msg);

@@ -103,6 +103,7 @@ int gs_run_create(gs_run **out, const char *path, const gs_config *cfg, const gs
     if (!run)
         return -1;
     run->cfg = *cfg;
+    run->minor = GS_RUN_FORMAT_MINOR;
     run->n_train = split->n_train;
     run->n_test = split->n_test;
     gs_dims_make(&run->dims, cfg->p, cfg->d_model, cfg->n_heads, cfg->d_mlp);
@@ -196,6 +197,8 @@ static int write_metrics(gs_run *run, const gs_metrics_row *rows, int n_rows, gs
         rc = gs_err_set(err, "%s: out of memory writing metrics", run->path);
     for (int id = GS_O_METRICS_FIRST; id < GS_O_METRICS_END && rc == 0; id++) {
         const gs_run_obj *o = &gs_run_objects[id];
+        if (run->ds[id] < 0)
+            continue; /* a measure of format 1.3 that this older file does not have */
         const int is_int = o->type == GS_RUN_I64;
         for (int i = 0; i < n_rows; i++) {
             const char *field = (const char *)&rows[i] + o->field;
@@ -231,6 +234,7 @@ static int write_resume(gs_run *run, int slot, long epoch, const float *adam_m,
     if (gs_run_ds_write(run, GS_O_RS_EPOCH, s, 1, &none, err) < 0 ||
         gs_run_ds_write(run, GS_O_ADAM_M, s, 1, adam_m, err) < 0 ||
         gs_run_ds_write(run, GS_O_ADAM_V, s, 1, adam_v, err) < 0 ||
+        (run->gf_state && gs_run_ds_write(run, GS_O_RS_GROKFAST, s, 1, run->gf_state, err) < 0) ||
         gs_run_ds_write(run, GS_O_RS_STEP, s, 1, &st, err) < 0 ||
         gs_run_ds_write(run, GS_O_RS_EPOCH, s, 1, &ep, err) < 0)
         return -1;
@@ -271,6 +275,11 @@ int gs_run_append(gs_run *run, const gs_metrics_row *rows, int n_rows, long epoc
     run->ck_epochs[run->n_ckpt++] = epoch;
     run->slot = slot;
     return 0;
+}
+
+void gs_run_attach_filter(gs_run *run, const float *state)
+{
+    run->gf_state = state;
 }
 
 int gs_run_set_status(gs_run *run, gs_run_status status, long epoch, gs_err *err)

@@ -20,13 +20,16 @@
 
 #define GS_RUN_FORMAT "grokscope-run"
 #define GS_RUN_FORMAT_MAJOR 1
-#define GS_RUN_FORMAT_MINOR 2
+#define GS_RUN_FORMAT_MINOR 3
 
 typedef struct gs_run gs_run;
 
 typedef struct {
     long epoch;
     double train_loss, test_loss, train_acc, test_acc;
+    /* format 1.3 (NaN in older files, and where not computed): softmax-collapse
+     * fraction of the training set, gradient norm, cosine(gradient, weights) */
+    double collapse_frac, grad_norm, grad_cos;
 } gs_metrics_row;
 
 typedef enum {
@@ -55,6 +58,13 @@ int gs_run_create(gs_run **out, const char *path, const gs_config *cfg, const gs
 int gs_run_append(gs_run *run, const gs_metrics_row *rows, int n_rows, long epoch,
                   const float *params, const float *adam_m, const float *adam_v, long step,
                   gs_err *err);
+
+/* Runs with a Grokfast filter: every later gs_run_append also saves the filter's state
+ * (gs_grokfast_rows(cfg) x n_params floats at state, read then) into the slot of its
+ * checkpoint. */
+void gs_run_attach_filter(gs_run *run, const float *state);
+/* The filter state saved with the last checkpoint (same size). */
+int gs_run_read_filter(gs_run *run, float *state, gs_err *err);
 
 /* Records the run status (a dataset, since attributes cannot change under SWMR) and
  * the epoch it refers to (e.g. the epoch that diverged). Flushes. */

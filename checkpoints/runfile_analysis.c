@@ -6,6 +6,7 @@
 
 #include "../core/fourier_freqs.h"
 
+#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,8 +34,12 @@ int gs_run_scan_analysis(gs_run *run, gs_err *err)
         return -1;
     /* A row counts once every series holds it too (a SWMR reader may see them at
      * slightly different moments), and only for a committed checkpoint. */
-    for (int id = GS_O_SERIES_FIRST; id < GS_O_SERIES_END && n > 0; id++) {
+    GS_RUN_FOR_SERIES(id) {
         hsize_t len;
+        if (n == 0)
+            break;
+        if (run->ds[id] < 0)
+            continue; /* a 1.3 series an older file lacks: its rows read as NaN */
         if (gs_run_ds_len(run, id, &len, err) < 0) {
             free(e);
             return -1;
@@ -95,9 +100,11 @@ int gs_run_read_analysis(gs_run *run, long i, gs_analysis_row *row, gs_err *err)
     int64_t ep;
     if (gs_run_ds_read(run, GS_O_AN_EPOCH, r, 1, &ep, err) < 0)
         return -1;
-    for (int id = GS_O_SERIES_FIRST; id < GS_O_SERIES_END; id++) {
+    GS_RUN_FOR_SERIES(id) {
         double *dst = series_field((char *)row, id);
-        if (dst && gs_run_ds_read(run, id, r, 1, dst, err) < 0)
+        if (dst && run->ds[id] < 0)
+            *dst = NAN; /* only the 1.3 scalars may be missing */
+        else if (dst && gs_run_ds_read(run, id, r, 1, dst, err) < 0)
             return -1;
     }
     row->epoch = (long)ep;
@@ -124,8 +131,11 @@ int gs_run_append_analysis(gs_run *run, const gs_analysis_row *row, gs_err *err)
     /* As for checkpoints: every series reaches the disk (flush) before the
      * /analysis/epoch row that commits them. */
     const int64_t ep = row->epoch;
-    for (int id = GS_O_SERIES_FIRST; id < GS_O_SERIES_END; id++)
-        if (gs_run_ds_write(run, id, (hsize_t)k, 1, series_field((char *)row, id), err) < 0)
+    GS_RUN_FOR_SERIES(id)
+        if (run->ds[id] < 0 ? gs_err_set(err, "%s: internal error: /analysis lacks the 1.3 series",
+                                         run->path) < 0
+                            : gs_run_ds_write(run, id, (hsize_t)k, 1,
+                                              series_field((char *)row, id), err) < 0)
             goto failed;
     if (gs_run_flush(run, err) < 0 ||
         gs_run_ds_write(run, GS_O_AN_EPOCH, (hsize_t)k, 1, &ep, err) < 0 ||
@@ -217,8 +227,8 @@ int gs_run_clear_analysis(gs_run *run, gs_err *err)
      * disk. */
     if (gs_run_ds_set_len(run, GS_O_AN_EPOCH, 0, err) < 0)
         goto failed;
-    for (int id = GS_O_SERIES_FIRST; id < GS_O_SERIES_END; id++)
-        if (gs_run_ds_set_len(run, id, 0, err) < 0)
+    GS_RUN_FOR_SERIES(id)
+        if (run->ds[id] >= 0 && gs_run_ds_set_len(run, id, 0, err) < 0)
             goto failed;
     if (clear_phases(run, err) < 0 || gs_run_flush(run, err) < 0)
         goto failed;
@@ -503,4 +513,90 @@ int gs_run_read_fourier_basis(gs_run *run, double *F, gs_err *err)
                           gs_run_ds_where(where, run, GS_O_AN_BASIS), (unsigned long long)n,
                           (unsigned long long)p);
     return gs_run_ds_read(run, GS_O_AN_BASIS, 0, p, F, err) < 0 ? -1 : 1;
+}
+
+/* ---- format 1.3: LLC settings and the loss spectrum ---- */
+
+int gs_run_has_signals(const gs_run *run)
+{
+    int all = run->has_analysis;
+    for (int id = GS_O_AN_INIT_DIST; id <= GS_O_AN_LOSS_SPECTRUM; id++)
+        all &= run->ds[id] >= 0;
+    return all;
+}
+
+static void settings_to_rows(const gs_llc_settings *s, double v[GS_LLC_SETTINGS_ROWS])
+{
+    v[0] = s->epsilon;
+    v[1] = s->nbeta;
+    v[2] = s->gamma;
+    v[3] = (double)s->chains;
+    v[4] = (double)s->draws;
+    v[5] = (double)s->burnin;
+    v[6] = (double)s->batch;
+    v[7] = (double)s->every;
+    v[8] = (double)s->seed;
+}
+
+int gs_run_write_llc_settings(gs_run *run, const gs_llc_settings *s, gs_err *err)
+{
+    if (check_writer(run, err) < 0)
+        return -1;
+    if (run->ds[GS_O_AN_LLC_SETTINGS] < 0)
+        return gs_err_set(err, "%s: internal error: /analysis lacks llc_settings", run->path);
+    double v[GS_LLC_SETTINGS_ROWS];
+    settings_to_rows(s, v);
+    if (gs_run_ds_write(run, GS_O_AN_LLC_SETTINGS, 0, GS_LLC_SETTINGS_ROWS, v, err) < 0 ||
+        gs_run_flush(run, err) < 0) {
+        run->failed = 1;
+        return -1;
+    }
+    return 0;
+}
+
+int gs_run_read_llc_settings(gs_run *run, gs_llc_settings *s, int *have, gs_err *err)
+{
+    *have = 0;
+    memset(s, 0, sizeof *s);
+    if (!run->has_analysis || run->ds[GS_O_AN_LLC_SETTINGS] < 0)
+        return 0;
+    double v[GS_LLC_SETTINGS_ROWS];
+    if (gs_run_ds_read(run, GS_O_AN_LLC_SETTINGS, 0, GS_LLC_SETTINGS_ROWS, v, err) < 0)
+        return -1;
+    for (int i = 0; i < GS_LLC_SETTINGS_ROWS; i++)
+        *have |= v[i] != 0.0;
+    *s = (gs_llc_settings){.epsilon = v[0], .nbeta = v[1], .gamma = v[2], .chains = (long)v[3],
+                           .draws = (long)v[4], .burnin = (long)v[5], .batch = (long)v[6],
+                           .every = (long)v[7], .seed = (long)v[8]};
+    return 0;
+}
+
+int gs_run_write_loss_spectrum(gs_run *run, long window, double statistic, gs_err *err)
+{
+    if (check_writer(run, err) < 0)
+        return -1;
+    if (run->ds[GS_O_AN_LOSS_SPECTRUM] < 0)
+        return gs_err_set(err, "%s: internal error: /analysis lacks loss_spectrum", run->path);
+    const double v[2] = {(double)window, statistic};
+    if (gs_run_ds_write(run, GS_O_AN_LOSS_SPECTRUM, 0, 2, v, err) < 0 || gs_run_flush(run, err) < 0) {
+        run->failed = 1;
+        return -1;
+    }
+    return 0;
+}
+
+int gs_run_read_loss_spectrum(gs_run *run, long *window, double *statistic, gs_err *err)
+{
+    *window = 0;
+    *statistic = NAN;
+    if (!run->has_analysis || run->ds[GS_O_AN_LOSS_SPECTRUM] < 0)
+        return 0;
+    double v[2];
+    if (gs_run_ds_read(run, GS_O_AN_LOSS_SPECTRUM, 0, 2, v, err) < 0)
+        return -1;
+    if (v[0] >= 1.0) {
+        *window = (long)v[0];
+        *statistic = v[1];
+    }
+    return 0;
 }

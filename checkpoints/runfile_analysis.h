@@ -22,6 +22,12 @@ typedef struct {
     double weight_norm;                                /* total sum of squared weights */
     double *embed_fourier_norm;                        /* [p] ||(F W_E[:p])[j, :]|| */
     double *neuron_logit_fourier_norm;                 /* [p] ||(W_L F^T)[:, j]|| */
+    /* format 1.3 (docs/early-warning.md); NaN where not computed, and when read from a
+     * file analysed before they existed */
+    double init_distance;   /* ||w - w0|| / ||w0||, w0 the weights at epoch 0 */
+    double cka_init;        /* linear CKA of the MLP features with their value at init */
+    double cka_label;       /* linear CKA of the MLP features with the one-hot answers */
+    double llc;             /* local learning coefficient (SGLD), NaN on skipped checkpoints */
 } gs_analysis_row;
 
 /* Number of measures per row, in the order of the scalar fields above; with the two
@@ -32,6 +38,30 @@ typedef struct {
 /* The dataset name in /analysis of series s (0..GS_ANALYSIS_N_SERIES-1: the scalars in
  * the order above, then embed_fourier_norm, neuron_logit_fourier_norm). */
 const char *gs_analysis_series_name(int s);
+
+/* The 1.3 series (init_distance, cka_init, cka_label, llc), in that order. */
+#define GS_ANALYSIS_N_SIGNALS 4
+const char *gs_analysis_signal_name(int s);
+/* 1 if the file holds the 1.3 series (an analysis adds them to older files). */
+int gs_run_has_signals(const gs_run *run);
+
+/* How the LLC column was estimated (docs/early-warning.md), stored as
+ * /analysis/llc_settings; `every` 0 = LLC not computed. */
+typedef struct {
+    double epsilon, nbeta, gamma;
+    long chains, draws, burnin, batch, every;
+    long seed;
+} gs_llc_settings;
+#define GS_LLC_SETTINGS_ROWS 9
+/* Reading returns 0 with *have = 0 when none are stored. */
+int gs_run_write_llc_settings(gs_run *run, const gs_llc_settings *s, gs_err *err);
+int gs_run_read_llc_settings(gs_run *run, gs_llc_settings *s, int *have, gs_err *err);
+
+/* /analysis/loss_spectrum [window epochs, statistic] (docs/early-warning.md): the
+ * spectral energy of the training loss over epochs 0..window-1. Reading gives
+ * window 0 and NaN when none is stored. */
+int gs_run_write_loss_spectrum(gs_run *run, long window, double statistic, gs_err *err);
+int gs_run_read_loss_spectrum(gs_run *run, long *window, double *statistic, gs_err *err);
 
 #define GS_ANALYSIS_MAX_KEYS 64
 

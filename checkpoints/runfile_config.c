@@ -47,6 +47,84 @@ static int read_circuit_note(gs_run *run, gs_err *err)
     return rc < 0 ? -1 : 0;
 }
 
+/* The interventions (format 1.3, docs/interventions.md): always written; a file
+ * without them reads as the paper's run (gs_config_default's values). */
+static int write_interventions(hid_t g, const gs_config *c, const char *where, gs_err *err)
+{
+    if (gs_h5_attr_write_str(g, "optimizer", gs_optimizer_name(c->optimizer), where, err) < 0 ||
+        gs_h5_attr_write_f64(g, "momentum", c->momentum, where, err) < 0 ||
+        gs_h5_attr_write_i64(g, "wd_to_init", c->wd_to_init, where, err) < 0 ||
+        gs_h5_attr_write_str(g, "grokfast", gs_grokfast_name(c->grokfast), where, err) < 0 ||
+        gs_h5_attr_write_f64(g, "gf_alpha", c->gf_alpha, where, err) < 0 ||
+        gs_h5_attr_write_f64(g, "gf_lambda", c->gf_lambda, where, err) < 0 ||
+        gs_h5_attr_write_i64(g, "gf_window", c->gf_window, where, err) < 0 ||
+        gs_h5_attr_write_str(g, "loss", gs_loss_name(c->loss), where, err) < 0 ||
+        gs_h5_attr_write_i64(g, "loss_precision", c->loss_precision, where, err) < 0 ||
+        gs_h5_attr_write_i64(g, "orthograd", c->orthograd, where, err) < 0 ||
+        gs_h5_attr_write_f64(g, "init_scale", c->init_scale, where, err) < 0 ||
+        gs_h5_attr_write_i64(g, "fix_norm", c->fix_norm, where, err) < 0 ||
+        gs_h5_attr_write_f64(g, "output_scale", c->output_scale, where, err) < 0)
+        return -1;
+    return 0;
+}
+
+static int read_opt_f64(hid_t g, const char *name, double *v, const char *where, gs_err *err)
+{
+    int has = gs_h5_attr_exists(g, name, where, err);
+    return has < 0 ? -1 : has ? gs_h5_attr_read_f64(g, name, v, where, err) : 0;
+}
+
+static int read_opt_int(hid_t g, const char *name, int64_t lo, int64_t hi, int *v,
+                        const char *where, gs_err *err)
+{
+    int64_t x;
+    int has = gs_h5_attr_exists(g, name, where, err);
+    if (has <= 0)
+        return has;
+    if (gs_h5_attr_read_i64(g, name, &x, where, err) < 0)
+        return -1;
+    if (x < lo || x > hi)
+        return gs_err_set(err, "%s: attribute %s = %lld is out of range", where, name, (long long)x);
+    *v = (int)x;
+    return 0;
+}
+
+static int read_opt_name(hid_t g, const char *name, int (*parse)(const char *, int *), int *v,
+                         const char *where, gs_err *err)
+{
+    int has = gs_h5_attr_exists(g, name, where, err);
+    if (has <= 0)
+        return has;
+    char *s = NULL;
+    if (gs_h5_attr_read_str(g, name, &s, where, err) < 0)
+        return -1;
+    int bad = parse(s, v) != 0;
+    if (bad)
+        gs_err_set(err, "%s: attribute %s = '%.60s' is unknown to this grokscope", where, name, s);
+    free(s);
+    return bad ? -1 : 0;
+}
+
+/* Absent attributes keep c's values, which the caller set to the defaults. */
+static int read_interventions(hid_t g, gs_config *c, const char *where, gs_err *err)
+{
+    if (read_opt_name(g, "optimizer", gs_optimizer_parse, &c->optimizer, where, err) < 0 ||
+        read_opt_f64(g, "momentum", &c->momentum, where, err) < 0 ||
+        read_opt_int(g, "wd_to_init", 0, 1, &c->wd_to_init, where, err) < 0 ||
+        read_opt_name(g, "grokfast", gs_grokfast_parse, &c->grokfast, where, err) < 0 ||
+        read_opt_f64(g, "gf_alpha", &c->gf_alpha, where, err) < 0 ||
+        read_opt_f64(g, "gf_lambda", &c->gf_lambda, where, err) < 0 ||
+        read_opt_int(g, "gf_window", 1, INT_MAX, &c->gf_window, where, err) < 0 ||
+        read_opt_name(g, "loss", gs_loss_parse, &c->loss, where, err) < 0 ||
+        read_opt_int(g, "loss_precision", 0, INT_MAX, &c->loss_precision, where, err) < 0 ||
+        read_opt_int(g, "orthograd", 0, 1, &c->orthograd, where, err) < 0 ||
+        read_opt_f64(g, "init_scale", &c->init_scale, where, err) < 0 ||
+        read_opt_int(g, "fix_norm", 0, 1, &c->fix_norm, where, err) < 0 ||
+        read_opt_f64(g, "output_scale", &c->output_scale, where, err) < 0)
+        return -1;
+    return 0;
+}
+
 int gs_run_write_attrs(gs_run *run, gs_err *err)
 {
     char where[GS_WHERE_MAX], version[32];
@@ -87,7 +165,8 @@ int gs_run_write_attrs(gs_run *run, gs_err *err)
         gs_h5_attr_write_f64(g, "stop_test_loss", c->stop_test_loss, where, err) < 0 ||
         gs_h5_attr_write_i64(g, "flush_subnormals", c->flush_subnormals, where, err) < 0 ||
         gs_h5_attr_write_i64(g, "n_train", run->n_train, where, err) < 0 ||
-        gs_h5_attr_write_i64(g, "n_test", run->n_test, where, err) < 0)
+        gs_h5_attr_write_i64(g, "n_test", run->n_test, where, err) < 0 ||
+        write_interventions(g, c, where, err) < 0)
         goto done;
     rc = 0;
 done:
@@ -137,6 +216,7 @@ static int read_version(gs_run *run, const char *where, gs_err *err)
     }
     if (major < 1)
         return gs_err_set(err, "%s: run-file format version is unreadable", run->path);
+    run->minor = major > 1 ? 0 : (long)minor;
     if (major > GS_RUN_FORMAT_MAJOR)
         return gs_err_set(err, "%s: run-file format version %lld.%lld is newer than this "
                           "grokscope understands (%d.%d)", run->path, (long long)major,
@@ -158,6 +238,7 @@ static int read_int(hid_t g, const char *name, int64_t lo, int64_t hi, int64_t *
 static int read_config(gs_run *run, hid_t g, const char *where, gs_err *err)
 {
     gs_config *c = &run->cfg;
+    gs_config_default(c); /* what a file of an older format leaves out */
     int64_t p, d_model, n_heads, d_head, d_mlp, warmup, epochs, every, n_train, n_test;
     char *op = NULL;
     if (read_int(g, "p", 1, INT_MAX, &p, where, err) < 0 ||
@@ -185,7 +266,8 @@ static int read_config(gs_run *run, hid_t g, const char *where, gs_err *err)
         read_int(g, "every", 0, LONG_MAX, &every, where, err) < 0 ||
         gs_h5_attr_read_f64(g, "stop_test_loss", &c->stop_test_loss, where, err) < 0 ||
         read_int(g, "n_train", 1, INT_MAX, &n_train, where, err) < 0 ||
-        read_int(g, "n_test", 1, INT_MAX, &n_test, where, err) < 0)
+        read_int(g, "n_test", 1, INT_MAX, &n_test, where, err) < 0 ||
+        read_interventions(g, c, where, err) < 0)
         return -1;
     /* absent in files written before the option existed: those computed with IEEE
      * subnormals, and must resume and be analysed the same way */

@@ -17,9 +17,11 @@
 enum {
     GS_O_TRAIN_IDX, GS_O_TEST_IDX,
     GS_O_M_EPOCH, GS_O_M_TRAIN_LOSS, GS_O_M_TEST_LOSS, GS_O_M_TRAIN_ACC, GS_O_M_TEST_ACC,
+    GS_O_M_COLLAPSE, GS_O_M_GRAD_NORM, GS_O_M_GRAD_COS, /* format 1.3 */
     GS_O_CK_EPOCH,
     GS_O_PARAM, /* GS_N_PARAMS datasets, in gs_param_id order */
     GS_O_ADAM_M = GS_O_PARAM + GS_N_PARAMS, GS_O_ADAM_V, GS_O_RS_STEP, GS_O_RS_EPOCH,
+    GS_O_RS_GROKFAST, /* format 1.3, only in runs with a Grokfast filter */
     GS_O_AN_EPOCH,
     /* the per-checkpoint series: the GS_ANALYSIS_N_SCALARS measures in
      * gs_analysis_row's order, then the two [n, p] Fourier norms */
@@ -28,15 +30,31 @@ enum {
     GS_O_AN_WEIGHT_NORM, GS_O_AN_EMBED_NORM, GS_O_AN_LOGIT_NORM,
     GS_O_AN_BASIS, GS_O_AN_KEYS, GS_O_AN_KEYS_EPOCH, GS_O_AN_NEURON_FREQ,
     GS_O_AN_NEURON_FRAC, GS_O_AN_PHASES,
+    /* format 1.3: the lazy-vs-rich and early-warning series (gs_analysis_row's
+     * init_distance .. llc), the LLC settings and the loss spectrum. Optional: files
+     * of earlier versions lack them until an analysis adds them (GS_OBJ_OPTIONAL). */
+    GS_O_AN_INIT_DIST, GS_O_AN_CKA_INIT, GS_O_AN_CKA_LABEL, GS_O_AN_LLC,
+    GS_O_AN_LLC_SETTINGS, GS_O_AN_LOSS_SPECTRUM,
     GS_O_STATUS,
     GS_RUN_N_OBJ
 };
 
 /* Id ranges the code walks: [first, end). */
 #define GS_O_METRICS_FIRST GS_O_M_EPOCH
-#define GS_O_METRICS_END (GS_O_M_TEST_ACC + 1)
+#define GS_O_METRICS_END (GS_O_M_GRAD_COS + 1)
 #define GS_O_SERIES_FIRST GS_O_AN_TRAIN_LOSS
 #define GS_O_SERIES_END (GS_O_AN_LOGIT_NORM + 1)
+#define GS_O_SIGNALS_FIRST GS_O_AN_INIT_DIST
+#define GS_O_SIGNALS_END (GS_O_AN_LLC + 1)
+
+/* Every per-checkpoint /analysis series, in gs_analysis_row's order: the 1.0 ones, then
+ * the 1.3 signals. The latter may be missing from an older file (run->ds[id] < 0). */
+static inline int gs_run_next_series(int id)
+{
+    return id + 1 == GS_O_SERIES_END ? GS_O_SIGNALS_FIRST : id + 1;
+}
+#define GS_RUN_FOR_SERIES(id) \
+    for (int id = GS_O_SERIES_FIRST; id != GS_O_SIGNALS_END; id = gs_run_next_series(id))
 
 /* The groups, in creation order; the root's datasets come last. */
 enum { GS_G_CONFIG, GS_G_DATA, GS_G_METRICS, GS_G_CHECKPOINTS, GS_G_RESUME, GS_G_ANALYSIS,
@@ -53,6 +71,7 @@ typedef enum {
     GS_SHAPE_PER_CKPT_P,  /* [n, p], a row per checkpoint */
     GS_SHAPE_PARAM,       /* [n, the parameter's shape], a row per checkpoint */
     GS_SHAPE_SLOTS_FLAT,  /* [GS_RUN_SLOTS, all parameters flat] */
+    GS_SHAPE_SLOTS_FILTER,/* [GS_RUN_SLOTS, the filter's rows, all parameters flat] */
     GS_SHAPE_FIXED,       /* [rows of the table row], at least that many */
     GS_SHAPE_P_BY_P,      /* [p, p], 0 rows until written whole */
     GS_SHAPE_PER_NEURON,  /* [d_mlp], 0 rows until written whole */
@@ -63,6 +82,9 @@ typedef enum {
 #define GS_OBJ_INIT 1u      /* created holding its rows of the fill value (0 if none) */
 #define GS_OBJ_REWRITTEN 2u /* rewritten in place: no deflate (see GS_H5_NO_DEFLATE) */
 #define GS_OBJ_KEYS_ATTR 4u /* carries attribute "keys", the parameter keys in order */
+#define GS_OBJ_SINCE_1_3 8u /* absent in files of format < 1.3: opened if there (id -1 if not) */
+#define GS_OBJ_GROKFAST 16u /* exists exactly when /config grokfast is not "none" */
+#define GS_OBJ_OPTIONAL 32u /* added by format 1.3: may be missing (run->ds[id] < 0) */
 
 typedef struct {
     int group;              /* GS_G_* */
@@ -102,6 +124,7 @@ struct gs_run {
     int lock_fd;   /* fcntl writer lock, -1 when not writing */
     int failed;    /* an append failed: the handle no longer knows what is on disk */
     int analyzing; /* opened by gs_run_open_analyze: writes /analysis only */
+    long minor;    /* the file's format minor version (this grokscope's for a new file) */
 
     gs_config cfg;
     gs_dims dims;
@@ -117,6 +140,7 @@ struct gs_run {
     long *ck_epochs;
     long n_metrics;
     int slot;      /* /resume slot holding the last checkpoint's state, -1 if none */
+    const float *gf_state; /* gs_run_attach_filter's, written with each append */
     gs_run_status status;
     long status_epoch;
 
@@ -144,6 +168,8 @@ int gs_run_create_objects(gs_run *run, const gs_split *split, gs_err *err);
 /* Opens every dataset, checking types, shapes and row counts against /config;
  * /analysis only if the file has it (sets has_analysis). */
 int gs_run_open_objects(gs_run *run, gs_err *err);
+/* Creates the GS_OBJ_OPTIONAL datasets an older file lacks (empty), before SWMR. */
+int gs_run_add_optional(gs_run *run, gs_err *err);
 int gs_run_close_objects(gs_run *run, gs_err *err);
 /* H5Drefresh of every open dataset (a SWMR reader following a live run). */
 int gs_run_refresh_objects(gs_run *run, gs_err *err);

@@ -4,6 +4,8 @@
  * later read can leave its buffer), refreshing and closing them. */
 #include "runfile_internal.h"
 
+#include "../core/grokfast.h"
+
 #include <assert.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -51,6 +53,19 @@ const gs_run_obj gs_run_objects[GS_RUN_N_OBJ] = {
     [GS_O_M_TEST_ACC] = {GS_G_METRICS, "test_acc", GS_RUN_F64, GS_SHAPE_PER_EPOCH, 0, 0, NULL,
         M(test_acc), "fraction",
         "share of test pairs whose largest logit (of p+1) is the answer"},
+    [GS_O_M_COLLAPSE] = {GS_G_METRICS, "collapse_frac", GS_RUN_F64, GS_SHAPE_PER_EPOCH, 0,
+        GS_OBJ_SINCE_1_3, NULL, M(collapse_frac), "fraction",
+        "share of training pairs whose softmax has collapsed: the sum over the outputs of "
+        "exp(logit - largest logit), rounded once to float32, is exactly 1 "
+        "(docs/interventions.md)"},
+    [GS_O_M_GRAD_NORM] = {GS_G_METRICS, "grad_norm", GS_RUN_F64, GS_SHAPE_PER_EPOCH, 0,
+        GS_OBJ_SINCE_1_3, NULL, M(grad_norm), "loss per weight unit",
+        "Euclidean norm over all parameters of the gradient of the training loss at the "
+        "weights of this row (before any filter or weight decay); NaN when not computed"},
+    [GS_O_M_GRAD_COS] = {GS_G_METRICS, "grad_cos", GS_RUN_F64, GS_SHAPE_PER_EPOCH, 0,
+        GS_OBJ_SINCE_1_3, NULL, M(grad_cos), "cosine",
+        "cosine between that gradient and the weights, over all parameters (-1: the "
+        "gradient points along -w, growing the weights lowers the loss)"},
 
     [GS_O_CK_EPOCH] = {GS_G_CHECKPOINTS, "epoch", GS_RUN_I64, GS_SHAPE_PER_CKPT, 0, 0,
         &no_epoch, -1, EPOCHS,
@@ -76,6 +91,12 @@ const gs_run_obj gs_run_objects[GS_RUN_N_OBJ] = {
         GS_OBJ_INIT | GS_OBJ_REWRITTEN, &no_epoch, -1, EPOCHS,
         "epoch[s]: the checkpoint slot s belongs to; the slot whose epoch equals the last "
         "/checkpoints/epoch is the valid one; -1: empty or being written"},
+    [GS_O_RS_GROKFAST] = {GS_G_RESUME, "grokfast", GS_RUN_F32, GS_SHAPE_SLOTS_FILTER, 0,
+        GS_OBJ_REWRITTEN | GS_OBJ_KEYS_ATTR | GS_OBJ_SINCE_1_3 | GS_OBJ_GROKFAST, NULL, -1,
+        "same as the gradient",
+        "Grokfast filter state, flat in the parameter order of attribute keys: [s, 0] the "
+        "EMA mu (ema), or [s, k] the gradient of step t with t mod window = k (ma); row s "
+        "belongs to checkpoint epoch /resume/epoch[s]"},
 
     /* /analysis: every dataset empty (the fixed-size ones hold only their fill value),
      * so the analysis later writes under SWMR without creating anything. */
@@ -158,6 +179,31 @@ const gs_run_obj gs_run_objects[GS_RUN_N_OBJ] = {
         "gini_embed, gini_neuron_logit levelled off, last epoch of the data the phases were "
         "found from (written last; -1: no phases)]; -1: not reached; see docs/analysis.md"},
 
+    /* format 1.3 (docs/early-warning.md); GS_OBJ_OPTIONAL: older files lack them */
+    [GS_O_AN_INIT_DIST] = {GS_G_ANALYSIS, "init_distance", GS_RUN_F64, GS_SHAPE_PER_CKPT, 0,
+        GS_OBJ_OPTIONAL, NULL, A(init_distance), "fraction",
+        "row k: ||w_k - w_0|| / ||w_0|| over all parameters, w_0 the weights of epoch 0"},
+    [GS_O_AN_CKA_INIT] = {GS_G_ANALYSIS, "cka_init", GS_RUN_F64, GS_SHAPE_PER_CKPT, 0,
+        GS_OBJ_OPTIONAL, NULL, A(cka_init), "dimensionless (0..1)",
+        "row k: linear CKA of the MLP post-activations at the last position over the inputs "
+        "with an answer, checkpoint k against epoch 0"},
+    [GS_O_AN_CKA_LABEL] = {GS_G_ANALYSIS, "cka_label", GS_RUN_F64, GS_SHAPE_PER_CKPT, 0,
+        GS_OBJ_OPTIONAL, NULL, A(cka_label), "dimensionless (0..1)",
+        "row k: linear CKA of the MLP post-activations at the last position with the one-hot "
+        "answers, over the inputs with an answer"},
+    [GS_O_AN_LLC] = {GS_G_ANALYSIS, "llc", GS_RUN_F64, GS_SHAPE_PER_CKPT, 0, GS_OBJ_OPTIONAL,
+        NULL, A(llc), "dimensionless",
+        "row k: local learning coefficient n*beta*(E[L(w)] - L(w_k)) from SGLD around "
+        "checkpoint k (settings in llc_settings); NaN where not estimated"},
+    [GS_O_AN_LLC_SETTINGS] = {GS_G_ANALYSIS, "llc_settings", GS_RUN_F64, GS_SHAPE_FIXED,
+        GS_LLC_SETTINGS_ROWS, GS_OBJ_OPTIONAL, NULL, -1, "mixed (see description)",
+        "[epsilon, n*beta, gamma, chains, draws, burn-in steps, batch size, every k-th "
+        "checkpoint (0: not estimated), seed] of the llc series; all 0 until written"},
+    [GS_O_AN_LOSS_SPECTRUM] = {GS_G_ANALYSIS, "loss_spectrum", GS_RUN_F64, GS_SHAPE_FIXED, 2,
+        GS_OBJ_OPTIONAL, NULL, -1, "[epochs, squared nats]",
+        "[window K, spectral energy of /metrics/train_loss over epochs 0..K-1 with its mean "
+        "removed, sum_k |X_k|^2 / K^2]; K = 0: not computed"},
+
     /* A dataset, since attributes cannot change under SWMR; created holding zeros,
      * i.e. {GS_RUN_RUNNING, 0}. */
     [GS_O_STATUS] = {GS_G_ROOT, "status", GS_RUN_I64, GS_SHAPE_FIXED, 2,
@@ -175,6 +221,15 @@ static_assert(GS_RUN_RUNNING == 0, "/status is created holding zeros");
 static_assert(GS_O_SERIES_END - GS_O_SERIES_FIRST == GS_ANALYSIS_N_SERIES &&
                   GS_O_AN_EMBED_NORM - GS_O_SERIES_FIRST == GS_ANALYSIS_N_SCALARS,
               "the /analysis series ids follow gs_analysis_row");
+
+static_assert(GS_O_SIGNALS_END - GS_O_SIGNALS_FIRST == GS_ANALYSIS_N_SIGNALS,
+              "the 1.3 series follow gs_analysis_row");
+
+const char *gs_analysis_signal_name(int s)
+{
+    assert(s >= 0 && s < GS_ANALYSIS_N_SIGNALS);
+    return gs_run_objects[GS_O_SIGNALS_FIRST + s].name;
+}
 
 const char *gs_analysis_series_name(int s)
 {
@@ -274,6 +329,14 @@ static void shape_of(const gs_run *run, int id, obj_shape *s)
         s->chunk[0] = 1;
         s->chunk[1] = min_chunk(run->n_params, FLAT_CHUNK);
         break;
+    case GS_SHAPE_SLOTS_FILTER:
+        s->rank = 3;
+        s->dims[0] = s->rows_min = GS_RUN_SLOTS;
+        s->dims[1] = gs_grokfast_rows(&run->cfg) ? gs_grokfast_rows(&run->cfg) : 1;
+        s->dims[2] = (hsize_t)run->n_params;
+        s->chunk[0] = s->chunk[1] = 1;
+        s->chunk[2] = min_chunk(run->n_params, FLAT_CHUNK);
+        break;
     case GS_SHAPE_FIXED:
         s->dims[0] = s->chunk[0] = s->rows_min = (hsize_t)o->rows;
         if (id == GS_O_AN_PHASES) /* an earlier version's three phase ends */
@@ -370,6 +433,12 @@ static int write_keys_attr(gs_run *run, hid_t loc, int id, gs_err *err)
     return rc;
 }
 
+/* Whether this run has object id: the Grokfast state only in runs with a filter. */
+static int wanted(const gs_run *run, int id)
+{
+    return !(gs_run_objects[id].flags & GS_OBJ_GROKFAST) || run->cfg.grokfast != GS_GF_NONE;
+}
+
 int gs_run_create_objects(gs_run *run, const gs_split *split, gs_err *err)
 {
     int rc = 0;
@@ -378,11 +447,12 @@ int gs_run_create_objects(gs_run *run, const gs_split *split, gs_err *err)
         if (loc < 0)
             return -1;
         for (int id = 0; id < GS_RUN_N_OBJ && rc == 0; id++)
-            if (gs_run_objects[id].group == g)
+            if (gs_run_objects[id].group == g && wanted(run, id))
                 rc = make_dset(run, loc, id, split, err);
         /* After the group's datasets, as the layout has always been written. */
         for (int id = 0; id < GS_RUN_N_OBJ && rc == 0; id++)
-            if (gs_run_objects[id].group == g && (gs_run_objects[id].flags & GS_OBJ_KEYS_ATTR))
+            if (gs_run_objects[id].group == g && (gs_run_objects[id].flags & GS_OBJ_KEYS_ATTR) &&
+                wanted(run, id))
                 rc = write_keys_attr(run, loc, id, err);
         if (g != GS_G_ROOT && H5Gclose(loc) < 0 && rc == 0)
             rc = gs_h5_fail(err, "%s: cannot close /%s", run->path, group_names[g]);
@@ -411,6 +481,28 @@ static int open_dset(gs_run *run, hid_t loc, int id, gs_err *err)
 {
     const gs_run_obj *o = &gs_run_objects[id];
     char where[GS_WHERE_MAX];
+    if (o->flags & (GS_OBJ_SINCE_1_3 | GS_OBJ_GROKFAST)) {
+        /* objects of format 1.3 may be absent from older files; the Grokfast state
+         * must be there exactly when the run has a filter */
+        htri_t has = H5Lexists(loc, obj_name(run, id), H5P_DEFAULT);
+        if (has < 0)
+            return gs_h5_fail(err, "%s: cannot look it up", gs_run_ds_where(where, run, id));
+        const int need = (o->flags & GS_OBJ_GROKFAST) ? wanted(run, id) : run->minor >= 3;
+        if (!has && need)
+            return gs_err_set(err, "%s: missing", gs_run_ds_where(where, run, id));
+        if (!has)
+            return 0;
+        if ((o->flags & GS_OBJ_GROKFAST) && !wanted(run, id))
+            return gs_err_set(err, "%s: present, but /config grokfast is none (damaged file?)",
+                              gs_run_ds_where(where, run, id));
+    }
+    if (o->flags & GS_OBJ_OPTIONAL) {
+        htri_t has = H5Lexists(loc, obj_name(run, id), H5P_DEFAULT);
+        if (has < 0)
+            return gs_h5_fail(err, "%s: cannot look it up", gs_run_ds_where(where, run, id));
+        if (has == 0)
+            return 0; /* an older file: run->ds[id] stays -1 */
+    }
     obj_shape s;
     shape_of(run, id, &s);
     hsize_t n;
@@ -464,6 +556,27 @@ int gs_run_open_objects(gs_run *run, gs_err *err)
             return -1;
     }
     return 0;
+}
+
+int gs_run_add_optional(gs_run *run, gs_err *err)
+{
+    if (!run->has_analysis)
+        return 0;
+    hid_t loc = -1;
+    int rc = 0;
+    for (int id = 0; id < GS_RUN_N_OBJ && rc == 0; id++) {
+        if (!(gs_run_objects[id].flags & GS_OBJ_OPTIONAL) || run->ds[id] >= 0)
+            continue;
+        assert(gs_run_objects[id].group == GS_G_ANALYSIS);
+        if (loc < 0 && (rc = open_group(run, GS_G_ANALYSIS, &loc, err)) < 0)
+            break;
+        rc = make_dset(run, loc, id, NULL, err);
+        if (rc == 0)
+            rc = open_dset(run, loc, id, err);
+    }
+    if (loc >= 0)
+        H5Gclose(loc);
+    return rc;
 }
 
 int gs_run_close_objects(gs_run *run, gs_err *err)

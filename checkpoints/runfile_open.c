@@ -59,6 +59,8 @@ static int scan_metrics(gs_run *run, gs_err *err)
     long n = run->n_ckpt ? run->ck_epochs[run->n_ckpt - 1] + 1 : 0;
     for (int id = GS_O_METRICS_FIRST; id < GS_O_METRICS_END; id++) {
         hsize_t len;
+        if (run->ds[id] < 0)
+            continue;
         if (gs_run_ds_len(run, id, &len, err) < 0)
             return -1;
         if (len < (hsize_t)n)
@@ -173,7 +175,7 @@ static int prepare_resume(gs_run *run, long new_epochs, gs_err *err)
         run->cfg.epochs = new_epochs;
     }
     for (int id = GS_O_METRICS_FIRST; id < GS_O_METRICS_END; id++)
-        if (gs_run_ds_set_len(run, id, (hsize_t)run->n_metrics, err) < 0)
+        if (run->ds[id] >= 0 && gs_run_ds_set_len(run, id, (hsize_t)run->n_metrics, err) < 0)
             return -1;
     for (int t = 0; t < GS_N_PARAMS; t++)
         if (gs_run_ds_set_len(run, GS_O_PARAM + t, (hsize_t)run->n_ckpt, err) < 0)
@@ -249,9 +251,13 @@ static int prepare_analyze(gs_run *run, gs_err *err)
     if (!run->has_analysis)
         return gs_err_set(err, "%s: has no /analysis group (written by an older grokscope), "
                           "so the analysis cannot be stored in it", run->path);
+    /* An older file gets the 1.3 series now (SWMR cannot add them later); empty, they
+     * make every checkpoint count as not analysed, so all get the new measures. */
+    if (gs_run_add_optional(run, err) < 0 || gs_run_scan_analysis(run, err) < 0)
+        return -1;
     if (gs_run_ds_set_len(run, GS_O_AN_EPOCH, (hsize_t)run->n_analyzed, err) < 0)
         return -1;
-    for (int id = GS_O_SERIES_FIRST; id < GS_O_SERIES_END; id++)
+    GS_RUN_FOR_SERIES(id)
         if (gs_run_ds_set_len(run, id, (hsize_t)run->n_analyzed, err) < 0)
             return -1;
     if (H5Fflush(run->file, H5F_SCOPE_LOCAL) < 0)

@@ -1,6 +1,7 @@
 /* gs_run reading: checkpoints, metrics, split, optimizer state; and --init FILE. */
 #include "runfile_internal.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,8 +60,12 @@ int gs_run_read_metrics(gs_run *run, long first, long n, gs_metrics_row *rows, g
     for (int id = GS_O_METRICS_FIRST; id < GS_O_METRICS_END && rc == 0; id++) {
         const gs_run_obj *o = &gs_run_objects[id];
         const int is_int = o->type == GS_RUN_I64;
-        rc = gs_run_ds_read(run, id, (hsize_t)first, (hsize_t)n,
-                            is_int ? (void *)ep : (void *)col, err);
+        if (run->ds[id] < 0) /* older file: the measure was not recorded */
+            for (long i = 0; i < n; i++)
+                col[i] = NAN;
+        else
+            rc = gs_run_ds_read(run, id, (hsize_t)first, (hsize_t)n,
+                                is_int ? (void *)ep : (void *)col, err);
         for (long i = 0; i < n && rc == 0; i++) {
             char *field = (char *)&rows[i] + o->field;
             if (is_int)
@@ -130,6 +135,17 @@ int gs_run_read_resume(gs_run *run, float *adam_m, float *adam_v, long *step, gs
                           (long long)st);
     *step = (long)st;
     return 0;
+}
+
+int gs_run_read_filter(gs_run *run, float *state, gs_err *err)
+{
+    if (!run || !state)
+        return gs_err_set(err, "internal error: gs_run_read_filter without arguments");
+    if (run->ds[GS_O_RS_GROKFAST] < 0)
+        return gs_err_set(err, "%s: has no Grokfast filter state", run->path);
+    if (run->slot < 0)
+        return gs_err_set(err, "%s: the optimizer state of the last checkpoint is missing", run->path);
+    return gs_run_ds_read(run, GS_O_RS_GROKFAST, (hsize_t)run->slot, 1, state, err);
 }
 
 /* ---- --init FILE ---- */

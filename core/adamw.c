@@ -5,7 +5,10 @@
 double gs_adamw_lr(const gs_config *cfg, long t)
 {
     const double ramp = (double)t / cfg->warmup;
-    return cfg->lr * (ramp < 1.0 ? ramp : 1.0);
+    /* --output-scale A divides the learning rate by A^2 (docs/interventions.md); A = 1
+     * leaves the paper's lr untouched, bit for bit */
+    const double A = cfg->output_scale, lr = A == 1.0 ? cfg->lr : cfg->lr / (A * A);
+    return lr * (ramp < 1.0 ? ramp : 1.0);
 }
 
 gs_adamw_scalars gs_adamw_scalars_at(const gs_config *cfg, long t)

@@ -13,7 +13,8 @@
 
 #include "config.h"
 
-/* Learning rate of optimizer step t = 0, 1, 2, ... (step 0 has lr 0). */
+/* Learning rate of optimizer step t = 0, 1, 2, ... (step 0 has lr 0), divided by
+ * output_scale^2. */
 double gs_adamw_lr(const gs_config *cfg, long t);
 
 /* The float scalars of step t (0-based; bias correction uses t + 1): decay = 1 - lr*wd,

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <string.h>
 
 void gs_config_default(gs_config *cfg)
 {
@@ -8,6 +9,10 @@ void gs_config_default(gs_config *cfg)
         .p = 113, .op = GS_OP_ADD, .frac = 0.3, .seed = 0,
         .d_model = 128, .n_heads = 4, .d_mlp = 512,
         .lr = 1e-3, .wd = 1.0, .beta1 = 0.9, .beta2 = 0.98, .eps = 1e-8, .warmup = 10,
+        .optimizer = GS_OPT_ADAMW, .momentum = 0.0, .wd_to_init = 0,
+        .grokfast = GS_GF_NONE, .gf_alpha = 0.98, .gf_lambda = 2.0, .gf_window = 100,
+        .loss = GS_LOSS_CE, .loss_precision = 64, .orthograd = 0, .init_scale = 1.0,
+        .fix_norm = 0, .output_scale = 1.0,
         .epochs = 40000, .every = 100, .stop_test_loss = 0.0, .flush_subnormals = 1,
     };
 }
@@ -19,6 +24,75 @@ void gs_config_default(gs_config *cfg)
 #define GS_MAX_WIDTH 8192
 #define GS_MAX_EPOCHS 100000000L
 #define GS_MAX_ACT_FLOATS (2UL << 30) /* 8 GiB of float activations */
+
+static const char *const optimizer_names[GS_OPT_COUNT] = {"adamw", "adam", "sgd"};
+static const char *const grokfast_names[GS_GF_COUNT] = {"none", "ema", "ma"};
+static const char *const loss_names[GS_LOSS_COUNT] = {"ce", "stablemax", "mse"};
+
+const char *gs_optimizer_name(int k) { return k >= 0 && k < GS_OPT_COUNT ? optimizer_names[k] : "?"; }
+const char *gs_grokfast_name(int k) { return k >= 0 && k < GS_GF_COUNT ? grokfast_names[k] : "?"; }
+const char *gs_loss_name(int k) { return k >= 0 && k < GS_LOSS_COUNT ? loss_names[k] : "?"; }
+
+static int parse_name(const char *s, const char *const *names, int n, int *kind)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(s, names[i]) == 0) {
+            *kind = i;
+            return 0;
+        }
+    return -1;
+}
+
+int gs_optimizer_parse(const char *s, int *k) { return parse_name(s, optimizer_names, GS_OPT_COUNT, k); }
+int gs_grokfast_parse(const char *s, int *k) { return parse_name(s, grokfast_names, GS_GF_COUNT, k); }
+int gs_loss_parse(const char *s, int *k) { return parse_name(s, loss_names, GS_LOSS_COUNT, k); }
+
+/* The interventions' ranges, and the combinations that contradict each other. */
+static int gs_config_validate_interventions(const gs_config *c, gs_err *err)
+{
+    if (c->optimizer < 0 || c->optimizer >= GS_OPT_COUNT)
+        return gs_err_set(err, "optimizer = %d is unknown", c->optimizer);
+    if (!(c->momentum >= 0.0 && c->momentum < 1.0))
+        return gs_err_set(err, "momentum = %g must lie in [0, 1)", c->momentum);
+    if (c->momentum != 0.0 && c->optimizer != GS_OPT_SGD)
+        return gs_err_set(err, "momentum = %g needs optimizer sgd (adam and adamw have beta1)",
+                          c->momentum);
+    if (c->wd_to_init != 0 && c->wd_to_init != 1)
+        return gs_err_set(err, "wd_to_init = %d must be 0 or 1", c->wd_to_init);
+    if (c->wd_to_init && c->wd == 0.0)
+        return gs_err_set(err, "wd_to_init needs a weight decay wd > 0");
+    if (c->grokfast < 0 || c->grokfast >= GS_GF_COUNT)
+        return gs_err_set(err, "grokfast = %d is unknown", c->grokfast);
+    if (!(c->gf_alpha >= 0.0 && c->gf_alpha < 1.0))
+        return gs_err_set(err, "gf_alpha = %g must lie in [0, 1)", c->gf_alpha);
+    if (!(c->gf_lambda >= 0.0 && isfinite(c->gf_lambda)))
+        return gs_err_set(err, "gf_lambda = %g must be a number >= 0", c->gf_lambda);
+    if (c->gf_window < 1 || c->gf_window > 100000)
+        return gs_err_set(err, "gf_window = %d is out of range 1..100000", c->gf_window);
+    /* the MA filter does nothing until its window is full: a run shorter than the
+     * window would silently be the baseline */
+    if (c->grokfast == GS_GF_MA && c->gf_window > c->epochs)
+        return gs_err_set(err, "gf_window = %d is longer than the run (epochs = %ld): the MA "
+                          "filter would never act", c->gf_window, c->epochs);
+    if (c->loss < 0 || c->loss >= GS_LOSS_COUNT)
+        return gs_err_set(err, "loss = %d is unknown", c->loss);
+    if (c->loss_precision != 32 && c->loss_precision != 64)
+        return gs_err_set(err, "loss_precision = %d must be 32 or 64", c->loss_precision);
+    if (c->orthograd != 0 && c->orthograd != 1)
+        return gs_err_set(err, "orthograd = %d must be 0 or 1", c->orthograd);
+    if (!(c->init_scale > 0.0 && c->init_scale <= 1e6))
+        return gs_err_set(err, "init_scale = %g must lie in (0, 1e6]", c->init_scale);
+    if (c->fix_norm != 0 && c->fix_norm != 1)
+        return gs_err_set(err, "fix_norm = %d must be 0 or 1", c->fix_norm);
+    /* Omnigrok holds the norm fixed with no weight decay: a decay would fight the
+     * rescaling every step */
+    if (c->fix_norm && c->wd != 0.0)
+        return gs_err_set(err, "fix_norm holds the weight norm fixed, which contradicts weight "
+                          "decay wd = %g (use wd 0)", c->wd);
+    if (!(c->output_scale > 0.0 && c->output_scale <= 1e6))
+        return gs_err_set(err, "output_scale = %g must lie in (0, 1e6]", c->output_scale);
+    return 0;
+}
 
 int gs_config_validate(const gs_config *c, gs_err *err)
 {
@@ -42,6 +116,8 @@ int gs_config_validate(const gs_config *c, gs_err *err)
         return gs_err_set(err, "eps = %g must be positive", c->eps);
     if (c->warmup < 1)
         return gs_err_set(err, "warmup = %d must be >= 1", c->warmup);
+    if (gs_config_validate_interventions(c, err) < 0)
+        return -1;
     if (c->epochs < 1 || c->epochs > GS_MAX_EPOCHS)
         return gs_err_set(err, "epochs = %ld is out of range 1..%ld", c->epochs, GS_MAX_EPOCHS);
     if (c->every < 1 || c->every > GS_MAX_EPOCHS)

@@ -8,6 +8,10 @@
 #include "error.h"
 #include "task.h"
 
+typedef enum { GS_OPT_ADAMW = 0, GS_OPT_ADAM = 1, GS_OPT_SGD = 2, GS_OPT_COUNT } gs_optimizer;
+typedef enum { GS_GF_NONE = 0, GS_GF_EMA = 1, GS_GF_MA = 2, GS_GF_COUNT } gs_grokfast;
+typedef enum { GS_LOSS_CE = 0, GS_LOSS_STABLEMAX = 1, GS_LOSS_MSE = 2, GS_LOSS_COUNT } gs_loss_kind;
+
 typedef struct {
     /* task */
     int p;            /* modulus; tokens 0..p-1 and p meaning "=" */
@@ -19,6 +23,20 @@ typedef struct {
     /* optimizer (AdamW, PyTorch semantics) */
     double lr, wd, beta1, beta2, eps;
     int warmup;       /* lr_t = lr * min(t / warmup, 1) */
+    /* interventions (docs/interventions.md); their defaults are the paper's run, and a
+     * run file without them (format < 1.3) reads as these defaults */
+    int optimizer;        /* gs_optimizer: AdamW, Adam (coupled L2) or SGD */
+    double momentum;      /* SGD only (torch.optim.SGD momentum, no dampening) */
+    int wd_to_init;       /* 1: weight decay pulls toward the initial weights, not 0 */
+    int grokfast;         /* gs_grokfast: none, EMA or MA gradient filter */
+    double gf_alpha, gf_lambda; /* EMA factor; amplification of the filtered gradient */
+    int gf_window;        /* MA window in steps */
+    int loss;             /* gs_loss_kind: cross-entropy, StableMax or MSE */
+    int loss_precision;   /* 64: the loss in float64 (the paper's); 32: in float32 */
+    int orthograd;        /* 1: the optimizer gets the gradient orthogonal to each tensor */
+    double init_scale;    /* every parameter times this after the init (Omnigrok's alpha) */
+    int fix_norm;         /* 1: rescale all weights to the initial norm after every step */
+    double output_scale;  /* logits times this, lr divided by its square (lazy vs rich) */
     /* schedule */
     long epochs;      /* total optimizer steps; checkpoints 0..epochs */
     long every;       /* checkpoint interval */
@@ -36,5 +54,14 @@ void gs_config_default(gs_config *cfg);
 /* Checks ranges and consistency (p >= 3, 0 < frac < 1, div needs prime p, memory
  * bounds...). Returns 0 or -1 with one line in err. */
 int gs_config_validate(const gs_config *cfg, gs_err *err);
+
+/* Names of the interventions' choices, as the command line and /config spell them
+ * ("adamw", "ema", "stablemax"...); parse returns 0 or -1 for an unknown name. */
+const char *gs_optimizer_name(int kind);
+const char *gs_grokfast_name(int kind);
+const char *gs_loss_name(int kind);
+int gs_optimizer_parse(const char *s, int *kind);
+int gs_grokfast_parse(const char *s, int *kind);
+int gs_loss_parse(const char *s, int *kind);
 
 #endif

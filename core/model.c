@@ -259,37 +259,23 @@ gs_eval gs_model_head_forward(gs_model *m, const float *xl, int ld, const int32_
                 P(m, GS_W_OUT), D, 1.0f, m->x2, D);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, V, D, 1.0f, m->x2, D,
                 P(m, GS_W_U), V, 0.0f, m->logits, V);
-    gs_eval ev = {0.0, 0, n};
+    gs_eval ev = {.n = n};
     for (int i = 0; i < n; i++) {
-        int ok;
-        ev.loss_sum += gs_cross_entropy_row(m->logits + (size_t)i * V, V, target[i], &ok);
-        ev.n_correct += ok;
+        int flags;
+        ev.loss_sum += gs_loss_row_ref(&m->loss, m->logits + (size_t)i * V, V, target[i], &flags);
+        ev.n_correct += flags & GS_ROW_CORRECT;
+        ev.n_collapsed += (flags & GS_ROW_COLLAPSED) != 0;
     }
     return ev;
-}
-
-/* dlogits = (softmax(logits) - onehot(target)) / n, computed in double. */
-static void cross_entropy_backward(float *dlogits, const float *logits, const int32_t *target,
-                                   int n, int V)
-{
-    for (int i = 0; i < n; i++) {
-        const float *l = logits + (size_t)i * V;
-        float *g = dlogits + (size_t)i * V;
-        double mx = l[0], s = 0.0;
-        for (int c = 1; c < V; c++)
-            mx = l[c] > mx ? l[c] : mx;
-        for (int c = 0; c < V; c++)
-            s += exp((double)l[c] - mx);
-        for (int c = 0; c < V; c++)
-            g[c] = (float)((exp((double)l[c] - mx) / s - (c == target[i])) / n);
-    }
 }
 
 void gs_model_head_backward(gs_model *m, float *dxl, int ld, const float *xl, const int32_t *target, int n)
 {
     const gs_dims *d = &m->d;
     const int D = d->d_model, M = d->d_mlp, V = d->n_out;
-    cross_entropy_backward(m->dlogits, m->logits, target, n, V);
+    for (int i = 0; i < n; i++)
+        gs_loss_grad_ref(&m->loss, m->logits + (size_t)i * V, V, target[i],
+                         m->dlogits + (size_t)i * V, n);
     /* unembed */
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, D, V, n, 1.0f, m->x2, D, m->dlogits, V,
                 1.0f, G(m, GS_W_U), V);
@@ -351,7 +337,7 @@ gs_eval gs_model_evaluate_chunks(gs_model *m, const int32_t *idx, const int32_t 
                                  gs_rows_mode mode, gs_chunk_fn after, void *arg)
 {
     assert(mode == GS_ROWS_EVAL || mode == GS_ROWS_FORWARD);
-    gs_eval total = {0.0, 0, 0};
+    gs_eval total = {0};
     for (int at = 0; at < n; at += m->max_batch) {
         const int len = n - at < m->max_batch ? n - at : m->max_batch;
         const gs_eval e = m->fast ? gs_model_fast_rows(m, idx + at, target + at, len, mode)
@@ -359,6 +345,7 @@ gs_eval gs_model_evaluate_chunks(gs_model *m, const int32_t *idx, const int32_t 
         total.loss_sum += e.loss_sum;
         total.n_correct += e.n_correct;
         total.n += e.n;
+        total.n_collapsed += e.n_collapsed;
         if (after)
             after(arg, idx + at, len);
     }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "loss.h"
 #include "params.h"
 
 typedef struct {
@@ -47,6 +48,7 @@ typedef struct {
     struct gs_pool *pool; /* borrowed worker threads for the fast path (scratch of at least
                            * gs_model_fast_scratch_size each); NULL = the caller only */
     int fast_stage;       /* what gs_model_fast_rows left for the backward (model_fast.h) */
+    gs_loss loss;         /* the loss (loss.h); zero: the paper's float64 cross-entropy */
 } gs_model;
 
 typedef enum {
@@ -65,6 +67,7 @@ typedef struct {
     double loss_sum; /* sum, not mean, so chunks can be added */
     long n_correct;
     long n;
+    long n_collapsed; /* inputs whose softmax has collapsed (loss.h) */
 } gs_eval;
 
 /* Inputs are pair indices i = a*p + b (tokens a, b, "="), targets in 0..p-1.

@@ -115,8 +115,8 @@ static void tile_rows(gs_fast_ctx *c, int t0, int t1, gs_fast_scratch *s)
     }
     for (int i = 0; i < nt; i++) {
         const int in = c->order[t0 + i];
-        t->loss[in] = gs_k_xent_row(logits + (size_t)i * V, V, c->target[in], &t->ok[in],
-                                    dlogits ? dlogits + (size_t)i * V : NULL, c->n, s->exps);
+        t->loss[in] = gs_loss_row(&m->loss, logits + (size_t)i * V, V, c->target[in], &t->ok[in],
+                                  dlogits ? dlogits + (size_t)i * V : NULL, c->n, s->exps);
     }
     if (c->mode == GS_ROWS_TRAIN)
         rows_backward(c, t0, t1, post, s);
@@ -248,10 +248,11 @@ gs_eval gs_model_fast_rows(gs_model *m, const int32_t *idx, const int32_t *targe
     } else {
         gs_pool_run(m->pool, (n + TILE - 1) / TILE, rows_task, &c);
     }
-    gs_eval ev = {0.0, 0, n};
-    for (int i = 0; i < n; i++) {
+    gs_eval ev = {.n = n};
+    for (int i = 0; i < n; i++) { /* ok: the row's GS_ROW_* flags */
         ev.loss_sum += c.t.loss[i];
-        ev.n_correct += c.t.ok[i];
+        ev.n_correct += c.t.ok[i] & GS_ROW_CORRECT;
+        ev.n_collapsed += (c.t.ok[i] & GS_ROW_COLLAPSED) != 0;
     }
     if (mode == GS_ROWS_FORWARD) {
         /* the activations are by input again: slot i holds input i */

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "adamw.h"
 #include "fpenv.h"
 #include "pool.h"
 
@@ -30,9 +29,15 @@ int gs_trainer_init(gs_trainer *tr, const gs_config *cfg, gs_split *split, gs_er
     if (gs_pool_create(&tr->pool, gs_pool_default_threads(), gs_model_fast_scratch_size(&tr->dims), err) != 0)
         goto fail;
     tr->model.pool = tr->pool;
+    tr->model.loss = gs_loss_of(cfg);
     gs_pool_set_flush_subnormals(tr->pool, cfg->flush_subnormals);
     tr->test_tgt = tr->train_tgt + n_train;
     tr->adam_v = tr->adam_m + tr->model.n_params;
+    for (int t = 0; t < GS_N_PARAMS; t++)
+        tr->spans[t] = (gs_tensor_span){tr->model.info[t].offset, tr->model.info[t].count};
+    if (gs_optim_init(&tr->optim, cfg, tr->model.n_params, tr->adam_m, tr->adam_v, tr->spans,
+                      GS_N_PARAMS, err) != 0)
+        goto fail;
     const int p = cfg->p;
     for (int i = 0; i < n_train; i++)
         tr->train_tgt[i] = gs_task_answer(cfg->op, p, tr->split.train_idx[i] / p, tr->split.train_idx[i] % p);
@@ -52,6 +57,7 @@ fail:
 
 void gs_trainer_free(gs_trainer *tr)
 {
+    gs_optim_free(&tr->optim);
     gs_model_free(&tr->model);
     gs_pool_free(tr->pool);
     gs_split_free(&tr->split);
@@ -66,6 +72,8 @@ static void train_metrics(gs_trainer *tr, gs_epoch_metrics *out)
                                          tr->split.n_train, GS_ROWS_TRAIN);
     out->train_loss = e.loss_sum / e.n;
     out->train_acc = (double)e.n_correct / e.n;
+    out->collapse_frac = (double)e.n_collapsed / e.n;
+    out->grad_norm = out->grad_cos = NAN; /* gs_trainer_backward's */
 }
 
 void gs_trainer_measure(gs_trainer *tr, gs_epoch_metrics *out)
@@ -96,35 +104,50 @@ void gs_trainer_measure_train(gs_trainer *tr, gs_epoch_metrics *out)
     out->test_loss = out->test_acc = NAN;
 }
 
-typedef struct {
-    gs_trainer *tr;
-    size_t slice;
-    gs_adamw_scalars s;
-} adamw_job;
-
-static void adamw_task(void *arg, int i, int thread)
+void gs_trainer_begin(gs_trainer *tr)
 {
-    (void)thread;
-    const adamw_job *j = arg;
-    gs_trainer *tr = j->tr;
-    const size_t n = tr->model.n_params, at = (size_t)i * j->slice;
-    const size_t len = n - at < j->slice ? n - at : j->slice;
-    gs_adamw_update_simd(tr->model.params + at, tr->model.grads + at, tr->adam_m + at, tr->adam_v + at,
-                         len, &j->s);
+    float *p = tr->model.params;
+    const float a = (float)tr->cfg.init_scale;
+    if (tr->cfg.init_scale != 1.0)
+        for (size_t i = 0; i < tr->model.n_params; i++)
+            p[i] *= a;
+    gs_trainer_set_init(tr, p);
 }
 
-void gs_trainer_update(gs_trainer *tr)
+void gs_trainer_set_init(gs_trainer *tr, const float *theta0)
+{
+    gs_optim_set_init(&tr->optim, theta0);
+    tr->begun = 1;
+}
+
+void gs_trainer_backward(gs_trainer *tr, gs_epoch_metrics *out)
 {
     gs_model *m = &tr->model;
     gs_fpenv env;
     gs_fpenv_enter(&env, tr->cfg.flush_subnormals);
     memset(m->grads, 0, m->n_params * sizeof(float));
     gs_model_backward(m, tr->split.train_idx, tr->train_tgt, tr->split.n_train);
-    /* AdamW is elementwise: slices give the same bits as one call (gs_adamw_step's bits) */
-    enum { SLICES = 8 };
-    adamw_job j = {tr, ((m->n_params + SLICES - 1) / SLICES + 15) & ~(size_t)15,
-                   gs_adamw_scalars_at(&tr->cfg, tr->step)};
-    gs_pool_run(tr->pool, (int)((m->n_params + j.slice - 1) / j.slice), adamw_task, &j);
+    if (out) {
+        const gs_grad_sums s = gs_grad_sums_of(m->params, m->grads, m->n_params, tr->pool);
+        out->grad_norm = sqrt(s.gg);
+        out->grad_cos = s.gg > 0.0 && s.ww > 0.0 ? s.gw / (sqrt(s.gg) * sqrt(s.ww)) : NAN;
+    }
+    gs_fpenv_leave(&env);
+}
+
+void gs_trainer_step(gs_trainer *tr)
+{
+    /* the decay toward init and the fixed norm need theta_0 */
+    assert(tr->begun || (!tr->cfg.wd_to_init && !tr->cfg.fix_norm));
+    gs_fpenv env;
+    gs_fpenv_enter(&env, tr->cfg.flush_subnormals);
+    gs_optim_step(&tr->optim, tr->model.params, tr->model.grads, tr->step, tr->pool);
     tr->step++;
     gs_fpenv_leave(&env);
+}
+
+void gs_trainer_update(gs_trainer *tr)
+{
+    gs_trainer_backward(tr, NULL);
+    gs_trainer_step(tr);
 }

@@ -11,10 +11,15 @@
 
 #include "config.h"
 #include "model.h"
+#include "optim.h"
 #include "task.h"
 
 typedef struct {
     double train_loss, test_loss, train_acc, test_acc;
+    /* docs/interventions.md: the share of training inputs whose softmax has collapsed
+     * (gs_trainer_measure), and the norm of the training loss's gradient and its cosine
+     * with the weights (gs_trainer_backward); NaN where not computed */
+    double collapse_frac, grad_norm, grad_cos;
 } gs_epoch_metrics;
 
 typedef struct {
@@ -27,6 +32,9 @@ typedef struct {
     float *adam_m;      /* n_params floats; adam_v follows in the same allocation */
     float *adam_v;
     long step;          /* optimizer steps taken = the epoch of the current weights */
+    gs_optim optim;     /* the step's rule and its state beyond the moments (optim.h) */
+    gs_tensor_span spans[GS_N_PARAMS]; /* the parameter tensors, for the optimizer */
+    int begun;          /* theta_0 recorded (gs_trainer_begin or gs_trainer_set_init) */
     struct gs_pool *pool; /* worker threads (count: OpenBLAS's, as --threads sets it) */
 } gs_trainer;
 
@@ -43,8 +51,18 @@ void gs_trainer_measure(gs_trainer *tr, gs_epoch_metrics *out);
  * the test set less often, and for benchmarks of the training step. */
 void gs_trainer_measure_train(gs_trainer *tr, gs_epoch_metrics *out);
 
-/* Backward over the training set (after gs_trainer_measure on the same weights) and
- * one AdamW step; tr->step increases by one. */
+/* A new run: the initial weights are in tr->model.params; scales them by init_scale
+ * and records them as theta_0 (the decay toward init, the fixed norm). */
+void gs_trainer_begin(gs_trainer *tr);
+/* A resumed run: theta_0 is checkpoint 0 of its file. */
+void gs_trainer_set_init(gs_trainer *tr, const float *theta0);
+
+/* Backward over the training set (after gs_trainer_measure on the same weights); with
+ * out non-NULL, sets out->grad_norm and out->grad_cos of that gradient. */
+void gs_trainer_backward(gs_trainer *tr, gs_epoch_metrics *out);
+/* One optimizer step with the gradient of gs_trainer_backward; tr->step increases. */
+void gs_trainer_step(gs_trainer *tr);
+/* Both (no gradient measures). */
 void gs_trainer_update(gs_trainer *tr);
 
 #endif

@@ -1,6 +1,9 @@
 /* grokscope_analysis: the whole-run analysis pass (analysis/analyze.h) behind the API. */
 #include "gsl_internal.h"
 
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +100,73 @@ int grokscope_analysis_set_progress(grokscope_analysis *a, grokscope_progress_fn
 int grokscope_analysis_set_log(grokscope_analysis *a, FILE *log)
 {
     a->o.log = log;
+    return GROKSCOPE_OK;
+}
+
+/* The early-warning settings by key: integer keys (lo..hi) and number keys. */
+typedef struct {
+    const char *key;
+    double lo, hi;
+    int integer;
+} signal_key;
+
+static const signal_key signal_keys[] = {
+    {"llc_every", 0, 100000000, 1},   {"llc_chains", 1, 100000000, 1},
+    {"llc_draws", 1, 100000000, 1},   {"llc_burnin", 0, 100000000, 1},
+    {"llc_batch", 1, 100000000, 1},   {"llc_seed", 0, 1000000000, 1},
+    {"spectral_window", 2, 100000000, 1},
+    {"llc_eps", 1e-300, 1e12, 0},     {"llc_nbeta", 1e-300, 1e12, 0},
+    {"llc_gamma", 0.0, 1e12, 0},
+};
+
+int grokscope_analysis_set_option(grokscope_analysis *a, const char *key, const char *value)
+{
+    const signal_key *k = NULL;
+    for (size_t i = 0; key && i < sizeof signal_keys / sizeof *signal_keys; i++)
+        if (strcmp(signal_keys[i].key, key) == 0)
+            k = &signal_keys[i];
+    if (!k)
+        return GSL_SET(a, GROKSCOPE_ERR_INVALID, "%s: unknown analysis option", key ? key : "(null)");
+    if (!value)
+        return GSL_SET(a, GROKSCOPE_ERR_INVALID, "%s: no value", key);
+    char *end;
+    errno = 0;
+    gs_signal_opts *so = &a->o.sig;
+    if (k->integer) {
+        const long long v = strtoll(value, &end, 10);
+        if (end == value || *end != '\0')
+            return GSL_SET(a, GROKSCOPE_ERR_INVALID, "%s: '%s' is not an integer", key, value);
+        if (errno == ERANGE || (double)v < k->lo || (double)v > k->hi)
+            return GSL_SET(a, GROKSCOPE_ERR_INVALID, "%s: %s is out of range (%.0f..%.0f)", key,
+                           value, k->lo, k->hi);
+        if (strcmp(key, "llc_every") == 0)
+            so->llc_every = (int)v;
+        else if (strcmp(key, "llc_chains") == 0)
+            so->llc.chains = (int)v;
+        else if (strcmp(key, "llc_draws") == 0)
+            so->llc.draws = (int)v;
+        else if (strcmp(key, "llc_burnin") == 0)
+            so->llc.burnin = (int)v;
+        else if (strcmp(key, "llc_batch") == 0)
+            so->llc.batch = (int)v;
+        else if (strcmp(key, "llc_seed") == 0)
+            so->llc.seed = (uint64_t)v;
+        else
+            a->o.spectral_window = (long)v;
+        return GROKSCOPE_OK;
+    }
+    const double v = strtod(value, &end);
+    if (end == value || *end != '\0' || isnan(v))
+        return GSL_SET(a, GROKSCOPE_ERR_INVALID, "%s: '%s' is not a number", key, value);
+    if (errno == ERANGE || !isfinite(v) || v < k->lo || v > k->hi)
+        return GSL_SET(a, GROKSCOPE_ERR_INVALID, "%s: %s is out of range (%g..%g)", key, value,
+                       k->lo, k->hi);
+    if (strcmp(key, "llc_eps") == 0)
+        so->llc.epsilon = v;
+    else if (strcmp(key, "llc_nbeta") == 0)
+        so->llc.nbeta = v;
+    else
+        so->llc.gamma = v;
     return GROKSCOPE_OK;
 }
 

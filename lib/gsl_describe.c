@@ -41,7 +41,8 @@ long grokscope_epochs_first_accuracy(const grokscope_epoch *rows, long n, int te
         return -1;
     for (long i = 0; i < n; i++)
         tmp[i] = (gs_metrics_row){rows[i].epoch, rows[i].train_loss, rows[i].test_loss,
-                                  rows[i].train_acc, rows[i].test_acc};
+                                  rows[i].train_acc, rows[i].test_acc, rows[i].collapse_frac,
+                                  rows[i].grad_norm, rows[i].grad_cos};
     const long e = gs_phases_first_acc(tmp, n, test);
     free(tmp);
     return e;

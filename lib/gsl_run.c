@@ -107,7 +107,8 @@ int grokscope_run_read_epochs(grokscope_run *run, long first, long n, grokscope_
     gsl_h5_unlock();
     for (long i = 0; rc == 0 && i < n; i++)
         rows[i] = (grokscope_epoch){tmp[i].epoch, tmp[i].train_loss, tmp[i].test_loss,
-                                    tmp[i].train_acc, tmp[i].test_acc};
+                                    tmp[i].train_acc, tmp[i].test_acc, tmp[i].collapse_frac,
+                                    tmp[i].grad_norm, tmp[i].grad_cos};
     free(tmp);
     return rc == 0 ? GROKSCOPE_OK : GSL_FAIL(run, &err);
 }

@@ -180,17 +180,20 @@ int grokscope_train_create(grokscope_train *t, const char *path, const grokscope
     } else {
         gs_params_init(t->tr.model.params, &t->tr.dims, cfg->seed);
     }
+    gs_trainer_begin(&t->tr); /* init_scale, and theta_0 */
     t->first = 0;
     /* Created last, so that no bad config or init file leaves a file behind. */
     gsl_h5_lock();
     rc = gs_run_create(&t->run, path, cfg, &t->tr.split, t->command_line ? t->command_line : "",
                        t->force, &err);
+    if (rc == 0)
+        gs_run_attach_filter(t->run, t->tr.optim.gf.buf);
     gsl_h5_unlock();
     return rc == 0 ? GROKSCOPE_OK : GSL_FAIL(t, &err);
 }
 
-/* The resume under the lock: reads the file's config, split, last checkpoint and
- * optimizer state. */
+/* The resume under the lock: reads the file's config, split, initial weights (checkpoint
+ * 0), last checkpoint, optimizer state and Grokfast filter state. */
 static int resume_locked(grokscope_train *t, long *step, gs_err *err)
 {
     const gs_config *cfg = gs_run_config(t->run);
@@ -212,9 +215,16 @@ static int resume_locked(grokscope_train *t, long *step, gs_err *err)
         gs_split_free(&split);
         return -1;
     }
-    if (gs_run_read_checkpoint(t->run, n_ck - 1, t->tr.model.params, err) != 0 ||
-        gs_run_read_resume(t->run, t->tr.adam_m, t->tr.adam_v, step, err) != 0)
+    /* theta_0 (checkpoint 0) for the decay toward init and the fixed norm; the params
+     * buffer holds it until the last checkpoint is read over it */
+    if (gs_run_read_checkpoint(t->run, 0, t->tr.model.params, err) != 0)
         return -1;
+    gs_trainer_set_init(&t->tr, t->tr.model.params);
+    if (gs_run_read_checkpoint(t->run, n_ck - 1, t->tr.model.params, err) != 0 ||
+        gs_run_read_resume(t->run, t->tr.adam_m, t->tr.adam_v, step, err) != 0 ||
+        (t->tr.optim.gf.buf && gs_run_read_filter(t->run, t->tr.optim.gf.buf, err) != 0))
+        return -1;
+    gs_run_attach_filter(t->run, t->tr.optim.gf.buf);
     return 0;
 }
 
@@ -318,15 +328,20 @@ static int train(grokscope_train *t, gs_metrics_row *rows, gs_err *err)
             return GROKSCOPE_ERR_DIVERGED;
         }
         const int resumed_row = t->resume && e == t->first; /* already stored */
+        /* the gradient at these weights, before the row is stored and the callback sees
+         * it (its measures are in the row); the step that uses it follows the checkpoint */
+        gs_trainer_backward(&t->tr, &m);
         const int stop_early = cfg->stop_test_loss > 0 && m.test_loss < cfg->stop_test_loss && !resumed_row;
         const int final = e == cfg->epochs || stop_early;
         if (t->fn && !stop) {
-            const grokscope_epoch ep = {e, m.train_loss, m.test_loss, m.train_acc, m.test_acc};
+            const grokscope_epoch ep = {e, m.train_loss, m.test_loss, m.train_acc, m.test_acc,
+                                        m.collapse_frac, m.grad_norm, m.grad_cos};
             stop = t->fn(t->ctx, &ep, final) != 0;
         }
         const int last = final || stop;
         if (!resumed_row) {
-            rows[n_rows++] = (gs_metrics_row){e, m.train_loss, m.test_loss, m.train_acc, m.test_acc};
+            rows[n_rows++] = (gs_metrics_row){e, m.train_loss, m.test_loss, m.train_acc, m.test_acc,
+                                              m.collapse_frac, m.grad_norm, m.grad_cos};
             if (e % cfg->every == 0 || last) {
                 const int rc = append(t, rows, n_rows, e, err);
                 if (rc != GROKSCOPE_OK)
@@ -345,7 +360,7 @@ static int train(grokscope_train *t, gs_metrics_row *rows, gs_err *err)
             t->outcome = stop_early ? GROKSCOPE_RUN_STOPPED_EARLY : GROKSCOPE_RUN_FINISHED;
             return GROKSCOPE_OK;
         }
-        gs_trainer_update(&t->tr);
+        gs_trainer_step(&t->tr);
     }
 }
 

@@ -100,4 +100,11 @@ int gs_plot_sweep_figures(const gs_plot_env *env, const gs_plot_sweep *sw, const
 /* mkdir -p; 0 or -1 with err. */
 int gs_plot_mkdirs(const char *dir, gs_err *err);
 
+/* sweep_score (docs/early-warning.md): per early-warning signal, the lead time as a
+ * share of the fit-to-grok delay on every grokking run where it fired (points) and
+ * their median (bar), from gs_score_runs' shares [GS_N_SIGNALS * n_runs]; source names
+ * the sweep in the script's header. */
+int gs_plot_sweep_score(const gs_plot_env *env, const char *source, const double *shares,
+                        int n_runs, const char *dir, gs_err *err);
+
 #endif

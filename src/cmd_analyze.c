@@ -1,4 +1,5 @@
 /* grokscope analyze: the Fourier-basis progress measures of every checkpoint. */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -25,6 +26,18 @@ static const char analyze_usage[] =
     "  --threshold X       fraction of variance a neuron needs to join a cluster (0.85)\n"
     "  --follow            analyse a run while it trains: print each new checkpoint's\n"
     "                      measures, then write the analysis when training ends\n"
+    "early-warning and lazy-vs-rich measures (docs/early-warning.md):\n"
+    "  --no-llc            skip the local learning coefficient (the costly measure)\n"
+    "  --llc-every K       LLC on every K-th checkpoint: 0, K, 2K, ... (default 10)\n"
+    "  --llc-eps X         SGLD step size epsilon, also the noise variance (1e-4)\n"
+    "  --llc-nbeta X       n*beta (default: batch / ln(batch), devinterp's default)\n"
+    "  --llc-gamma X       localization strength gamma (5)\n"
+    "  --llc-chains N      SGLD chains (1)\n"
+    "  --llc-draws N       draws per chain (100)\n"
+    "  --llc-burnin N      steps per chain before the draws count (0)\n"
+    "  --llc-batch N       examples per SGLD step (512, at most the training set)\n"
+    "  --llc-seed N        seed of the SGLD noise and batches (0)\n"
+    "  --spectral-window N epochs of training loss the spectral statistic reads (400)\n"
     "  --threads N         threads (default: all CPUs)\n"
     "  --quiet             no progress line\n";
 
@@ -42,6 +55,38 @@ static int fail(grokscope_analysis *an, int code, const char *path)
     return gs_fail("analyze", &err);
 }
 
+/* The LLC and spectral options (--llc-every is the API's key llc_every): 1 if argv[*i]
+ * was one (consumed into an), 0 if not, -1 on a bad value with err naming the option. */
+static int llc_option(char **argv, int argc, int *i, grokscope_analysis *an, gs_err *err)
+{
+    if (strcmp(argv[*i], "--no-llc") == 0)
+        return grokscope_analysis_set_option(an, "llc_every", "0") == GROKSCOPE_OK ? 1 : -1;
+    static const char *const flags[] = {"--llc-every", "--llc-chains", "--llc-draws",
+                                        "--llc-burnin", "--llc-batch", "--llc-seed",
+                                        "--spectral-window", "--llc-eps", "--llc-nbeta",
+                                        "--llc-gamma"};
+    for (size_t k = 0; k < sizeof flags / sizeof *flags; k++) {
+        const char *val;
+        const int r = gs_opt_value(argv, argc, i, flags[k], &val, err);
+        if (r == 0)
+            continue;
+        if (r < 0)
+            return -1;
+        char key[32];
+        snprintf(key, sizeof key, "%s", flags[k] + 2);
+        for (char *c = key; *c; c++)
+            *c = *c == '-' ? '_' : *c;
+        if (grokscope_analysis_set_option(an, key, val) == GROKSCOPE_OK)
+            return 1;
+        /* the library's message begins with the key; the command line names its flag */
+        const char *msg = grokscope_analysis_error(an);
+        const size_t n = strlen(key);
+        gs_err_set(err, "%s%s", flags[k], strncmp(msg, key, n) == 0 ? msg + n : msg);
+        return -1;
+    }
+    return 0;
+}
+
 int gs_cmd_analyze(int argc, char **argv)
 {
     if (gs_wants_help(argc, argv)) {
@@ -53,22 +98,30 @@ int gs_cmd_analyze(int argc, char **argv)
     long threads = 0, cluster_epoch = -1;
     double threshold = -1;
     int quiet = 0, best = 0, follow = 0;
+    grokscope_analysis *an = grokscope_analysis_new();
+    if (!an) {
+        gs_err_set(&err, "out of memory");
+        return gs_fail("analyze", &err);
+    }
     for (int i = 1; i < argc; i++) {
         const char *val;
         int r;
         if ((r = gs_opt_value(argv, argc, &i, "--key-freqs", &val, &err)) != 0) {
             if (r < 0)
-                return gs_fail("analyze", &err);
+                goto bad_usage;
             keys = val;
         } else if ((r = gs_opt_value(argv, argc, &i, "--epoch", &val, &err)) != 0) {
             if (r < 0 || gs_parse_long("--epoch", val, 0, 1000000000L, &cluster_epoch, &err) != 0)
-                return gs_fail("analyze", &err);
+                goto bad_usage;
         } else if ((r = gs_opt_value(argv, argc, &i, "--threshold", &val, &err)) != 0) {
             if (r < 0 || gs_parse_double("--threshold", val, 0.0, 1.0, &threshold, &err) != 0)
-                return gs_fail("analyze", &err);
+                goto bad_usage;
         } else if ((r = gs_opt_value(argv, argc, &i, "--threads", &val, &err)) != 0) {
             if (r < 0 || gs_parse_long("--threads", val, 1, 256, &threads, &err) != 0)
-                return gs_fail("analyze", &err);
+                goto bad_usage;
+        } else if ((r = llc_option(argv, argc, &i, an, &err)) != 0) {
+            if (r < 0)
+                goto bad_usage;
         } else if (strcmp(argv[i], "--best-freq") == 0) {
             best = 1;
         } else if (strcmp(argv[i], "--follow") == 0) {
@@ -79,17 +132,12 @@ int gs_cmd_analyze(int argc, char **argv)
             path = argv[i];
         } else {
             gs_err_set(&err, "unexpected argument '%s' (see grokscope analyze --help)", argv[i]);
-            return gs_fail("analyze", &err);
+            goto bad_usage;
         }
     }
     if (!path) {
         gs_err_set(&err, "expected a run file (usage: grokscope analyze RUN.h5)");
-        return gs_fail("analyze", &err);
-    }
-    grokscope_analysis *an = grokscope_analysis_new();
-    if (!an) {
-        gs_err_set(&err, "out of memory");
-        return gs_fail("analyze", &err);
+        goto bad_usage;
     }
     gs_progress pr;
     gs_progress_start(&pr, "checkpoint", 0, 0, quiet);
@@ -124,4 +172,7 @@ int gs_cmd_analyze(int argc, char **argv)
     }
     grokscope_run_close(run);
     return 0;
+bad_usage:
+    grokscope_analysis_free(an);
+    return gs_fail("analyze", &err);
 }

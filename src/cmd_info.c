@@ -1,5 +1,6 @@
 /* grokscope info: what a run file is and how far it got. */
 #include <assert.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,61 @@ static double key_double(const grokscope_config *c, const char *key)
     return v;
 }
 
+/* A text key (op, optimizer, grokfast, loss) into buf. */
+static const char *key_text(const grokscope_config *c, const char *key, char *buf, size_t size)
+{
+    const int rc = grokscope_config_get(c, key, buf, size);
+    assert(rc == GROKSCOPE_OK);
+    (void)rc;
+    return buf;
+}
+
+/* The optimizer line (the paper's run reads as it always has), then one line of the
+ * interventions that differ from the paper's run (docs/interventions.md). */
+static void print_optimizer(const grokscope_config *c)
+{
+    char opt[16], gf[16], loss[16];
+    key_text(c, "optimizer", opt, sizeof opt);
+    key_text(c, "grokfast", gf, sizeof gf);
+    key_text(c, "loss", loss, sizeof loss);
+    const int sgd = strcmp(opt, "sgd") == 0;
+    const double eps = key_double(c, "eps");
+    printf("optimizer  %s lr %g, wd %g%s",
+           sgd ? "SGD" : strcmp(opt, "adam") == 0 ? "Adam (coupled L2)" : "AdamW",
+           key_double(c, "lr"), key_double(c, "wd"),
+           key_int(c, "wd_to_init") ? " toward the initial weights" : "");
+    if (sgd)
+        printf(", momentum %g", key_double(c, "momentum"));
+    else
+        printf(", betas (%g, %g)", key_double(c, "beta1"), key_double(c, "beta2"));
+    if (eps != 1e-8 && !sgd)
+        printf(", eps %g", eps);
+    printf(", warm-up %d\n", (int)key_int(c, "warmup"));
+    char line[512] = "";
+    size_t n = 0;
+#define ADD(...) n += (size_t)snprintf(line + n, n < sizeof line ? sizeof line - n : 0, __VA_ARGS__)
+    if (strcmp(gf, "ema") == 0)
+        ADD(", Grokfast EMA alpha %g lambda %g", key_double(c, "gf_alpha"), key_double(c, "gf_lambda"));
+    if (strcmp(gf, "ma") == 0)
+        ADD(", Grokfast MA window %d lambda %g", (int)key_int(c, "gf_window"),
+            key_double(c, "gf_lambda"));
+    const int precision = (int)key_int(c, "loss_precision");
+    if (strcmp(loss, "ce") != 0 || precision != 64)
+        ADD(", loss %s in float%d", loss, precision);
+    if (key_int(c, "orthograd"))
+        ADD(", orthograd");
+    const double init_scale = key_double(c, "init_scale"), out_scale = key_double(c, "output_scale");
+    if (init_scale != 1.0)
+        ADD(", init scale %g", init_scale);
+    if (key_int(c, "fix_norm"))
+        ADD(", weight norm fixed");
+    if (out_scale != 1.0)
+        ADD(", output scale %g (lr / %g)", out_scale, out_scale * out_scale);
+#undef ADD
+    if (n > 0)
+        print_wrapped("interv.", line + 2);
+}
+
 static int print_info(grokscope_run *run, const char *path, gs_err *err)
 {
     const grokscope_config *c = grokscope_run_config(run);
@@ -70,9 +126,7 @@ static int print_info(grokscope_run *run, const char *path, gs_err *err)
     printf("created by %s\n", grokscope_run_created_by(run));
     printf("command    %s\n", grokscope_run_command_line(run));
     char op[64];
-    const int got_op = grokscope_config_get(c, "op", op, sizeof op);
-    assert(got_op == GROKSCOPE_OK);
-    (void)got_op;
+    key_text(c, "op", op, sizeof op);
     const int p = (int)key_int(c, "p"), fixed_p = grokscope_op_fixed_p(op);
     printf("task       %s: %s, %s%d%s, train fraction %g, seed %lld\n", op, grokscope_op_formula(op),
            fixed_p ? "" : "p = ", p, fixed_p ? " tokens" : "", key_double(c, "frac"),
@@ -83,9 +137,7 @@ static int print_info(grokscope_run *run, const char *path, gs_err *err)
     print_wrapped("measures", grokscope_run_circuit_note(run));
     printf("model      d_model %d, %d heads, d_mlp %d\n", (int)key_int(c, "d_model"),
            (int)key_int(c, "n_heads"), (int)key_int(c, "d_mlp"));
-    printf("optimizer  AdamW lr %g, wd %g, betas (%g, %g), warm-up %d\n", key_double(c, "lr"),
-           key_double(c, "wd"), key_double(c, "beta1"), key_double(c, "beta2"),
-           (int)key_int(c, "warmup"));
+    print_optimizer(c);
     printf("numerics   float32, %s\n", key_int(c, "flush_subnormals") ? "subnormals flushed to zero"
                                                                       : "IEEE subnormals");
     const long epochs = (long)key_int(c, "epochs");
@@ -119,6 +171,10 @@ static int print_info(grokscope_run *run, const char *path, gs_err *err)
     const grokscope_epoch *l = &rows[n_rows - 1];
     printf("last       epoch %ld: train loss %.4g, test loss %.4g, train acc %.2f%%, test acc %.2f%%\n",
            l->epoch, l->train_loss, l->test_loss, 100 * l->train_acc, 100 * l->test_acc);
+    if (!isnan(l->collapse_frac) || !isnan(l->grad_norm))
+        printf("gradient   epoch %ld: softmax collapsed on %.2f%% of the training set, gradient "
+               "norm %.4g, cos(gradient, weights) %.4f\n", l->epoch, 100 * l->collapse_frac,
+               l->grad_norm, l->grad_cos);
     /* The events of the phases, from the same definitions. */
     double level;
     const long fitted = grokscope_epochs_first_accuracy(rows, n_rows, 0, &level);

@@ -41,6 +41,12 @@ static const char sweep_usage[] =
     "        analyse the ended runs not analysed yet, then write DIR/sweep.h5: one row per\n"
     "        point (axis values, status, first epochs at 50%/99% accuracy, delay, final\n"
     "        losses, phases, key frequencies, class, wall time); --csv: DIR/sweep.csv too\n"
+    "  score DIR [--threads N] [--quiet] [--no-plot]\n"
+    "        score the early-warning signals over the ended runs (analysing those not\n"
+    "        analysed yet): per signal the lead before test accuracy 50% and 99%, also\n"
+    "        as a share of the fit-to-grok delay, the grokking runs caught and the false\n"
+    "        alarms; the table on stdout and in DIR/score.tsv, the figure\n"
+    "        DIR/plots/sweep_score (docs/early-warning.md)\n"
     "\n"
     "Outcome classes (first epochs at which train and test accuracy reach 99%; what is\n"
     "reached counts if the mean accuracy over the last tenth of the run is still >= 90%):\n"
@@ -292,8 +298,10 @@ int gs_cmd_sweep(int argc, char **argv)
         return status(argc - 1, argv + 1);
     if (strcmp(sub, "collect") == 0)
         return gs_sweep_cmd_collect(argc - 1, argv + 1);
+    if (strcmp(sub, "score") == 0)
+        return gs_sweep_cmd_score(argc - 1, argv + 1);
     char msg[300];
-    snprintf(msg, sizeof msg, "unknown subcommand '%.200s' (create, run, slurm, status, collect; see grokscope sweep --help)",
+    snprintf(msg, sizeof msg, "unknown subcommand '%.200s' (create, run, slurm, status, collect, score; see grokscope sweep --help)",
              sub);
     return fail_line(msg);
 }

@@ -7,6 +7,7 @@
 int gs_sweep_cmd_run(int argc, char **argv);
 int gs_sweep_cmd_slurm(int argc, char **argv);
 int gs_sweep_cmd_collect(int argc, char **argv);
+int gs_sweep_cmd_score(int argc, char **argv);
 
 /* Prints "grokscope sweep: message" and returns GS_EXIT_USAGE. */
 int gs_sweep_fail(const gs_err *err);

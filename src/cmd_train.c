@@ -25,11 +25,34 @@ static const char train_usage[] =
     "  --d-model N         residual width (default 128)\n"
     "  --n-heads N         attention heads, dividing d-model (default 4)\n"
     "  --d-mlp N           MLP width (default 512)\n"
-    "optimizer (AdamW, PyTorch semantics, 10-step linear warm-up):\n"
+    "optimizer (AdamW unless --optimizer says otherwise; PyTorch semantics):\n"
     "  --lr X              learning rate (default 1e-3)\n"
-    "  --wd X              decoupled weight decay (default 1.0)\n"
+    "  --wd X              weight decay (default 1.0): decoupled in adamw, an L2 term\n"
+    "                      of the gradient in adam and sgd\n"
     "  --beta1 X           (default 0.9)\n"
     "  --beta2 X           (default 0.98)\n"
+    "  --eps X             Adam's epsilon (default 1e-8)\n"
+    "  --warmup N          linear warm-up steps, lr_t = lr * min(t/N, 1) (default 10)\n"
+    "interventions (docs/interventions.md; defaults: the paper's run):\n"
+    "  --optimizer K       adamw (default), adam (torch.optim.Adam: wd is a coupled L2\n"
+    "                      term, Grokfast's baseline) or sgd (torch.optim.SGD)\n"
+    "  --momentum X        SGD momentum (default 0; sgd only)\n"
+    "  --wd-to-init        weight decay pulls toward the initial weights, not 0\n"
+    "                      (openai/grok's to_init)\n"
+    "  --grokfast K        none (default), ema or ma: Grokfast's gradient filter\n"
+    "  --gf-alpha X        EMA factor (default 0.98; ema only)\n"
+    "  --gf-window N       MA window in steps (default 100; ma only; at most --epochs)\n"
+    "  --gf-lambda X       amplification of the filtered gradient (default 2 for ema,\n"
+    "                      5 for ma, as grokfast.py)\n"
+    "  --loss K            ce (default), stablemax (Prieto et al.) or mse (on one-hot\n"
+    "                      targets, as Omnigrok)\n"
+    "  --loss-precision B  64 (default: the loss in float64, the paper's) or 32\n"
+    "  --orthograd         the optimizer gets the gradient made orthogonal to each\n"
+    "                      weight tensor and rescaled to its norm (Prieto et al.)\n"
+    "  --init-scale A      every initial weight times A (Omnigrok's alpha; default 1)\n"
+    "  --fix-norm          after every step rescale all weights to their initial norm\n"
+    "                      (needs --wd 0)\n"
+    "  --output-scale A    logits times A and lr divided by A^2 (lazy vs rich; default 1)\n"
     "schedule and output:\n"
     "  --epochs N          optimizer steps (default 40000); with --resume, the new total\n"
     "  --every N           checkpoint interval in epochs (default 100)\n"
@@ -58,11 +81,36 @@ static void list_ops(void)
     }
 }
 
+/* Choices named on the command line. */
+static int name_opt(const char *flag, const char *val, int (*parse)(const char *, int *), int *dst,
+                    const char *choices, gs_err *err)
+{
+    if (parse(val, dst) != 0)
+        return gs_err_set(err, "%s: unknown choice '%s' (one of %s)", flag, val, choices);
+    return 0;
+}
+
+/* Options of one intervention given without it (or with another) would be ignored
+ * silently: refuse them. */
+static int check_intervention_options(gs_config *c, const int *given, gs_err *err)
+{
+    enum { G_ALPHA, G_WINDOW, G_LAMBDA };
+    if ((given[G_ALPHA] || given[G_WINDOW] || given[G_LAMBDA]) && c->grokfast == GS_GF_NONE)
+        return gs_err_set(err, "--gf-alpha, --gf-window and --gf-lambda need --grokfast ema or ma");
+    if (given[G_ALPHA] && c->grokfast != GS_GF_EMA)
+        return gs_err_set(err, "--gf-alpha is the EMA filter's: it needs --grokfast ema");
+    if (given[G_WINDOW] && c->grokfast != GS_GF_MA)
+        return gs_err_set(err, "--gf-window is the MA filter's: it needs --grokfast ma");
+    if (c->grokfast == GS_GF_MA && !given[G_LAMBDA])
+        c->gf_lambda = 5.0; /* grokfast.py's MA default (its EMA default is 2) */
+    return 0;
+}
+
 static int parse(int argc, char **argv, gs_train_job *job, gs_err *err)
 {
     gs_config *c = &job->cfg;
     long v;
-    int p_given = 0;
+    int p_given = 0, gf_given[3] = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = NULL;
         int r;
@@ -96,6 +144,32 @@ static int parse(int argc, char **argv, gs_train_job *job, gs_err *err)
         DOUBLE_OPT("--beta1", 0.0, 1.0, c->beta1)
         DOUBLE_OPT("--beta2", 0.0, 1.0, c->beta2)
         DOUBLE_OPT("--stop-test-loss", 0.0, 1e6, c->stop_test_loss)
+        DOUBLE_OPT("--eps", 0.0, 1.0, c->eps)
+        LONG_OPT("--warmup", 1, 100000000L, c->warmup)
+        DOUBLE_OPT("--momentum", 0.0, 1.0, c->momentum)
+        DOUBLE_OPT("--init-scale", 0.0, 1e6, c->init_scale)
+        DOUBLE_OPT("--output-scale", 0.0, 1e6, c->output_scale)
+        LONG_OPT("--loss-precision", 32, 64, c->loss_precision)
+        if (strncmp(a, "--gf-", 5) == 0)
+            gf_given[strncmp(a, "--gf-alpha", 10) == 0 ? 0 : strncmp(a, "--gf-window", 11) == 0 ? 1 : 2] = 1;
+        DOUBLE_OPT("--gf-alpha", 0.0, 1.0, c->gf_alpha)
+        DOUBLE_OPT("--gf-lambda", 0.0, 1e6, c->gf_lambda)
+        LONG_OPT("--gf-window", 1, 100000, c->gf_window)
+        if ((r = OPT("--optimizer")) != 0) {
+            if (r < 0 || name_opt("--optimizer", val, gs_optimizer_parse, &c->optimizer, "adamw, adam, sgd", err) < 0)
+                return -1;
+            continue;
+        }
+        if ((r = OPT("--grokfast")) != 0) {
+            if (r < 0 || name_opt("--grokfast", val, gs_grokfast_parse, &c->grokfast, "none, ema, ma", err) < 0)
+                return -1;
+            continue;
+        }
+        if ((r = OPT("--loss")) != 0) {
+            if (r < 0 || name_opt("--loss", val, gs_loss_parse, &c->loss, "ce, stablemax, mse", err) < 0)
+                return -1;
+            continue;
+        }
         if ((r = OPT("--op")) != 0) {
             if (r < 0)
                 return -1;
@@ -130,6 +204,12 @@ static int parse(int argc, char **argv, gs_train_job *job, gs_err *err)
             job->force = 1;
         else if (strcmp(a, "--ieee-subnormals") == 0)
             c->flush_subnormals = 0;
+        else if (strcmp(a, "--wd-to-init") == 0)
+            c->wd_to_init = 1;
+        else if (strcmp(a, "--orthograd") == 0)
+            c->orthograd = 1;
+        else if (strcmp(a, "--fix-norm") == 0)
+            c->fix_norm = 1;
         else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0)
             job->quiet = 1;
         else if (strcmp(a, "--list-ops") == 0)
@@ -140,7 +220,7 @@ static int parse(int argc, char **argv, gs_train_job *job, gs_err *err)
     /* the S5 tasks fix the token count; an explicit other --p is refused by validation */
     if (gs_op_get(c->op)->fixed_p && !p_given)
         c->p = gs_op_get(c->op)->fixed_p;
-    return 0;
+    return check_intervention_options(c, gf_given, err);
 }
 
 /* Options that define a run cannot change on resume: the file already holds them. */

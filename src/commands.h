@@ -9,8 +9,10 @@ int gs_cmd_train(int argc, char **argv);
 int gs_cmd_info(int argc, char **argv);
 int gs_cmd_demo(int argc, char **argv);
 int gs_cmd_analyze(int argc, char **argv);
+int gs_cmd_forecast(int argc, char **argv);
 int gs_cmd_freqs(int argc, char **argv);
 int gs_cmd_plot(int argc, char **argv);
+int gs_cmd_data(int argc, char **argv);
 
 int gs_cmd_sweep(int argc, char **argv);
 

@@ -11,11 +11,13 @@ static const char usage[] =
     "          arithmetic, checkpointing all weights to an HDF5 run file\n"
     "  info    print what a run file holds: config, progress, final metrics\n"
     "  analyze compute the Fourier-basis progress measures of every checkpoint\n"
+    "  forecast early-warning signals of grokking and the epoch they predict\n"
     "  freqs   the neuron clusters and key frequencies of one checkpoint\n"
     "  plot    draw a run's figures (loss, progress measures, phases...) with gnuplot\n"
     "  demo    train a small run that groks in about a minute, then summarise it\n"
     "  sweep   a grid of runs (create, run, slurm, status, collect); plot DIR draws\n"
-    "          its phase diagram\n";
+    "          its phase diagram\n"
+    "  data    check an MNIST / Fashion-MNIST download: data check DIR\n";
 
 int gs_fail(const char *cmd, const gs_err *err)
 {
@@ -44,6 +46,8 @@ int main(int argc, char **argv)
         return gs_cmd_info(argc - 1, argv + 1);
     if (strcmp(cmd, "analyze") == 0)
         return gs_cmd_analyze(argc - 1, argv + 1);
+    if (strcmp(cmd, "forecast") == 0)
+        return gs_cmd_forecast(argc - 1, argv + 1);
     if (strcmp(cmd, "freqs") == 0)
         return gs_cmd_freqs(argc - 1, argv + 1);
     if (strcmp(cmd, "plot") == 0)
@@ -52,6 +56,8 @@ int main(int argc, char **argv)
         return gs_cmd_demo(argc - 1, argv + 1);
     if (strcmp(cmd, "sweep") == 0)
         return gs_cmd_sweep(argc - 1, argv + 1);
+    if (strcmp(cmd, "data") == 0)
+        return gs_cmd_data(argc - 1, argv + 1);
     if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
         fputs(usage, stdout);
         return 0;

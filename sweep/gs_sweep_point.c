@@ -167,6 +167,26 @@ void gs_sweep_config_diff(const gs_config *f, const gs_config *p, char *out, siz
     LONG_FIELD("every", every)
     DOUBLE_FIELD("stop_test_loss", stop_test_loss)
     LONG_FIELD("flush_subnormals", flush_subnormals)
+    /* interventions (docs/interventions.md) */
+#define NAME_FIELD(name, field, namer)                                                             \
+    if (f->field != p->field) {                                                                    \
+        snprintf(out, size, "%s %s, not %s", name, namer(f->field), namer(p->field));              \
+        return;                                                                                    \
+    }
+    NAME_FIELD("optimizer", optimizer, gs_optimizer_name)
+    DOUBLE_FIELD("momentum", momentum)
+    LONG_FIELD("wd_to_init", wd_to_init)
+    NAME_FIELD("grokfast", grokfast, gs_grokfast_name)
+    DOUBLE_FIELD("gf_alpha", gf_alpha)
+    DOUBLE_FIELD("gf_lambda", gf_lambda)
+    LONG_FIELD("gf_window", gf_window)
+    NAME_FIELD("loss", loss, gs_loss_name)
+    LONG_FIELD("loss_precision", loss_precision)
+    LONG_FIELD("orthograd", orthograd)
+    DOUBLE_FIELD("init_scale", init_scale)
+    LONG_FIELD("fix_norm", fix_norm)
+    DOUBLE_FIELD("output_scale", output_scale)
 #undef LONG_FIELD
 #undef DOUBLE_FIELD
+#undef NAME_FIELD
 }

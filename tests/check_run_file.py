@@ -27,7 +27,7 @@ except ImportError as e:
     sys.exit(77)
 
 # The format version this checker describes.
-MAJOR, MINOR = 1, 2
+MAJOR, MINOR = 1, 3
 
 I32, I64, F32, F64, STR = "int32", "int64", "float32", "float64", "string"
 
@@ -42,6 +42,18 @@ CONFIG_ATTRS = {"p": I64, "op": STR, "frac": F64, "seed": I64, "d_model": I64,
 # /config attributes added by a minor version: (type, the minor that added it); files
 # of older minors lack them (docs/run-file.md)
 CONFIG_OPTIONAL = {"flush_subnormals": (I64, 1)}   # absent = 0 (IEEE subnormals)
+# the interventions (docs/interventions.md), since 1.3; absent = the paper's run
+INTERVENTIONS = {"optimizer": (STR, 3), "momentum": (F64, 3), "wd_to_init": (I64, 3),
+                 "grokfast": (STR, 3), "gf_alpha": (F64, 3), "gf_lambda": (F64, 3),
+                 "gf_window": (I64, 3), "loss": (STR, 3), "loss_precision": (I64, 3),
+                 "orthograd": (I64, 3), "init_scale": (F64, 3), "fix_norm": (I64, 3),
+                 "output_scale": (F64, 3)}
+INTERVENTION_DEFAULTS = {"optimizer": "adamw", "momentum": 0.0, "wd_to_init": 0, "grokfast": "none",
+                         "gf_alpha": 0.98, "gf_lambda": 2.0, "gf_window": 100, "loss": "ce",
+                         "loss_precision": 64, "orthograd": 0, "init_scale": 1.0, "fix_norm": 0,
+                         "output_scale": 1.0}
+CHOICES = {"optimizer": ("adamw", "adam", "sgd"), "grokfast": ("none", "ema", "ma"),
+           "loss": ("ce", "stablemax", "mse")}
 
 OPS = ("add", "sub", "mul", "div", "x2y2", "x2xyy2", "x2xyy2x", "x3xy", "x3xy2y", "x2y", "x3y",
        "div-or-sub", "add-or-mul", "add-or-sub", "s5-compose", "s5-conjugate", "s5-xyx")
@@ -73,9 +85,15 @@ PARAMS = [("embed.W_E", "VD"), ("pos_embed.W_pos", "3D"),
           ("unembed.W_U", "DV")]
 
 METRICS = ["epoch", "train_loss", "test_loss", "train_acc", "test_acc"]
+METRICS_1_3 = ["collapse_frac", "grad_norm", "grad_cos"]   # since 1.3
 AN_SCALARS = ["train_loss", "test_loss", "train_acc", "test_acc", "restricted_loss",
               "excluded_loss", "gini_embed", "gini_neuron_logit", "weight_norm"]
 AN_ROWS = ["embed_fourier_norm", "neuron_logit_fourier_norm"]
+# /analysis datasets added by 1.3 (docs/early-warning.md): per-checkpoint series, and two
+# fixed ones with their row counts; files of older minors lack them until analysed again
+AN_SIGNALS = ["init_distance", "cka_init", "cka_label", "llc"]
+AN_SIGNAL_FIXED = {"llc_settings": 9, "loss_spectrum": 2}
+AN_SIGNALS_SINCE = 3
 AN_MAX_KEYS = 64
 
 METRIC_CHUNK = 1024          # rows
@@ -231,7 +249,7 @@ class Checker:
         if fill is not None and d.fillvalue != fill:
             self.bad(path, f"fill value {d.fillvalue}, expected {fill}")
         # attributes
-        extra = ("units", "description", "keys") if name in ("adam_m", "adam_v") else ("units", "description")
+        extra = ("units", "description", "keys") if name in ("adam_m", "adam_v", "grokfast") else ("units", "description")
         for a in ("units", "description"):
             v = self.attr(d, a, STR)
             if v is not None and not v.strip():
@@ -316,7 +334,8 @@ class Checker:
         self.check_no_other_objects(f)
 
     def check_config(self, f):
-        g = self.group(f, "config", {**CONFIG_ATTRS, **{k: t for k, (t, _) in CONFIG_OPTIONAL.items()}})
+        g = self.group(f, "config", {**CONFIG_ATTRS, **{k: t for k, (t, _) in CONFIG_OPTIONAL.items()},
+                                     **{k: t for k, (t, _) in INTERVENTIONS.items()}})
         if g is None:
             return None
         cfg = {k: self.attr(g, k, kind) for k, kind in CONFIG_ATTRS.items()}
@@ -330,6 +349,19 @@ class Checker:
             elif getattr(self, "minor", 0) >= since:
                 self.bad("/config", f"missing attribute {k} (format 1.{since} has it)")
         c = cfg
+        for k, (kind, since) in INTERVENTIONS.items():
+            if k in g.attrs:
+                c[k] = self.attr(g, k, kind)
+                if c[k] is None:
+                    return None
+            else:
+                if getattr(self, "minor", 0) >= since:
+                    self.bad("/config", f"missing attribute {k} (format 1.{since} has it)")
+                c[k] = INTERVENTION_DEFAULTS[k]
+        for k, allowed in CHOICES.items():
+            if c[k] not in allowed:
+                self.bad("/config", f"{k} = {c[k]!r} is not one of {', '.join(allowed)}")
+                return None
         ranges = [
             (c["p"] >= 3, "p must be at least 3"),
             (c["op"] in OPS, f"op {c['op']!r} is not one of {', '.join(OPS)}"),
@@ -346,6 +378,15 @@ class Checker:
             (c["epochs"] >= 1, "epochs must be >= 1"),
             (c["every"] >= 1, "every must be >= 1"),
             (c["stop_test_loss"] >= 0 and np.isfinite(c["stop_test_loss"]), "stop_test_loss must be >= 0"),
+            (0 <= c["momentum"] < 1 and (c["momentum"] == 0 or c["optimizer"] == "sgd"),
+             "momentum must lie in [0, 1), and be 0 unless optimizer is sgd"),
+            (c["wd_to_init"] in (0, 1) and c["orthograd"] in (0, 1) and c["fix_norm"] in (0, 1),
+             "wd_to_init, orthograd and fix_norm must be 0 or 1"),
+            (not c["fix_norm"] or c["wd"] == 0, "fix_norm needs wd 0"),
+            (0 <= c["gf_alpha"] < 1 and c["gf_lambda"] >= 0 and c["gf_window"] >= 1,
+             "gf_alpha must lie in [0, 1), gf_lambda >= 0, gf_window >= 1"),
+            (c["loss_precision"] in (32, 64), "loss_precision must be 32 or 64"),
+            (c["init_scale"] > 0 and c["output_scale"] > 0, "init_scale and output_scale must be positive"),
         ]
         for ok, msg in ranges:
             if not ok:
@@ -421,9 +462,10 @@ class Checker:
         g = self.group(f, "metrics")
         if g is None:
             return
+        names = METRICS + [m for m in METRICS_1_3 if m in g or getattr(self, "minor", 0) >= 3]
         cols = {m: self.read_all(self.dataset(g, m, I64 if m == "epoch" else F64, (None,),
                                               chunk=(METRIC_CHUNK,)))
-                for m in METRICS}
+                for m in names}
         lengths = {m: len(v) for m, v in cols.items() if v is not None}
         if len(set(lengths.values())) > 1:
             self.bad("/metrics", "datasets differ in length: " +
@@ -452,6 +494,18 @@ class Checker:
                 if keys is not None and keys != want:
                     self.bad(d.name, f"attribute keys is {keys!r}, expected {want!r}")
                 self.read_all(d)
+        rows = {"ema": 1, "ma": cfg["gf_window"]}.get(cfg["grokfast"], 0)
+        if rows:   # the Grokfast filter's state, since 1.3, exactly when the run has one
+            d = self.dataset(g, "grokfast", F32, (2, rows, P), chunk=(1, 1, min(P, FLAT_CHUNK)),
+                             in_place=True)
+            if d is not None:
+                keys = self.attr(d, "keys", STR)
+                if keys is not None and keys != " ".join(k for k, _ in PARAMS):
+                    self.bad(d.name, f"attribute keys is {keys!r}, expected the parameter keys")
+                self.read_all(d)
+        elif "grokfast" in g:
+            self.bad("/resume/grokfast", "present, but /config grokfast is none")
+            self.known_objects.add("/resume/grokfast")
         step = self.read_all(self.dataset(g, "step", I64, (2,), chunk=(2,), in_place=True))
         epoch = self.read_all(self.dataset(g, "epoch", I64, (2,), chunk=(2,), fill=-1, in_place=True))
         if step is None or epoch is None or ckpt is None or not len(ckpt):
@@ -515,6 +569,17 @@ class Checker:
             v = self.read_all(self.dataset(g, name, F64, (None, p), chunk=row_chunk))
             if v is not None:
                 lengths[name] = len(v)
+        # 1.3: all or none of them (an analysis adds them all to an older file)
+        have = [n for n in AN_SIGNALS + list(AN_SIGNAL_FIXED) if n in g]
+        if have or getattr(self, "minor", 0) >= AN_SIGNALS_SINCE:
+            for name in AN_SIGNALS:
+                v = self.read_all(self.dataset(g, name, F64, (None,), chunk=(SERIES_CHUNK,)))
+                if v is not None:
+                    lengths[name] = len(v)
+            for name, rows in AN_SIGNAL_FIXED.items():
+                v = self.read_all(self.dataset(g, name, F64, (rows,), chunk=(rows,)))
+                if v is not None and name == "loss_spectrum" and v[0] != 0 and not (v[0] >= 2 and v[0] == int(v[0])):
+                    self.bad(f"/analysis/{name}", f"window {v[0]}: expected 0 (not computed) or an epoch count >= 2")
         basis = self.read_all(self.dataset(g, "fourier_basis", F64, (None, p), chunk=matrix_chunk))
         if basis is not None and len(basis) not in (0, p):
             self.bad("/analysis/fourier_basis", f"{len(basis)} rows, expected 0 or p = {p}")

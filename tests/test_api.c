@@ -4,6 +4,7 @@
  * the /config attributes a run file holds (a new attribute without a key fails here).
  * Argument: a scratch directory. */
 #include <hdf5.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -252,7 +253,8 @@ static void test_describe(void)
     CHECK(grokscope_task_n_defined("add", 11, why, sizeof why) == 121 && why[0] == '\0');
     CHECK(grokscope_task_n_defined("div", 11, why, sizeof why) == 110 && strstr(why, "11 of the 121") != NULL);
     CHECK(grokscope_task_n_defined("div", 2, why, sizeof why) == -1);
-    grokscope_epoch rows[4] = {{0, 1, 1, 0.5, 0.1}, {1, 1, 1, 0.995, 0.2}, {2, 1, 1, 1, 0.99}, {3, 1, 1, 1, 1}};
+    grokscope_epoch rows[4] = {{0, 1, 1, 0.5, 0.1, NAN, NAN, NAN}, {1, 1, 1, 0.995, 0.2, NAN, NAN, NAN},
+                               {2, 1, 1, 1, 0.99, NAN, NAN, NAN}, {3, 1, 1, 1, 1, NAN, NAN, NAN}};
     double level = 0;
     CHECK(grokscope_epochs_first_accuracy(rows, 4, 0, &level) == 1 && level == 0.99);
     CHECK(grokscope_epochs_first_accuracy(rows, 4, 1, NULL) == 2);

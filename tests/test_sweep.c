@@ -307,6 +307,15 @@ static void test_outcome(void)
     b.flush_subnormals = 0;
     gs_sweep_config_diff(&a, &b, diff, sizeof diff);
     CHECK(strstr(diff, "flush_subnormals") != NULL);
+    /* the interventions: named choices by name */
+    b = a;
+    b.grokfast = GS_GF_EMA;
+    gs_sweep_config_diff(&a, &b, diff, sizeof diff);
+    CHECK(strcmp(diff, "grokfast none, not ema") == 0);
+    b = a;
+    b.init_scale = 2.0;
+    gs_sweep_config_diff(&a, &b, diff, sizeof diff);
+    CHECK(strcmp(diff, "init_scale 1, not 2") == 0);
 }
 
 static void test_log(void)
