@@ -2,7 +2,8 @@
 # gen_completion.sh GROKSCOPE OUT: bash completion for grokscope, generated from the
 # --help texts (so a new subcommand or option completes without editing anything):
 # the subcommands of `grokscope --help`, each one's --options from `grokscope CMD
-# --help`, the sub-subcommands a help lists as "  NAME DIR ..." (sweep create, run ...),
+# --help`, the sub-subcommands a help lists as "  NAME DIR ..." (sweep create, run ...)
+# or names in its usage line ("usage: grokscope data check DIR"),
 # and the operations of `grokscope train --list-ops` after --op.
 set -eu
 gs=$1; out=$2
@@ -27,7 +28,8 @@ ops=$("$gs" train --list-ops | awk '/^  [a-z]/ { print $1 }' | tr '\n' ' ')
     for c in $cmds; do
         help=$("$gs" "$c" --help)
         opts=$(printf '%s\n' "$help" | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u | tr '\n' ' ')
-        subs=$(printf '%s\n' "$help" | awk '/^  [a-z]+ [A-Z]/ { print $1 }' | sort -u | tr '\n' ' ')
+        subs=$(printf '%s\n' "$help" | awk '/^  [a-z]+ [A-Z]/ { print $1 }
+            /^(usage:|      ) grokscope [a-z]+ [a-z]+ [A-Z]/ { print $4 }' | sort -u | tr '\n' ' ')
         echo "    $c) words=\"$opts--help\"; subs=\"$subs\" ;;"
     done
     echo '    esac'

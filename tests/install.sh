@@ -82,6 +82,8 @@ complete_words() { # complete_words WORD... : the candidates for the last word
 [ "$(complete_words grokscope train --op add-or)" = "add-or-mul add-or-sub " ] && ok ||
     bad "train --op add-or<TAB>: '$(complete_words grokscope train --op add-or)'"
 [ "$(complete_words grokscope sweep c)" = "collect create " ] && ok || bad "sweep c<TAB>: '$(complete_words grokscope sweep c)'"
+[ "$(complete_words grokscope sweep s)" = "score slurm status " ] && ok || bad "sweep s<TAB>: '$(complete_words grokscope sweep s)'"
+[ "$(complete_words grokscope data '')" = "check " ] && ok || bad "data <TAB>: '$(complete_words grokscope data '')'"
 # every option of every command completes (one bash for all of them)
 for c in $cmds; do
     for o in $("$GS" "$c" --help | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u); do echo "$c $o"; done

@@ -85,6 +85,36 @@ static void test_config(void)
           grokscope_config_key_type("p") == 'i' && grokscope_config_key_type("nope") == 0);
     grokscope_config_free(other);
     grokscope_config_free(c);
+
+    /* the interventions' keys: choices as text (typed: their index), ranges, and the
+     * contradictions validation refuses */
+    c = grokscope_config_new();
+    CHECK(grokscope_config_get(c, "optimizer", buf, sizeof buf) == GROKSCOPE_OK && strcmp(buf, "adamw") == 0);
+    CHECK(grokscope_config_get(c, "grokfast", buf, sizeof buf) == GROKSCOPE_OK && strcmp(buf, "none") == 0);
+    CHECK(grokscope_config_get(c, "loss", buf, sizeof buf) == GROKSCOPE_OK && strcmp(buf, "ce") == 0);
+    CHECK(grokscope_config_key_type("grokfast") == 's' && grokscope_config_key_type("gf_window") == 'i' &&
+          grokscope_config_key_type("init_scale") == 'd');
+    CHECK(grokscope_config_set(c, "optimizer", "sgd") == GROKSCOPE_OK);
+    CHECK(grokscope_config_get(c, "optimizer", buf, sizeof buf) == GROKSCOPE_OK && strcmp(buf, "sgd") == 0);
+    CHECK(grokscope_config_get_int(c, "optimizer", &i) == GROKSCOPE_OK && i == 2);
+    CHECK(grokscope_config_set(c, "optimizer", "lion") == GROKSCOPE_ERR_INVALID);
+    CHECK(strstr(grokscope_config_error(c), "optimizer: unknown choice 'lion'") != NULL);
+    CHECK(grokscope_config_get(c, "optimizer", buf, sizeof buf) == GROKSCOPE_OK && strcmp(buf, "sgd") == 0);
+    CHECK(grokscope_config_set(c, "loss", "stablemax") == GROKSCOPE_OK);
+    CHECK(grokscope_config_get_double(c, "gf_lambda", &d) == GROKSCOPE_OK && d == 2.0);
+    CHECK(grokscope_config_set(c, "gf_window", "0") == GROKSCOPE_ERR_INVALID);
+    CHECK(grokscope_config_set(c, "loss_precision", "16") == GROKSCOPE_ERR_INVALID);
+    CHECK(grokscope_config_set(c, "momentum", "0.9") == GROKSCOPE_OK);
+    CHECK(grokscope_config_validate(c) == GROKSCOPE_OK);
+    CHECK(grokscope_config_set(c, "optimizer", "adam") == GROKSCOPE_OK);
+    CHECK(grokscope_config_validate(c) == GROKSCOPE_ERR_INVALID); /* momentum needs sgd */
+    CHECK(strstr(grokscope_config_error(c), "momentum") != NULL);
+    CHECK(grokscope_config_set(c, "momentum", "0") == GROKSCOPE_OK);
+    CHECK(grokscope_config_set(c, "fix_norm", "1") == GROKSCOPE_OK);
+    CHECK(grokscope_config_validate(c) == GROKSCOPE_ERR_INVALID); /* fix_norm needs wd 0 */
+    CHECK(grokscope_config_set(c, "wd", "0") == GROKSCOPE_OK);
+    CHECK(grokscope_config_validate(c) == GROKSCOPE_OK);
+    grokscope_config_free(c);
 }
 
 /* Every /config attribute of a run file is a key, except the ones derived from others. */
@@ -127,6 +157,7 @@ static void test_keys_match_file(const char *path)
 typedef struct {
     long stop_at, calls, last_epoch;
     int finals;
+    grokscope_epoch seen[64]; /* what the callback got, by epoch */
 } stopper;
 
 static int stop_cb(void *ctx, const grokscope_epoch *e, int final)
@@ -135,6 +166,8 @@ static int stop_cb(void *ctx, const grokscope_epoch *e, int final)
     s->calls++;
     s->last_epoch = e->epoch;
     s->finals += final;
+    if (e->epoch >= 0 && e->epoch < 64)
+        s->seen[e->epoch] = *e;
     return s->stop_at >= 0 && e->epoch == s->stop_at;
 }
 
@@ -145,7 +178,7 @@ static void test_train_stop_resume(void)
     path_in(part, "part.h5");
     grokscope_config *c = small_config();
 
-    stopper s = {-1, 0, 0, 0};
+    stopper s = {-1, 0, 0, 0, {{0}}};
     grokscope_train *t = grokscope_train_new();
     CHECK(grokscope_train_set_threads(t, 1) == GROKSCOPE_OK);
     CHECK(grokscope_train_set_force(t, 1) == GROKSCOPE_OK);
@@ -165,7 +198,7 @@ static void test_train_stop_resume(void)
     grokscope_train_free(t);
 
     /* stopped by the callback at epoch 10 (between checkpoints), then resumed */
-    stopper s2 = {10, 0, 0, 0};
+    stopper s2 = {10, 0, 0, 0, {{0}}};
     t = grokscope_train_new();
     CHECK(grokscope_train_set_force(t, 1) == GROKSCOPE_OK);
     CHECK(grokscope_train_set_threads(t, 2) == GROKSCOPE_OK);
@@ -210,6 +243,11 @@ static void test_train_stop_resume(void)
     CHECK(grokscope_run_read_epochs(a, 0, 31, ra) == GROKSCOPE_OK);
     CHECK(grokscope_run_read_epochs(b, 0, 31, rb) == GROKSCOPE_OK);
     CHECK(memcmp(ra, rb, sizeof ra) == 0);
+    /* the callback saw the rows the file holds, gradient measures included */
+    CHECK(memcmp(ra, s.seen, sizeof ra) == 0);
+    for (int k = 0; k < 31; k++)
+        CHECK(ra[k].grad_norm > 0 && ra[k].collapse_frac >= 0 && ra[k].collapse_frac <= 1 &&
+              fabs(ra[k].grad_cos) <= 1);
     CHECK(grokscope_run_read_epochs(a, 0, 32, ra) == GROKSCOPE_ERR_INVALID);
     int64_t shape[4];
     CHECK(grokscope_run_param_shape(a, "blocks.0.attn.W_Q", shape) == 3 && shape[0] == 4 &&
@@ -243,6 +281,78 @@ static void test_train_stop_resume(void)
     grokscope_config_free(c);
 }
 
+
+/* A run with interventions whose resume needs their state (the MA filter's window of
+ * gradients, theta_0 for the decay toward init): stopped by the callback and resumed, it
+ * ends with the bits of the uninterrupted run. */
+static void test_interventions_resume(void)
+{
+    char whole[4096], part[4096];
+    path_in(whole, "gf_whole.h5");
+    path_in(part, "gf_part.h5");
+    grokscope_config *c = small_config();
+    CHECK(grokscope_config_set(c, "grokfast", "ma") == GROKSCOPE_OK);
+    CHECK(grokscope_config_set(c, "gf_window", "5") == GROKSCOPE_OK);
+    CHECK(grokscope_config_set(c, "gf_lambda", "5") == GROKSCOPE_OK);
+    CHECK(grokscope_config_set(c, "wd_to_init", "1") == GROKSCOPE_OK);
+    CHECK(grokscope_config_set(c, "init_scale", "1.5") == GROKSCOPE_OK);
+    const long stops[2] = {-1, 12};
+    const char *paths[2] = {whole, part};
+    for (int k = 0; k < 2; k++) {
+        stopper s = {stops[k], 0, 0, 0, {{0}}};
+        grokscope_train *t = grokscope_train_new();
+        CHECK(grokscope_train_set_force(t, 1) == GROKSCOPE_OK);
+        CHECK(grokscope_train_set_threads(t, 1) == GROKSCOPE_OK);
+        CHECK(grokscope_train_set_callback(t, stop_cb, &s) == GROKSCOPE_OK);
+        CHECK(grokscope_train_create(t, paths[k], c) == GROKSCOPE_OK);
+        CHECK(grokscope_train_run(t) == (k ? GROKSCOPE_STOPPED : GROKSCOPE_OK));
+        grokscope_train_free(t);
+    }
+    grokscope_train *t = grokscope_train_new();
+    CHECK(grokscope_train_resume(t, part, 0) == GROKSCOPE_OK);
+    char buf[16];
+    CHECK(grokscope_config_get(grokscope_train_config(t), "grokfast", buf, sizeof buf) == GROKSCOPE_OK &&
+          strcmp(buf, "ma") == 0);
+    CHECK(grokscope_train_run(t) == GROKSCOPE_OK);
+    grokscope_train_free(t);
+    grokscope_run *a, *b;
+    CHECK(grokscope_run_open(whole, &a) == GROKSCOPE_OK && grokscope_run_open(part, &b) == GROKSCOPE_OK);
+    grokscope_epoch ra[31], rb[31];
+    CHECK(grokscope_run_read_epochs(a, 0, 31, ra) == GROKSCOPE_OK);
+    CHECK(grokscope_run_read_epochs(b, 0, 31, rb) == GROKSCOPE_OK);
+    CHECK(memcmp(ra, rb, sizeof ra) == 0);
+    const size_t cnt = grokscope_run_param_count(a, "embed.W_E");
+    float *x = malloc(cnt * sizeof *x), *y = malloc(cnt * sizeof *y);
+    CHECK(x && y);
+    CHECK(grokscope_run_read_param(a, grokscope_run_n_checkpoints(a) - 1, "embed.W_E", x, cnt) == GROKSCOPE_OK);
+    CHECK(grokscope_run_read_param(b, grokscope_run_n_checkpoints(b) - 1, "embed.W_E", y, cnt) == GROKSCOPE_OK);
+    CHECK(memcmp(x, y, cnt * sizeof *x) == 0);
+    /* init_scale: checkpoint 0 is the default init times 1.5 */
+    grokscope_config *plain = small_config();
+    char ref[4096];
+    path_in(ref, "plain.h5");
+    t = grokscope_train_new();
+    CHECK(grokscope_train_set_force(t, 1) == GROKSCOPE_OK);
+    CHECK(grokscope_config_set(plain, "epochs", "1") == GROKSCOPE_OK);
+    CHECK(grokscope_train_create(t, ref, plain) == GROKSCOPE_OK && grokscope_train_run(t) == GROKSCOPE_OK);
+    grokscope_train_free(t);
+    grokscope_run *r;
+    CHECK(grokscope_run_open(ref, &r) == GROKSCOPE_OK);
+    CHECK(grokscope_run_read_param(a, 0, "embed.W_E", x, cnt) == GROKSCOPE_OK);
+    CHECK(grokscope_run_read_param(r, 0, "embed.W_E", y, cnt) == GROKSCOPE_OK);
+    int scaled = 1;
+    for (size_t k = 0; k < cnt; k++)
+        scaled &= x[k] == y[k] * 1.5f;
+    CHECK(scaled);
+    grokscope_run_close(r);
+    grokscope_config_free(plain);
+    free(x);
+    free(y);
+    grokscope_run_close(a);
+    grokscope_run_close(b);
+    test_keys_match_file(whole);
+    grokscope_config_free(c);
+}
 
 static void test_describe(void)
 {
@@ -286,8 +396,28 @@ static void test_analysis(const char *path)
 
     CHECK(grokscope_analysis_set_cluster_epoch(an, -1) == GROKSCOPE_OK);
     CHECK(grokscope_analysis_set_threads(an, 2) == GROKSCOPE_OK);
+    /* the early-warning settings by key; a bad one names its key */
+    CHECK(grokscope_analysis_set_option(an, "llc_steps", "3") == GROKSCOPE_ERR_INVALID);
+    CHECK(strstr(grokscope_analysis_error(an), "llc_steps") != NULL);
+    CHECK(grokscope_analysis_set_option(an, "llc_batch", "0") == GROKSCOPE_ERR_INVALID);
+    CHECK(strncmp(grokscope_analysis_error(an), "llc_batch: 0 is out of range", 28) == 0);
+    CHECK(grokscope_analysis_set_option(an, "llc_eps", "fast") == GROKSCOPE_ERR_INVALID);
+    CHECK(grokscope_analysis_set_option(an, "llc_every", "2") == GROKSCOPE_OK);
+    CHECK(grokscope_analysis_set_option(an, "llc_draws", "5") == GROKSCOPE_OK);
+    CHECK(grokscope_analysis_set_option(an, "llc_gamma", "10") == GROKSCOPE_OK);
     CHECK(grokscope_analysis_run(an, path) == GROKSCOPE_OK);
     grokscope_analysis_free(an);
+    /* the LLC on checkpoints 0, 2, 4 only (llc_every 2) */
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    CHECK(f >= 0);
+    hid_t ds = H5Dopen2(f, "/analysis/llc", H5P_DEFAULT);
+    CHECK(ds >= 0);
+    double llc[6];
+    CHECK(H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, llc) >= 0);
+    for (int k = 0; k < 6; k++)
+        CHECK(k % 2 == 0 ? isfinite(llc[k]) : isnan(llc[k]));
+    H5Dclose(ds);
+    H5Fclose(f);
     CHECK(grokscope_run_open(path, &r) == GROKSCOPE_OK);
     FILE *out = tmpfile();
     CHECK(out && grokscope_run_print_summary(r, out) == GROKSCOPE_OK && ftell(out) > 0);
@@ -345,6 +475,7 @@ int main(int argc, char **argv)
     test_describe();
     test_open_errors();
     test_train_stop_resume();
+    test_interventions_resume();
     char whole[4096];
     test_analysis(path_in(whole, "whole.h5"));
     return check_report("api");
