@@ -12,6 +12,13 @@
 #define GS_VERSION "unknown"
 #endif
 
+void gs_run_set_layout(gs_run *run)
+{
+    gs_config_dims(&run->cfg, &run->dims);
+    run->n_tensors = gs_params_count(&run->dims);
+    run->n_params = gs_params_layout(&run->dims, run->info);
+}
+
 const char *gs_run_where(char buf[GS_WHERE_MAX], const char *path, const char *obj)
 {
     snprintf(buf, GS_WHERE_MAX, "%s: %s", path, obj);
@@ -105,8 +112,7 @@ int gs_run_create(gs_run **out, const char *path, const gs_config *cfg, const gs
     run->cfg = *cfg;
     run->n_train = split->n_train;
     run->n_test = split->n_test;
-    gs_dims_make(&run->dims, cfg->p, cfg->d_model, cfg->n_heads, cfg->d_mlp);
-    run->n_params = gs_params_layout(&run->dims, run->info);
+    gs_run_set_layout(run);
     run->command_line = strdup(command_line ? command_line : "");
     run->created_by = strdup("grokscope " GS_VERSION);
     if (!run->command_line || !run->created_by) {
@@ -214,7 +220,7 @@ static int write_metrics(gs_run *run, const gs_metrics_row *rows, int n_rows, gs
 
 static int write_checkpoint(gs_run *run, const float *params, gs_err *err)
 {
-    for (int t = 0; t < GS_N_PARAMS; t++)
+    for (int t = 0; t < run->n_tensors; t++)
         if (gs_run_ds_write(run, GS_O_PARAM + t, (hsize_t)run->n_ckpt, 1,
                             params + run->info[t].offset, err) < 0)
             return -1;

@@ -20,7 +20,7 @@
 
 #define GS_RUN_FORMAT "grokscope-run"
 #define GS_RUN_FORMAT_MAJOR 1
-#define GS_RUN_FORMAT_MINOR 2
+#define GS_RUN_FORMAT_MINOR 3
 
 typedef struct gs_run gs_run;
 
@@ -49,7 +49,7 @@ int gs_run_create(gs_run **out, const char *path, const gs_config *cfg, const gs
                   const char *command_line, int force, gs_err *err);
 
 /* Appends n_rows metric rows (epochs must continue the stored ones), then checkpoint
- * `epoch` holding params (all GS_N_PARAMS tensors, layout of gs_params_layout), then
+ * `epoch` holding params (the model's tensors, layout of gs_params_layout), then
  * the optimizer state (adam_m, adam_v, step = number of optimizer steps taken), then
  * flushes. rows may be empty (n_rows 0). */
 int gs_run_append(gs_run *run, const gs_metrics_row *rows, int n_rows, long epoch,

@@ -18,8 +18,9 @@ enum {
     GS_O_TRAIN_IDX, GS_O_TEST_IDX,
     GS_O_M_EPOCH, GS_O_M_TRAIN_LOSS, GS_O_M_TEST_LOSS, GS_O_M_TRAIN_ACC, GS_O_M_TEST_ACC,
     GS_O_CK_EPOCH,
-    GS_O_PARAM, /* GS_N_PARAMS datasets, in gs_param_id order */
-    GS_O_ADAM_M = GS_O_PARAM + GS_N_PARAMS, GS_O_ADAM_V, GS_O_RS_STEP, GS_O_RS_EPOCH,
+    GS_O_PARAM, /* GS_MAX_TENSORS ids, in parameter-table order; the model's first
+                 * n_tensors are its datasets, the rest unused (gs_run_obj_used) */
+    GS_O_ADAM_M = GS_O_PARAM + GS_MAX_TENSORS, GS_O_ADAM_V, GS_O_RS_STEP, GS_O_RS_EPOCH,
     GS_O_AN_EPOCH,
     /* the per-checkpoint series: the GS_ANALYSIS_N_SCALARS measures in
      * gs_analysis_row's order, then the two [n, p] Fourier norms */
@@ -106,7 +107,8 @@ struct gs_run {
     gs_config cfg;
     gs_dims dims;
     int n_train, n_test;
-    gs_param_info info[GS_N_PARAMS];
+    int n_tensors;
+    gs_param_info info[GS_MAX_TENSORS];
     size_t n_params;
 
     hid_t ds[GS_RUN_N_OBJ]; /* every dataset, by id; -1 while not open */
@@ -126,6 +128,15 @@ struct gs_run {
 };
 
 const char *gs_run_where(char buf[GS_WHERE_MAX], const char *path, const char *obj);
+
+/* run->dims, n_tensors, info and n_params from run->cfg. */
+void gs_run_set_layout(gs_run *run);
+
+/* 0 for the parameter ids beyond this model's tensors, 1 for every other id. */
+static inline int gs_run_obj_used(const gs_run *run, int id)
+{
+    return id < GS_O_PARAM + run->n_tensors || id >= GS_O_PARAM + GS_MAX_TENSORS;
+}
 
 /* Allocates a handle with every id at -1; NULL when out of memory (err set). */
 gs_run *gs_run_new(const char *path, gs_err *err);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "params.h"
 #include "task.h"
 
 typedef struct {
@@ -16,6 +17,15 @@ typedef struct {
     int64_t seed;     /* drives the split (CPython shuffle) and the init */
     /* model */
     int d_model, n_heads, d_mlp; /* d_head = d_model / n_heads */
+    /* the network and the batch (format 1.3, docs/models.md); files without them are
+     * the one-layer transformer trained full batch */
+    gs_model_kind model;
+    int n_layers;     /* transformer blocks */
+    int d_embed;      /* mlp: learned embedding width; 0 = two concatenated one-hots */
+    int n_hidden, hidden[GS_MLP_MAX_HIDDEN]; /* mlp: hidden layer widths */
+    gs_act act;       /* mlp: hidden nonlinearity */
+    int bias;         /* mlp: 1 = every linear layer has a bias */
+    int batch;        /* training examples per optimizer step; 0 = the whole training set */
     /* optimizer (AdamW, PyTorch semantics) */
     double lr, wd, beta1, beta2, eps;
     int warmup;       /* lr_t = lr * min(t / warmup, 1) */
@@ -36,5 +46,13 @@ void gs_config_default(gs_config *cfg);
 /* Checks ranges and consistency (p >= 3, 0 < frac < 1, div needs prime p, memory
  * bounds...). Returns 0 or -1 with one line in err. */
 int gs_config_validate(const gs_config *cfg, gs_err *err);
+
+/* The model's dims for this config. */
+void gs_config_dims(const gs_config *cfg, gs_dims *d);
+
+/* "200,200" <-> widths; parse returns -1 with a message naming opt on a bad list. */
+int gs_hidden_parse(const char *opt, const char *s, int *n, int hidden[GS_MLP_MAX_HIDDEN],
+                    gs_err *err);
+void gs_hidden_format(char *out, size_t size, int n, const int *hidden);
 
 #endif

@@ -15,8 +15,21 @@ int gs_model_create(gs_model *m, const gs_dims *d, int max_batch, gs_path path, 
 {
     memset(m, 0, sizeof *m);
     m->d = *d;
+    m->n_tensors = gs_params_count(d);
     m->n_params = gs_params_layout(d, m->info);
     m->max_batch = max_batch;
+    if (d->kind == GS_MODEL_MLP) {
+        m->n_acts = gs_mlp_acts_size(d, max_batch);
+        m->params = calloc(2 * m->n_params, sizeof(float));
+        m->acts = calloc(m->n_acts, sizeof(float));
+        if (!m->params || !m->acts) {
+            gs_model_free(m);
+            return gs_err_set(err, "out of memory allocating the model (%zu activations)", m->n_acts);
+        }
+        m->grads = m->params + m->n_params;
+        gs_mlp_carve(m, m->acts);
+        return 0;
+    }
     m->fast = path == GS_PATH_FAST;
     const size_t N = (size_t)max_batch, D = (size_t)d->d_model, M = (size_t)d->d_mlp,
                  V = (size_t)d->n_out, H = (size_t)d->n_heads, T = (size_t)d->n_ctx;
@@ -222,6 +235,8 @@ static void attention_backward(float *dq, float *dk, float *dv, const float *dz,
 gs_eval gs_model_forward(gs_model *m, const int32_t *idx, const int32_t *target, int n)
 {
     assert(n >= 1 && n <= m->max_batch);
+    if (m->d.kind == GS_MODEL_MLP)
+        return gs_mlp_forward(m, idx, target, n);
     if (m->fast)
         return gs_model_fast_forward(m, idx, target, n);
     const gs_dims *d = &m->d;
@@ -269,8 +284,8 @@ gs_eval gs_model_head_forward(gs_model *m, const float *xl, int ld, const int32_
 }
 
 /* dlogits = (softmax(logits) - onehot(target)) / n, computed in double. */
-static void cross_entropy_backward(float *dlogits, const float *logits, const int32_t *target,
-                                   int n, int V)
+void gs_cross_entropy_backward(float *dlogits, const float *logits, const int32_t *target,
+                               int n, int V)
 {
     for (int i = 0; i < n; i++) {
         const float *l = logits + (size_t)i * V;
@@ -289,7 +304,7 @@ void gs_model_head_backward(gs_model *m, float *dxl, int ld, const float *xl, co
 {
     const gs_dims *d = &m->d;
     const int D = d->d_model, M = d->d_mlp, V = d->n_out;
-    cross_entropy_backward(m->dlogits, m->logits, target, n, V);
+    gs_cross_entropy_backward(m->dlogits, m->logits, target, n, V);
     /* unembed */
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, D, V, n, 1.0f, m->x2, D, m->dlogits, V,
                 1.0f, G(m, GS_W_U), V);
@@ -322,6 +337,10 @@ void gs_model_head_backward(gs_model *m, float *dxl, int ld, const float *xl, co
 void gs_model_backward(gs_model *m, const int32_t *idx, const int32_t *target, int n)
 {
     assert(n >= 1 && n <= m->max_batch);
+    if (m->d.kind == GS_MODEL_MLP) {
+        gs_mlp_backward(m, idx, target, n);
+        return;
+    }
     if (m->fast) {
         gs_model_fast_backward(m, idx, target, n);
         return;
@@ -370,4 +389,22 @@ gs_eval gs_model_evaluate(gs_model *m, const int32_t *idx, const int32_t *target
     if (m->fast)
         gs_model_fast_prepare(m);
     return gs_model_evaluate_chunks(m, idx, target, n, GS_ROWS_FORWARD, NULL, NULL);
+}
+
+void gs_model_prepare(gs_model *m)
+{
+    if (m->fast)
+        gs_model_fast_prepare(m);
+}
+
+gs_eval gs_model_rows(gs_model *m, const int32_t *idx, const int32_t *target, int n,
+                      gs_rows_mode mode)
+{
+    return m->fast ? gs_model_fast_rows(m, idx, target, n, mode)
+                   : gs_model_forward(m, idx, target, n);
+}
+
+size_t gs_model_scratch_size(const gs_dims *d)
+{
+    return d->kind == GS_MODEL_TRANSFORMER ? gs_model_fast_scratch_size(d) : 0;
 }

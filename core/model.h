@@ -1,4 +1,8 @@
-/* gs_model: the one-layer transformer of docs/science.md §2, forward and backward.
+/* gs_model: the network a run trains, forward and backward: the one-layer transformer
+ * of docs/science.md §2 (its kind GS_MODEL_TRANSFORMER) or an MLP (GS_MODEL_MLP,
+ * mlp.c; docs/models.md). The trainer, the run file and the probes reach every model
+ * through gs_model_create, gs_model_forward/backward and gs_model_evaluate_chunks,
+ * and its parameters through the table info[0 .. n_tensors).
  *
  * Parameters, gradients and activations each live in one allocation. Only the last
  * position's residual stream reaches the logits in a one-layer model, so the MLP and
@@ -17,7 +21,8 @@
 
 typedef struct {
     gs_dims d;
-    gs_param_info info[GS_N_PARAMS];
+    int n_tensors;
+    gs_param_info info[GS_MAX_TENSORS];
     size_t n_params;
     float *params; /* n_params floats; grads follow in the same allocation */
     float *grads;
@@ -47,6 +52,12 @@ typedef struct {
     struct gs_pool *pool; /* borrowed worker threads for the fast path (scratch of at least
                            * gs_model_fast_scratch_size each); NULL = the caller only */
     int fast_stage;       /* what gs_model_fast_rows left for the backward (model_fast.h) */
+    /* MLP (mlp.c), sized for max_batch: its input rows (learned embeddings only; the
+     * one-hot input is never formed), each hidden layer's pre- and post-activation,
+     * and two backward buffers as wide as the widest layer. logits, dlogits above. */
+    float *mlp_in;
+    float *mlp_pre[GS_MLP_MAX_HIDDEN], *mlp_post[GS_MLP_MAX_HIDDEN];
+    float *mlp_d[2];
 } gs_model;
 
 typedef enum {
@@ -55,7 +66,8 @@ typedef enum {
 } gs_path;
 
 /* Allocates parameters, gradients and activations for batches of up to max_batch
- * inputs, for one computation path. Parameters are zero: load or gs_params_init them. */
+ * inputs, for one computation path. Parameters are zero: load or gs_params_init them.
+ * The MLP has one path (path is ignored, m->fast is 0). */
 int gs_model_create(gs_model *m, const gs_dims *d, int max_batch, gs_path path, gs_err *err);
 void gs_model_free(gs_model *m);
 
@@ -134,5 +146,25 @@ void gs_heads_project_backward(float *dx, float *gW, const float *dout, const fl
 
 /* float64 cross-entropy of one row of logits against target; also argmax check. */
 double gs_cross_entropy_row(const float *logits, int n_classes, int target, int *correct);
+/* Its gradient for a batch: dlogits = (softmax(logits) - onehot(target)) / n, in double. */
+void gs_cross_entropy_backward(float *dlogits, const float *logits, const int32_t *target,
+                               int n, int V);
+
+/* The one way a batch is run for its loss before a backward, on any model: the fast
+ * path's tables (gs_model_prepare builds them from the current weights; a no-op on
+ * other paths) and rows in the given mode, or a plain forward. */
+void gs_model_prepare(gs_model *m);
+gs_eval gs_model_rows(gs_model *m, const int32_t *idx, const int32_t *target, int n,
+                      gs_rows_mode mode);
+
+/* Bytes of per-thread scratch a pool given to this model must provide. */
+size_t gs_model_scratch_size(const gs_dims *d);
+
+/* The MLP (mlp.c): activation floats for max_batch inputs, carving them, and the
+ * passes (called through gs_model_forward/backward). */
+size_t gs_mlp_acts_size(const gs_dims *d, int max_batch);
+void gs_mlp_carve(gs_model *m, float *acts);
+gs_eval gs_mlp_forward(gs_model *m, const int32_t *idx, const int32_t *target, int n);
+void gs_mlp_backward(gs_model *m, const int32_t *idx, const int32_t *target, int n);
 
 #endif

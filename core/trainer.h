@@ -1,11 +1,14 @@
-/* gs_trainer: one full-batch epoch at a time (docs/science.md §3). Owns the model, the split's
+/* gs_trainer: one epoch (= one optimizer step) at a time (docs/science.md §3), full
+ * batch or, with cfg.batch, on the minibatch of batch.h. Owns the model, the split's
  * targets, the AdamW moments and the worker threads; knows nothing of files, so the
  * caller decides when to checkpoint. Nothing is allocated after gs_trainer_init.
  *
  * An epoch on the fast path (model_fast.h): the per-token tables once, the test set
  * (forward only, last position), the training set (forward and the per-input half of
  * the backward), then the table backward and AdamW, every stage split over the pool's
- * threads. The numbers do not depend on the thread count. */
+ * threads. The numbers do not depend on the thread count. Other models and the
+ * transformer of several blocks run through the same calls (gs_model_prepare,
+ * gs_model_rows, gs_model_backward) on their own path; gs_trainer_path names it. */
 #ifndef GS_TRAINER_H
 #define GS_TRAINER_H
 
@@ -27,6 +30,10 @@ typedef struct {
     float *adam_m;      /* n_params floats; adam_v follows in the same allocation */
     float *adam_v;
     long step;          /* optimizer steps taken = the epoch of the current weights */
+    int batch;          /* rows per step: cfg.batch, or n_train for full batch */
+    int32_t *perm;      /* minibatch: the permutation of pass perm_pass (batch.h) */
+    long perm_pass;
+    int32_t *batch_idx, *batch_tgt; /* minibatch: this step's rows */
     struct gs_pool *pool; /* worker threads (count: OpenBLAS's, as --threads sets it) */
 } gs_trainer;
 
@@ -43,8 +50,11 @@ void gs_trainer_measure(gs_trainer *tr, gs_epoch_metrics *out);
  * the test set less often, and for benchmarks of the training step. */
 void gs_trainer_measure_train(gs_trainer *tr, gs_epoch_metrics *out);
 
-/* Backward over the training set (after gs_trainer_measure on the same weights) and
- * one AdamW step; tr->step increases by one. */
+/* "fast" (per-token tables), "reference" or "mlp": the computation the run uses. */
+const char *gs_trainer_path(const gs_trainer *tr);
+
+/* Backward over the training set (after gs_trainer_measure on the same weights), or
+ * over step tr->step's minibatch, and one AdamW step; tr->step increases by one. */
 void gs_trainer_update(gs_trainer *tr);
 
 #endif

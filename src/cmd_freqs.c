@@ -28,7 +28,7 @@ static int report(gs_run *run, long epoch, gs_cluster_rule rule, double threshol
     const int ck = gs_run_find_checkpoint(run, epoch, err);
     if (ck < 0)
         return -1;
-    gs_param_info info[GS_N_PARAMS];
+    gs_param_info info[GS_MAX_TENSORS];
     long *epochs = malloc((size_t)gs_run_n_checkpoints(run) * sizeof *epochs);
     float *params = malloc(gs_params_layout(d, info) * sizeof *params);
     double *embed = malloc((size_t)p * sizeof *embed);

@@ -27,7 +27,7 @@ except ImportError as e:
     sys.exit(77)
 
 # The format version this checker describes.
-MAJOR, MINOR = 1, 2
+MAJOR, MINOR = 1, 3
 
 I32, I64, F32, F64, STR = "int32", "int64", "float32", "float64", "string"
 
@@ -42,6 +42,16 @@ CONFIG_ATTRS = {"p": I64, "op": STR, "frac": F64, "seed": I64, "d_model": I64,
 # /config attributes added by a minor version: (type, the minor that added it); files
 # of older minors lack them (docs/run-file.md)
 CONFIG_OPTIONAL = {"flush_subnormals": (I64, 1)}   # absent = 0 (IEEE subnormals)
+
+# The network and the batch (1.3; docs/run-file.md): model and batch always, n_layers
+# for the transformer, the rest for the MLP. Absent in older files: the one-layer
+# transformer, full batch.
+MODEL_ATTRS = {"model": STR, "batch": I64}
+MODEL_TRANSFORMER_ATTRS = {"n_layers": I64}
+MODEL_MLP_ATTRS = {"d_embed": I64, "hidden": STR, "act": STR, "bias": I64}
+MODELS = ("transformer", "mlp")
+ACTS = ("relu", "gelu", "quad")
+MAX_LAYERS, MAX_HIDDEN = 8, 8
 
 OPS = ("add", "sub", "mul", "div", "x2y2", "x2xyy2", "x2xyy2x", "x3xy", "x3xy2y", "x2y", "x3y",
        "div-or-sub", "add-or-mul", "add-or-sub", "s5-compose", "s5-conjugate", "s5-xyx")
@@ -89,6 +99,31 @@ MATRIX_CHUNK_BYTES = 1 << 20  # cap on the [n, p] and [p, p] analysis chunks
 SHUFFLE, DEFLATE, FLETCHER32 = 2, 1, 3
 PIPELINE = [(SHUFFLE, None), (DEFLATE, 4), (FLETCHER32, None)]
 PIPELINE_IN_PLACE = [(SHUFFLE, None), (FLETCHER32, None)]
+
+
+def param_shapes(c):
+    """The run's parameters in the order of the flat optimizer state: (key, shape)."""
+    p = c["p"]
+    if c["model"] == "mlp":
+        out = []
+        if c["d_embed"] > 0:
+            out.append(("embed.W_E", (p, c["d_embed"])))
+        width = 2 * (c["d_embed"] if c["d_embed"] > 0 else p)
+        for k, h in enumerate(c["hidden"] + [p]):
+            name = f"layers.{k}" if k < len(c["hidden"]) else "unembed"
+            out.append((f"{name}.W" if k < len(c["hidden"]) else "unembed.W_U", (width, h)))
+            if c["bias"]:
+                out.append((f"{name}.b" if k < len(c["hidden"]) else "unembed.b_U", (h,)))
+            width = h
+        return out
+    letters = {"V": p + 1, "D": c["d_model"], "H": c["n_heads"], "E": c["d_head"],
+               "M": c["d_mlp"], "3": 3}
+    out = [(k, tuple(letters[s] for s in spec)) for k, spec in PARAMS[:2]]
+    for layer in range(c["n_layers"]):
+        out += [(k.replace("blocks.0.", f"blocks.{layer}."), tuple(letters[s] for s in spec))
+                for k, spec in PARAMS[2:-1]]
+    out += [(k, tuple(letters[s] for s in spec)) for k, spec in PARAMS[-1:]]
+    return out
 
 
 class Checker:
@@ -316,7 +351,8 @@ class Checker:
         self.check_no_other_objects(f)
 
     def check_config(self, f):
-        g = self.group(f, "config", {**CONFIG_ATTRS, **{k: t for k, (t, _) in CONFIG_OPTIONAL.items()}})
+        g = self.group(f, "config", {**CONFIG_ATTRS, **{k: t for k, (t, _) in CONFIG_OPTIONAL.items()},
+                                     **MODEL_ATTRS, **MODEL_TRANSFORMER_ATTRS, **MODEL_MLP_ATTRS})
         if g is None:
             return None
         cfg = {k: self.attr(g, k, kind) for k, kind in CONFIG_ATTRS.items()}
@@ -330,6 +366,8 @@ class Checker:
             elif getattr(self, "minor", 0) >= since:
                 self.bad("/config", f"missing attribute {k} (format 1.{since} has it)")
         c = cfg
+        if not self.check_model(g, c):
+            return None
         ranges = [
             (c["p"] >= 3, "p must be at least 3"),
             (c["op"] in OPS, f"op {c['op']!r} is not one of {', '.join(OPS)}"),
@@ -358,12 +396,50 @@ class Checker:
             self.bad("/config", f"n_train {c['n_train']} + n_test {c['n_test']} is not the {pairs} pairs")
         elif c["n_train"] != int(c["frac"] * pairs):
             self.bad("/config", f"n_train {c['n_train']} is not int(frac * {pairs}) = {int(c['frac'] * pairs)}")
-        letters = {"V": c["p"] + 1, "D": c["d_model"], "H": c["n_heads"], "E": c["d_head"],
-                   "M": c["d_mlp"], "3": 3}
-        c["shapes"] = {k: tuple(letters[s] for s in spec) for k, spec in PARAMS}
+        c["shapes"] = dict(param_shapes(c))
         c["P"] = sum(int(np.prod(s)) for s in c["shapes"].values())
         c["pairs"] = pairs
         return c
+
+    def check_model(self, g, c):
+        """The 1.3 model fields into c (defaults when absent); False if unusable."""
+        c.update(model="transformer", batch=0, n_layers=1)
+        present = [k for k in {**MODEL_ATTRS, **MODEL_TRANSFORMER_ATTRS, **MODEL_MLP_ATTRS} if k in g.attrs]
+        if getattr(self, "minor", 0) >= 3:
+            for k in MODEL_ATTRS:
+                if k not in g.attrs:
+                    self.bad("/config", f"missing attribute {k} (format 1.3 has it)")
+        for k in present:
+            kind = {**MODEL_ATTRS, **MODEL_TRANSFORMER_ATTRS, **MODEL_MLP_ATTRS}[k]
+            v = self.attr(g, k, kind)
+            if v is None:
+                return False
+            c[k] = v
+        if c["model"] not in MODELS:
+            self.bad("/config", f"model {c['model']!r} is not one of {', '.join(MODELS)}")
+            return False
+        own = MODEL_TRANSFORMER_ATTRS if c["model"] == "transformer" else MODEL_MLP_ATTRS
+        other = MODEL_MLP_ATTRS if c["model"] == "transformer" else MODEL_TRANSFORMER_ATTRS
+        for k in other:
+            if k in g.attrs:
+                self.bad("/config", f"attribute {k} does not belong to a {c['model']} run")
+        if "model" in g.attrs:
+            for k in own:
+                if k not in g.attrs:
+                    self.bad("/config", f"missing attribute {k} (a {c['model']} run has it)")
+                    return False
+        ok = c["batch"] >= 0 and 1 <= c["n_layers"] <= MAX_LAYERS
+        if c["model"] == "mlp":
+            try:
+                c["hidden"] = [int(w) for w in c["hidden"].split(",")]
+            except ValueError:
+                c["hidden"] = []
+            ok = ok and 1 <= len(c["hidden"]) <= MAX_HIDDEN and min(c["hidden"]) >= 1
+            ok = ok and c["act"] in ACTS and c["bias"] in (0, 1) and c["d_embed"] >= 0
+        if not ok:
+            self.bad("/config", "model fields out of range: " + ", ".join(
+                f"{k}={c[k]}" for k in present))
+        return ok
 
     @staticmethod
     def config_line(c):
@@ -448,7 +524,7 @@ class Checker:
             d = self.dataset(g, name, F32, (2, P), chunk=(1, min(P, FLAT_CHUNK)), in_place=True)
             if d is not None:
                 keys = self.attr(d, "keys", STR)
-                want = " ".join(k for k, _ in PARAMS)
+                want = " ".join(cfg["shapes"])
                 if keys is not None and keys != want:
                     self.bad(d.name, f"attribute keys is {keys!r}, expected {want!r}")
                 self.read_all(d)

@@ -102,7 +102,7 @@ def edits():
     yield "version string disagrees", "run", lambda f: set_fixed_str(f, "format_version", "1.0"), \
         r"/: format_version '1.0' disagrees"
     yield "newer major version", "run", lambda f: f.attrs.modify("format_version_major", np.int64(2)), \
-        r"/: format version 2.2: this checker knows 1.x only"
+        r"/: format version 2.3: this checker knows 1.x only"
     yield "p stored as a float", "run", lambda f: f["config"].attrs.create("p", np.float64(11)), \
         r"/config: attribute p is float64, expected int64"
     yield "negative learning rate", "run", lambda f: f["config"].attrs.modify("lr", -1.0), \
@@ -110,8 +110,14 @@ def edits():
     yield "unknown op", "run", lambda f: set_fixed_str(f["config"], "op", "pow"), r"/config: op 'pow' is not one of"
     yield "n_train disagrees with frac", "run", lambda f: f["config"].attrs.modify("frac", 0.25), \
         r"/config: n_train \d+ is not int\(frac"
-    yield "an extra /config attribute", "run", lambda f: set_fixed_str(f["config"], "model", "mlp"), \
-        r"/config: attribute model is not part of format 1.2"
+    yield "an extra /config attribute", "run", lambda f: set_fixed_str(f["config"], "notes", "mine"), \
+        r"/config: attribute notes is not part of format 1.3"
+    yield "model missing in a 1.3 file", "run", lambda f: f["config"].attrs.__delitem__("model"), \
+        r"/config: missing attribute model \(format 1.3 has it\)"
+    yield "unknown model", "run", lambda f: set_fixed_str(f["config"], "model", "rnn"), \
+        r"/config: model 'rnn' is not one of transformer, mlp"
+    yield "an MLP field in a transformer run", "run", lambda f: set_fixed_str(f["config"], "act", "relu"), \
+        r"/config: attribute act does not belong to a transformer run"
     yield "flush_subnormals not 0 or 1", "run", lambda f: f["config"].attrs.modify("flush_subnormals", np.int64(2)), \
         r"/config: flush_subnormals = 2 must be 0 or 1"
     yield "flush_subnormals missing in a 1.1 file", "run", lambda f: f["config"].attrs.__delitem__("flush_subnormals"), \
@@ -170,7 +176,7 @@ def edits():
         r"/status: finished at epoch 20, but the last checkpoint is 30"
     yield "checkpoints beyond the planned epochs", "run", lambda f: f["config"].attrs.modify("epochs", np.int64(20)), \
         r"/checkpoints/epoch: last epoch 30 is beyond /config epochs 20"
-    yield "an unknown dataset", "run", lambda f: f.create_dataset("notes", data=[1]), r"/notes: not part of format 1.2"
+    yield "an unknown dataset", "run", lambda f: f.create_dataset("notes", data=[1]), r"/notes: not part of format 1.3"
     yield "a soft link", "run", lambda f: (f.__delitem__("status"), f.__setitem__("status", h5py.SoftLink("/resume/step"))), \
         r"/status: is a SoftLink, expected a dataset"
     yield "an analysis row too few", "an", lambda f: f["analysis/gini_embed"].resize((3,)), \
