@@ -309,6 +309,7 @@ const gs_dims *gs_run_dims(const gs_run *run) { return &run->dims; }
 const char *gs_run_command_line(const gs_run *run) { return run->command_line; }
 const char *gs_run_created_by(const gs_run *run) { return run->created_by; }
 const char *gs_run_circuit_note(const gs_run *run) { return run->circuit_note; }
+const char *gs_run_model_note(const gs_run *run) { return run->model_note; }
 
 int gs_run_n_checkpoints(const gs_run *run) { return run->n_ckpt; }
 long gs_run_n_metrics(const gs_run *run) { return run->n_metrics; }

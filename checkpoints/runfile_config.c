@@ -16,11 +16,14 @@ static int write_circuit_note(gs_run *run, gs_err *err)
 {
     char where[GS_WHERE_MAX];
     gs_circuit_describe(run->cfg.op, run->cfg.p, run->circuit_note, sizeof run->circuit_note);
+    gs_config_model_note(&run->cfg, run->model_note, sizeof run->model_note);
     gs_run_where(where, run->path, "/analysis");
     hid_t g = H5Gopen2(run->file, "analysis", H5P_DEFAULT);
     if (g < 0)
         return gs_h5_fail(err, "%s: cannot open", where);
     int rc = gs_h5_attr_write_str(g, "circuit_measures", run->circuit_note, where, err);
+    if (rc == 0)
+        rc = gs_h5_attr_write_str(g, "model_measures", run->model_note, where, err);
     if (H5Gclose(g) < 0 && rc == 0)
         rc = gs_h5_fail(err, "%s: cannot close", where);
     return rc < 0 ? -1 : 0;
@@ -31,6 +34,7 @@ static int read_circuit_note(gs_run *run, gs_err *err)
 {
     char where[GS_WHERE_MAX];
     gs_circuit_describe(run->cfg.op, run->cfg.p, run->circuit_note, sizeof run->circuit_note);
+    gs_config_model_note(&run->cfg, run->model_note, sizeof run->model_note);
     gs_run_where(where, run->path, "/analysis");
     htri_t has = H5Lexists(run->file, "analysis", H5P_DEFAULT);
     if (has <= 0)
@@ -42,6 +46,11 @@ static int read_circuit_note(gs_run *run, gs_err *err)
     int rc = gs_h5_attr_exists(g, "circuit_measures", where, err);
     if (rc > 0 && (rc = gs_h5_attr_read_str(g, "circuit_measures", &note, where, err)) >= 0)
         snprintf(run->circuit_note, sizeof run->circuit_note, "%s", note);
+    free(note);
+    note = NULL;
+    if (rc >= 0 && (rc = gs_h5_attr_exists(g, "model_measures", where, err)) > 0 &&
+        (rc = gs_h5_attr_read_str(g, "model_measures", &note, where, err)) >= 0)
+        snprintf(run->model_note, sizeof run->model_note, "%s", note);
     free(note);
     H5Gclose(g);
     return rc < 0 ? -1 : 0;

@@ -97,6 +97,7 @@ extern const gs_run_obj gs_run_objects[GS_RUN_N_OBJ];
 struct gs_run {
     char *path, *command_line, *created_by;
     char circuit_note[GS_CIRCUIT_NOTE_MAX]; /* /analysis attribute circuit_measures */
+    char model_note[GS_MODEL_NOTE_MAX];     /* /analysis attribute model_measures (1.3) */
     hid_t file;
     int writable;  /* created or opened for resume: SWMR writer */
     int swmr_read; /* opened as a SWMR reader: gs_run_refresh re-reads */

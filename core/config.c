@@ -38,6 +38,8 @@ int gs_config_validate(const gs_config *c, gs_err *err)
         return gs_err_set(err, "model = %d is unknown", (int)c->model);
     if (c->n_layers < 1 || c->n_layers > GS_MAX_LAYERS)
         return gs_err_set(err, "n_layers = %d is out of range 1..%d", c->n_layers, GS_MAX_LAYERS);
+    if (c->n_layers != 1) /* the reference path computes one block so far */
+        return gs_err_set(err, "n_layers = %d: only one transformer block is implemented", c->n_layers);
     if (c->d_embed < 0 || c->d_embed > GS_MAX_WIDTH)
         return gs_err_set(err, "d_embed = %d is out of range 0..%d", c->d_embed, GS_MAX_WIDTH);
     if (c->n_hidden < 1 || c->n_hidden > GS_MLP_MAX_HIDDEN)
@@ -126,4 +128,43 @@ void gs_hidden_format(char *out, size_t size, int n, const int *hidden)
     out[0] = '\0';
     for (int i = 0; i < n && len < size; i++)
         len += (size_t)snprintf(out + len, size - len, "%s%d", i ? "," : "", hidden[i]);
+}
+
+void gs_config_describe_model(const gs_config *c, char *out, size_t size)
+{
+    char batch[64];
+    if (c->batch > 0)
+        snprintf(batch, sizeof batch, "batch %d", c->batch);
+    else
+        snprintf(batch, sizeof batch, "full batch");
+    if (c->model == GS_MODEL_MLP) {
+        char hidden[GS_MLP_MAX_HIDDEN * 8], input[64];
+        gs_hidden_format(hidden, sizeof hidden, c->n_hidden, c->hidden);
+        if (c->d_embed > 0)
+            snprintf(input, sizeof input, "learned embeddings d_embed %d", c->d_embed);
+        else
+            snprintf(input, sizeof input, "one-hot inputs");
+        snprintf(out, size, "mlp, %s, hidden %s, %s, %s; %s", input, hidden, gs_act_name(c->act),
+                 c->bias ? "biases" : "no biases", batch);
+        return;
+    }
+    snprintf(out, size, "transformer, %d block%s, d_model %d, %d heads, d_mlp %d; %s path; %s",
+             c->n_layers, c->n_layers == 1 ? "" : "s", c->d_model, c->n_heads, c->d_mlp,
+             c->n_layers == 1 ? "fast" : "reference", batch);
+}
+
+void gs_config_model_note(const gs_config *c, char *out, size_t size)
+{
+    if (c->model == GS_MODEL_TRANSFORMER) {
+        snprintf(out, size, "all: the transformer has the embedding W_E, the neurons of its MLP "
+                 "and the neuron-logit map W_out W_U");
+        return;
+    }
+    snprintf(out, size, "mlp: neuron clusters and key frequencies from the first hidden layer's "
+             "%d neurons; restricted and excluded loss from the logits; %s; no linear "
+             "neuron-logit map (W_out W_U is the transformer's), so neuron_logit_fourier_norm "
+             "and gini_neuron_logit are NaN", c->hidden[0],
+             c->d_embed > 0 ? "embedding norms and gini_embed from embed.W_E"
+                            : "one-hot inputs have no embedding matrix, so embed_fourier_norm "
+                              "and gini_embed are NaN");
 }

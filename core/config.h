@@ -55,4 +55,16 @@ int gs_hidden_parse(const char *opt, const char *s, int *n, int hidden[GS_MLP_MA
                     gs_err *err);
 void gs_hidden_format(char *out, size_t size, int n, const int *hidden);
 
+/* One line for people: the model, its sizes, the computation path the trainer takes
+ * (the per-token "fast path" exists for the one-block transformer only) and the
+ * batch, e.g. "transformer, 1 block, d_model 128, 4 heads, d_mlp 512; fast path; full
+ * batch". */
+void gs_config_describe_model(const gs_config *cfg, char *out, size_t size);
+
+/* Which of the probes' measures the model has (the run file's /analysis attribute
+ * model_measures, docs/models.md): "all" for the transformer; for the MLP, which
+ * neurons are clustered and which measures are NaN and why. */
+#define GS_MODEL_NOTE_MAX 480
+void gs_config_model_note(const gs_config *cfg, char *out, size_t size);
+
 #endif

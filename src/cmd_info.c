@@ -59,7 +59,11 @@ static int print_info(gs_run *run, gs_err *err)
     if (gs_task_n_defined(c->op, c->p, why, sizeof why) < (long)c->p * c->p)
         printf("pairs      %s\n", why);
     print_wrapped("measures", gs_run_circuit_note(run));
-    printf("model      d_model %d, %d heads, d_mlp %d\n", c->d_model, c->n_heads, c->d_mlp);
+    if (c->model != GS_MODEL_TRANSFORMER)
+        print_wrapped("", gs_run_model_note(run));
+    char model[256];
+    gs_config_describe_model(c, model, sizeof model);
+    print_wrapped("model", model);
     printf("optimizer  AdamW lr %g, wd %g, betas (%g, %g), warm-up %d\n", c->lr, c->wd, c->beta1,
            c->beta2, c->warmup);
     printf("numerics   float32, %s\n", c->flush_subnormals ? "subnormals flushed to zero"

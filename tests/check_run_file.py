@@ -59,7 +59,7 @@ PRIME_OPS = ("div", "div-or-sub")               # they divide: p must be prime
 S5_OPS = ("s5-compose", "s5-conjugate", "s5-xyx")   # p is the 120 permutations of S5
 
 # /analysis attributes added by a minor version (docs/run-file.md)
-ANALYSIS_OPTIONAL = {"circuit_measures": (STR, 2)}
+ANALYSIS_OPTIONAL = {"circuit_measures": (STR, 2), "model_measures": (STR, 3)}
 
 
 def is_prime(n):
@@ -564,11 +564,16 @@ class Checker:
         g = self.group(f, "analysis", {k: t for k, (t, _) in ANALYSIS_OPTIONAL.items()})
         if g is None:
             return
-        p, M = cfg["p"], cfg["d_mlp"]
+        p = cfg["p"]
+        M = cfg["hidden"][0] if cfg["model"] == "mlp" else cfg["d_mlp"]   # the probed neurons
         for k, (kind, since) in ANALYSIS_OPTIONAL.items():
             if k in g.attrs:
                 v = self.attr(g, k, kind)
-                if v is not None and v.startswith("none") == has_circuit(cfg["op"], p):
+                if k == "model_measures":
+                    want = "all:" if cfg["model"] == "transformer" else cfg["model"] + ":"
+                    if v is not None and not v.startswith(want):
+                        self.bad("/analysis", f"{k} = {v!r} does not begin {want!r} (model {cfg['model']})")
+                elif v is not None and v.startswith("none") == has_circuit(cfg["op"], p):
                     self.bad("/analysis", f"{k} = {v!r}: op {cfg['op']} with p = {p} "
                              f"{'has' if has_circuit(cfg['op'], p) else 'has no'} Fourier circuit")
             elif getattr(self, "minor", 0) >= since:
@@ -617,7 +622,7 @@ class Checker:
         nfrac = self.read_all(self.dataset(g, "neuron_frac_explained", F64, (None,), chunk=(M,)))
         for name, v in (("neuron_freq", nfreq), ("neuron_frac_explained", nfrac)):
             if v is not None and len(v) not in (0, M):
-                self.bad(f"/analysis/{name}", f"{len(v)} rows, expected 0 or d_mlp = {M}")
+                self.bad(f"/analysis/{name}", f"{len(v)} rows, expected 0 or the neuron count {M}")
         if keys is not None and len(keys) > AN_MAX_KEYS:
             self.bad("/analysis/key_freqs", f"{len(keys)} key frequencies, at most {AN_MAX_KEYS}")
         if kep is not None and kep[0] != -2:
