@@ -10,9 +10,13 @@ wd 1, betas (0.9, 0.98), 10-step linear warm-up; each epoch also computes train 
 loss and accuracy (the test set forward-only, under inference_mode), as bench_train's
 "with test metrics" row does.
 
+With --model mlp, the MLP of docs/models.md in Prieto et al.'s configuration: inputs two
+concatenated one-hots (2p), hidden layers 200, 200 with ReLU, no biases, p outputs, the
+same float64 loss, optimizer and metrics (nn.Linear(bias=False) layers, as their code).
+
 Prints progress lines, then "ms_per_epoch X" (the best round's mean) for bench_train.
 
-    python3 bench/torch_baseline.py [--threads N] [--epochs E] [--rounds R]
+    python3 bench/torch_baseline.py [--threads N] [--epochs E] [--rounds R] [--model mlp]
 """
 import argparse
 import random
@@ -57,6 +61,23 @@ class OneLayer(nn.Module):
         return x @ self.W_U  # [n, 3, p + 1]
 
 
+class MLP(nn.Module):
+    def __init__(self, p, hidden=(200, 200)):
+        super().__init__()
+        self.p = p
+        widths = [2 * p, *hidden]
+        layers = []
+        for a, b in zip(widths, widths[1:]):
+            layers += [nn.Linear(a, b, bias=False), nn.ReLU()]
+        layers.append(nn.Linear(widths[-1], p, bias=False))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, tokens):
+        x = torch.cat([nn.functional.one_hot(tokens[:, 0], self.p),
+                       nn.functional.one_hot(tokens[:, 1], self.p)], dim=1).float()
+        return self.net(x)[:, None, :]  # [n, 1, p]: the last (only) position
+
+
 def loss_and_acc(logits, labels):
     """The paper's loss_fn: last position, float64 log-softmax, mean."""
     logits = logits[:, -1].to(torch.float64)
@@ -71,6 +92,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--p", type=int, default=113)
     ap.add_argument("--frac", type=float, default=0.3)
+    ap.add_argument("--model", choices=("transformer", "mlp"), default="transformer")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -85,7 +107,7 @@ def main():
     train_x, train_y = data[:n_train], labels[:n_train]
     test_x, test_y = data[n_train:], labels[n_train:]
 
-    model = OneLayer(p)
+    model = OneLayer(p) if args.model == "transformer" else MLP(p)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1.0, betas=(0.9, 0.98))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: min(step / 10, 1))
 

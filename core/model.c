@@ -287,6 +287,12 @@ gs_eval gs_model_head_forward(gs_model *m, const float *xl, int ld, const int32_
 void gs_cross_entropy_backward(float *dlogits, const float *logits, const int32_t *target,
                                int n, int V)
 {
+    gs_cross_entropy_grad_rows(dlogits, logits, target, n, V, n);
+}
+
+void gs_cross_entropy_grad_rows(float *dlogits, const float *logits, const int32_t *target,
+                                int n, int V, int n_mean)
+{
     for (int i = 0; i < n; i++) {
         const float *l = logits + (size_t)i * V;
         float *g = dlogits + (size_t)i * V;
@@ -296,7 +302,7 @@ void gs_cross_entropy_backward(float *dlogits, const float *logits, const int32_
         for (int c = 0; c < V; c++)
             s += exp((double)l[c] - mx);
         for (int c = 0; c < V; c++)
-            g[c] = (float)((exp((double)l[c] - mx) / s - (c == target[i])) / n);
+            g[c] = (float)((exp((double)l[c] - mx) / s - (c == target[i])) / n_mean);
     }
 }
 

@@ -19,6 +19,16 @@
 #include "error.h"
 #include "params.h"
 
+/* Summary of a batch: mean float64 cross-entropy over the n_out classes and the
+ * number of inputs whose argmax logit is the target. */
+typedef struct {
+    double loss_sum; /* sum, not mean, so chunks can be added */
+    long n_correct;
+    long n;
+} gs_eval;
+
+#define GS_MLP_MAX_PARTS 128 /* row blocks of one MLP forward */
+
 typedef struct {
     gs_dims d;
     int n_tensors;
@@ -58,6 +68,7 @@ typedef struct {
     float *mlp_in;
     float *mlp_pre[GS_MLP_MAX_HIDDEN], *mlp_post[GS_MLP_MAX_HIDDEN];
     float *mlp_d[2];
+    gs_eval mlp_parts[GS_MLP_MAX_PARTS]; /* the forward's per-block summaries (mlp.c) */
 } gs_model;
 
 typedef enum {
@@ -70,14 +81,6 @@ typedef enum {
  * The MLP has one path (path is ignored, m->fast is 0). */
 int gs_model_create(gs_model *m, const gs_dims *d, int max_batch, gs_path path, gs_err *err);
 void gs_model_free(gs_model *m);
-
-/* Summary of a batch: mean float64 cross-entropy over the n_out classes and the
- * number of inputs whose argmax logit is the target. */
-typedef struct {
-    double loss_sum; /* sum, not mean, so chunks can be added */
-    long n_correct;
-    long n;
-} gs_eval;
 
 /* Inputs are pair indices i = a*p + b (tokens a, b, "="), targets in 0..p-1.
  * Forward fills the activations (for backward) and returns the loss summary.
@@ -149,6 +152,9 @@ double gs_cross_entropy_row(const float *logits, int n_classes, int target, int 
 /* Its gradient for a batch: dlogits = (softmax(logits) - onehot(target)) / n, in double. */
 void gs_cross_entropy_backward(float *dlogits, const float *logits, const int32_t *target,
                                int n, int V);
+/* The same for n rows of a batch of n_mean (the mean's divisor). */
+void gs_cross_entropy_grad_rows(float *dlogits, const float *logits, const int32_t *target,
+                                int n, int V, int n_mean);
 
 /* The one way a batch is run for its loss before a backward, on any model: the fast
  * path's tables (gs_model_prepare builds them from the current weights; a no-op on

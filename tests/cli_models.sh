@@ -29,6 +29,12 @@ resume_equal learned $MLP --d-embed 8 --act gelu --batch 20
 resume_equal quad $MLP --embed onehot --act quad --batch 30 --wd 0.1
 resume_equal tf-batch --p 13 --frac 0.5 --d-model 16 --n-heads 2 --d-mlp 32 --batch 25
 
+# the thread count does not change the bits (the pool's blocks depend on the batch only)
+for t in 1 2; do
+    "$GS" train --out "$T/th$t.h5" $MLP --d-embed 8 --epochs 5 --threads $t --quiet --force || bad "threads $t"
+done
+$PY "$SRC/tests/runs_equal.py" "$T/th1.h5" "$T/th2.h5" >/dev/null && ok || bad "1 and 2 threads differ"
+
 # the MLP trains: train accuracy climbs to 100%
 "$GS" train --out "$T/fit.h5" $MLP --embed onehot --lr 1e-2 --epochs 100 --every 50 $T2 2>"$T/err" || cat "$T/err"
 "$GS" info "$T/fit.h5" >"$T/info"
