@@ -6,8 +6,10 @@
  * (exactly the product, as every other term is 0 * w). Then hidden layers
  * h_k = act(h_{k-1} W_k + b_k) and logits = h_last W_U + b_U over the p answers.
  * Weights are [in, out], rows = inputs. */
+#include "fast_kernels.h"
 #include "model.h"
 #include "pool.h"
+#include "task.h"
 
 #include <assert.h>
 #include <cblas.h>
@@ -176,18 +178,23 @@ static void forward_rows(void *arg, int lo, int hi, int thread)
             const int in = d->hidden[k - 1], w = gs_mlp_weight(d, k);
             const int out = k < d->n_hidden ? d->hidden[k] : V;
             float *dst = (k < d->n_hidden ? m->mlp_pre[k] : m->logits) + (size_t)lo * out;
-            fill_bias(dst, d->bias ? P(m, w + 1) : NULL, n, out);
+            if (d->bias)
+                fill_bias(dst, P(m, w + 1), n, out);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, out, in, 1.0f,
-                        m->mlp_post[k - 1] + (size_t)lo * in, in, P(m, w), out, 1.0f, dst, out);
+                        m->mlp_post[k - 1] + (size_t)lo * in, in, P(m, w), out,
+                        d->bias ? 1.0f : 0.0f, dst, out);
         }
         if (k < d->n_hidden)
             act_rows(d->act, m->mlp_post[k] + (size_t)lo * d->hidden[k],
                      m->mlp_pre[k] + (size_t)lo * d->hidden[k], (size_t)n * d->hidden[k]);
     }
+    /* the fast path's float64 cross-entropy (its vectorized exp) */
+    double exps[GS_P_MAX + 1];
     gs_eval ev = {0.0, 0, n};
     for (int i = 0; i < n; i++) {
         int ok;
-        ev.loss_sum += gs_cross_entropy_row(m->logits + (size_t)(lo + i) * V, V, c->target[lo + i], &ok);
+        ev.loss_sum += gs_k_xent_row(m->logits + (size_t)(lo + i) * V, V, c->target[lo + i], &ok,
+                                     NULL, 0, exps);
         ev.n_correct += ok;
     }
     m->mlp_parts[lo / c->block] = ev;
@@ -217,8 +224,12 @@ static void ce_rows(void *arg, int lo, int hi, int thread)
     (void)thread;
     const mlp_ctx *c = arg;
     const int V = c->m->d.n_out;
-    gs_cross_entropy_grad_rows(c->m->dlogits + (size_t)lo * V, c->m->logits + (size_t)lo * V,
-                               c->target + lo, hi - lo, V, c->n);
+    double exps[GS_P_MAX + 1];
+    for (int i = lo; i < hi; i++) {
+        int ok;
+        gs_k_xent_row(c->m->logits + (size_t)i * V, V, c->target[i], &ok,
+                      c->m->dlogits + (size_t)i * V, c->n, exps);
+    }
 }
 
 static int layer_in(const gs_dims *d, int k) { return k > 0 ? d->hidden[k - 1] : in_width(d); }
