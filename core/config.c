@@ -38,8 +38,6 @@ int gs_config_validate(const gs_config *c, gs_err *err)
         return gs_err_set(err, "model = %d is unknown", (int)c->model);
     if (c->n_layers < 1 || c->n_layers > GS_MAX_LAYERS)
         return gs_err_set(err, "n_layers = %d is out of range 1..%d", c->n_layers, GS_MAX_LAYERS);
-    if (c->n_layers != 1) /* the reference path computes one block so far */
-        return gs_err_set(err, "n_layers = %d: only one transformer block is implemented", c->n_layers);
     if (c->d_embed < 0 || c->d_embed > GS_MAX_WIDTH)
         return gs_err_set(err, "d_embed = %d is out of range 0..%d", c->d_embed, GS_MAX_WIDTH);
     if (c->n_hidden < 1 || c->n_hidden > GS_MLP_MAX_HIDDEN)
@@ -156,8 +154,13 @@ void gs_config_describe_model(const gs_config *c, char *out, size_t size)
 void gs_config_model_note(const gs_config *c, char *out, size_t size)
 {
     if (c->model == GS_MODEL_TRANSFORMER) {
-        snprintf(out, size, "all: the transformer has the embedding W_E, the neurons of its MLP "
-                 "and the neuron-logit map W_out W_U");
+        if (c->n_layers == 1)
+            snprintf(out, size, "all: the transformer has the embedding W_E, the neurons of its "
+                     "MLP and the neuron-logit map W_out W_U");
+        else
+            snprintf(out, size, "all: the embedding W_E; the neurons (at the last position) and "
+                     "the neuron-logit map W_out W_U are those of the last of the %d blocks, "
+                     "whose MLP feeds the logits linearly", c->n_layers);
         return;
     }
     snprintf(out, size, "mlp: neuron clusters and key frequencies from the first hidden layer's "

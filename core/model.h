@@ -69,6 +69,12 @@ typedef struct {
     float *mlp_pre[GS_MLP_MAX_HIDDEN], *mlp_post[GS_MLP_MAX_HIDDEN];
     float *mlp_d[2];
     gs_eval mlp_parts[GS_MLP_MAX_PARTS]; /* the forward's per-block summaries (mlp.c) */
+    /* several transformer blocks (model_deep.c), every position: block l's input
+     * residual blk_x[l] (blk_x[n_layers] the output), its q, k, v, attention, z, the
+     * residual after attention (mid) and its MLP's pre- and post-activation */
+    float *blk_x[GS_MAX_LAYERS + 1], *blk_q[GS_MAX_LAYERS], *blk_k[GS_MAX_LAYERS],
+        *blk_v[GS_MAX_LAYERS], *blk_att[GS_MAX_LAYERS], *blk_z[GS_MAX_LAYERS],
+        *blk_mid[GS_MAX_LAYERS], *blk_pre[GS_MAX_LAYERS], *blk_post[GS_MAX_LAYERS];
 } gs_model;
 
 typedef enum {
@@ -152,9 +158,6 @@ double gs_cross_entropy_row(const float *logits, int n_classes, int target, int 
 /* Its gradient for a batch: dlogits = (softmax(logits) - onehot(target)) / n, in double. */
 void gs_cross_entropy_backward(float *dlogits, const float *logits, const int32_t *target,
                                int n, int V);
-/* The same for n rows of a batch of n_mean (the mean's divisor). */
-void gs_cross_entropy_grad_rows(float *dlogits, const float *logits, const int32_t *target,
-                                int n, int V, int n_mean);
 
 /* The one way a batch is run for its loss before a backward, on any model: the fast
  * path's tables (gs_model_prepare builds them from the current weights; a no-op on
@@ -165,6 +168,26 @@ gs_eval gs_model_rows(gs_model *m, const int32_t *idx, const int32_t *target, in
 
 /* Bytes of per-thread scratch a pool given to this model must provide. */
 size_t gs_model_scratch_size(const gs_dims *d);
+
+/* Reference-path pieces shared with model_deep.c: x0 [n, 3, D] = W_E[tok] + W_pos and
+ * its backward (accumulates into the W_E and W_pos gradients); causal softmax attention
+ * of each input's 3 positions (dq, dk, dv overwritten by the backward). */
+void gs_embed_forward(float *x0, const int32_t *idx, int n, const gs_model *m);
+void gs_embed_backward(gs_model *m, const float *dx0, const int32_t *idx, int n);
+void gs_attention_forward(float *z, float *att, const float *q, const float *k,
+                          const float *v, int n, const gs_dims *d);
+void gs_attention_backward(float *dq, float *dk, float *dv, const float *dz,
+                           const float *att, const float *q, const float *k,
+                           const float *v, int n, const gs_dims *d);
+
+/* The transformer of several blocks (model_deep.c), reference path only: activation
+ * floats for max_batch inputs, carving them, and the passes. Its forward also leaves
+ * the last block's MLP activations at the last position in m->post [n, d_mlp] (the
+ * neurons the probes read) and the logits in m->logits. */
+size_t gs_deep_acts_size(const gs_dims *d, int max_batch);
+void gs_deep_carve(gs_model *m);
+gs_eval gs_deep_forward(gs_model *m, const int32_t *idx, const int32_t *target, int n);
+void gs_deep_backward(gs_model *m, const int32_t *idx, const int32_t *target, int n);
 
 /* The MLP (mlp.c): activation floats for max_batch inputs, carving them, and the
  * passes (called through gs_model_forward/backward). */

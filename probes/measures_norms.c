@@ -28,8 +28,9 @@ void gs_probe_fourier_norms(gs_probe *pr, double *embed_norm, double *neuron_log
     /* W_E is tensor 0 of both models that have one (params.h); W_out and W_U only
      * exist in the transformer */
     const float *W_E = m->params + m->info[GS_W_E].offset;
-    const float *W_out = pr->has_neuron_logit ? m->params + m->info[GS_W_OUT].offset : NULL;
-    const float *W_U = pr->has_neuron_logit ? m->params + m->info[GS_W_U].offset : NULL;
+    const int last = pr->d.n_layers - 1; /* the block whose MLP feeds the logits */
+    const float *W_out = pr->has_neuron_logit ? m->params + m->info[gs_tf_block(GS_W_OUT, last)].offset : NULL;
+    const float *W_U = pr->has_neuron_logit ? m->params + m->info[gs_tf_unembed(&pr->d)].offset : NULL;
     const int32_t *tok = pr->basis.token;
 
     /* no basis, or no such matrix in the model: no norms (NaN, and the run file's

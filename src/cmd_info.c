@@ -59,7 +59,7 @@ static int print_info(gs_run *run, gs_err *err)
     if (gs_task_n_defined(c->op, c->p, why, sizeof why) < (long)c->p * c->p)
         printf("pairs      %s\n", why);
     print_wrapped("measures", gs_run_circuit_note(run));
-    if (c->model != GS_MODEL_TRANSFORMER)
+    if (c->model != GS_MODEL_TRANSFORMER || c->n_layers > 1)
         print_wrapped("", gs_run_model_note(run));
     char model[256];
     gs_config_describe_model(c, model, sizeof model);

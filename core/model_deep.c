@@ -1,0 +1,162 @@
+/* The transformer of several blocks (Power et al.'s 2-layer model is n_layers = 2),
+ * reference path: docs/science.md §2's block applied n_layers times, every position
+ * through every block (a block's attention reads all three positions of the block
+ * below), the unembedding at the last position. Block l's tensors are
+ * gs_tf_block(id, l) (params.h). Layouts as in model.c: rows are (input, position). */
+#include "model.h"
+
+#include <assert.h>
+#include <cblas.h>
+#include <string.h>
+
+#define P(m, id) ((m)->params + (m)->info[id].offset)
+#define G(m, id) ((m)->grads + (m)->info[id].offset)
+
+size_t gs_deep_acts_size(const gs_dims *d, int max_batch)
+{
+    const size_t R = (size_t)max_batch * 3, D = (size_t)d->d_model, M = (size_t)d->d_mlp,
+                 H = (size_t)d->n_heads, V = (size_t)d->n_out, L = (size_t)d->n_layers;
+    /* per block q, k, v, z, mid (R*D each), att, pre, post; the residuals; backward:
+     * dX, dmid, dz, dq, dk, dv (R*D), dpost (R*M); logits, dlogits; post (last) */
+    return L * (5 * R * D + R * H * 3 + 2 * R * M) + (L + 1) * R * D + 6 * R * D + R * M +
+           2 * (size_t)max_batch * V + (size_t)max_batch * M;
+}
+
+void gs_deep_carve(gs_model *m)
+{
+    const gs_dims *d = &m->d;
+    const size_t R = (size_t)m->max_batch * 3, D = (size_t)d->d_model, M = (size_t)d->d_mlp,
+                 H = (size_t)d->n_heads, V = (size_t)d->n_out;
+    float *at = m->acts;
+#define TAKE(ptr, n) ((ptr) = at, at += (n))
+    for (int l = 0; l < d->n_layers; l++) {
+        TAKE(m->blk_q[l], R * D);
+        TAKE(m->blk_k[l], R * D);
+        TAKE(m->blk_v[l], R * D);
+        TAKE(m->blk_z[l], R * D);
+        TAKE(m->blk_mid[l], R * D);
+        TAKE(m->blk_att[l], R * H * 3);
+        TAKE(m->blk_pre[l], R * M);
+        TAKE(m->blk_post[l], R * M);
+    }
+    for (int l = 0; l <= d->n_layers; l++)
+        TAKE(m->blk_x[l], R * D);
+    TAKE(m->dx0, R * D); /* dX */
+    TAKE(m->dx1, R * D); /* dmid */
+    TAKE(m->dz, R * D);
+    TAKE(m->dq, R * D);
+    TAKE(m->dk, R * D);
+    TAKE(m->dv, R * D);
+    TAKE(m->dpost, R * M);
+    TAKE(m->logits, (size_t)m->max_batch * V);
+    TAKE(m->dlogits, (size_t)m->max_batch * V);
+    TAKE(m->post, (size_t)m->max_batch * M);
+#undef TAKE
+    assert((size_t)(at - m->acts) == m->n_acts);
+}
+
+gs_eval gs_deep_forward(gs_model *m, const int32_t *idx, const int32_t *target, int n)
+{
+    assert(n >= 1 && n <= m->max_batch);
+    const gs_dims *d = &m->d;
+    const int D = d->d_model, H = d->n_heads, E = d->d_head, M = d->d_mlp, V = d->n_out;
+    const int rows = n * 3;
+    gs_embed_forward(m->blk_x[0], idx, n, m);
+    for (int l = 0; l < d->n_layers; l++) {
+        const float *x = m->blk_x[l];
+        float *mid = m->blk_mid[l], *pre = m->blk_pre[l], *post = m->blk_post[l], *out = m->blk_x[l + 1];
+        gs_heads_project(m->blk_q[l], x, P(m, gs_tf_block(GS_W_Q, l)), rows, d);
+        gs_heads_project(m->blk_k[l], x, P(m, gs_tf_block(GS_W_K, l)), rows, d);
+        gs_heads_project(m->blk_v[l], x, P(m, gs_tf_block(GS_W_V, l)), rows, d);
+        gs_attention_forward(m->blk_z[l], m->blk_att[l], m->blk_q[l], m->blk_k[l], m->blk_v[l], n, d);
+        memcpy(mid, x, (size_t)rows * D * sizeof(float));
+        for (int h = 0; h < H; h++)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, D, E, 1.0f,
+                        m->blk_z[l] + h * E, D, P(m, gs_tf_block(GS_W_O, l)) + (size_t)h * E * D, D,
+                        1.0f, mid, D);
+        /* MLP at every position (the next block reads them all) */
+        const float *b_in = P(m, gs_tf_block(GS_B_IN, l)), *b_out = P(m, gs_tf_block(GS_B_OUT, l));
+        for (int r = 0; r < rows; r++)
+            memcpy(pre + (size_t)r * M, b_in, (size_t)M * sizeof(float));
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, M, D, 1.0f, mid, D,
+                    P(m, gs_tf_block(GS_W_IN, l)), M, 1.0f, pre, M);
+        for (size_t j = 0; j < (size_t)rows * M; j++)
+            post[j] = pre[j] > 0.0f ? pre[j] : 0.0f;
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < D; c++)
+                out[(size_t)r * D + c] = mid[(size_t)r * D + c] + b_out[c];
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, D, M, 1.0f, post, M,
+                    P(m, gs_tf_block(GS_W_OUT, l)), D, 1.0f, out, D);
+    }
+    /* the last position: logits, and the last block's neurons for the probes */
+    const int last = d->n_layers - 1;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, V, D, 1.0f, m->blk_x[d->n_layers] + 2 * D,
+                3 * D, P(m, gs_tf_unembed(d)), V, 0.0f, m->logits, V);
+    for (int i = 0; i < n; i++)
+        memcpy(m->post + (size_t)i * M, m->blk_post[last] + ((size_t)i * 3 + 2) * M, (size_t)M * sizeof(float));
+    gs_eval ev = {0.0, 0, n};
+    for (int i = 0; i < n; i++) {
+        int ok;
+        ev.loss_sum += gs_cross_entropy_row(m->logits + (size_t)i * V, V, target[i], &ok);
+        ev.n_correct += ok;
+    }
+    return ev;
+}
+
+static void col_sums(float *g, const float *x, int rows, int cols)
+{
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++)
+            g[c] += x[(size_t)r * cols + c];
+}
+
+void gs_deep_backward(gs_model *m, const int32_t *idx, const int32_t *target, int n)
+{
+    assert(n >= 1 && n <= m->max_batch);
+    const gs_dims *d = &m->d;
+    const int D = d->d_model, H = d->n_heads, E = d->d_head, M = d->d_mlp, V = d->n_out;
+    const int rows = n * 3;
+    float *dX = m->dx0, *dmid = m->dx1;
+    gs_cross_entropy_backward(m->dlogits, m->logits, target, n, V);
+    /* unembedding: only the last position of the output residual has a gradient */
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, D, V, n, 1.0f, m->blk_x[d->n_layers] + 2 * D,
+                3 * D, m->dlogits, V, 1.0f, G(m, gs_tf_unembed(d)), V);
+    memset(dX, 0, (size_t)rows * D * sizeof(float));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, D, V, 1.0f, m->dlogits, V,
+                P(m, gs_tf_unembed(d)), V, 0.0f, dX + 2 * D, 3 * D);
+    for (int l = d->n_layers - 1; l >= 0; l--) {
+        const float *mid = m->blk_mid[l], *pre = m->blk_pre[l], *post = m->blk_post[l];
+        /* out = mid + post W_out + b_out */
+        col_sums(G(m, gs_tf_block(GS_B_OUT, l)), dX, rows, D);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, D, rows, 1.0f, post, M, dX, D, 1.0f,
+                    G(m, gs_tf_block(GS_W_OUT, l)), D);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, M, D, 1.0f, dX, D,
+                    P(m, gs_tf_block(GS_W_OUT, l)), D, 0.0f, m->dpost, M);
+        for (size_t j = 0; j < (size_t)rows * M; j++)
+            if (pre[j] <= 0.0f)
+                m->dpost[j] = 0.0f;
+        col_sums(G(m, gs_tf_block(GS_B_IN, l)), m->dpost, rows, M);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, D, M, rows, 1.0f, mid, D, m->dpost, M,
+                    1.0f, G(m, gs_tf_block(GS_W_IN, l)), M);
+        memcpy(dmid, dX, (size_t)rows * D * sizeof(float));
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, D, M, 1.0f, m->dpost, M,
+                    P(m, gs_tf_block(GS_W_IN, l)), M, 1.0f, dmid, D);
+        /* mid = x + sum_h z_h W_O[h]; dX becomes the gradient at the block's input */
+        const float *W_O = P(m, gs_tf_block(GS_W_O, l));
+        float *gW_O = G(m, gs_tf_block(GS_W_O, l));
+        for (int h = 0; h < H; h++) {
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, E, D, rows, 1.0f, m->blk_z[l] + h * E, D,
+                        dmid, D, 1.0f, gW_O + (size_t)h * E * D, D);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, E, D, 1.0f, dmid, D,
+                        W_O + (size_t)h * E * D, D, 0.0f, m->dz + h * E, D);
+        }
+        gs_attention_backward(m->dq, m->dk, m->dv, m->dz, m->blk_att[l], m->blk_q[l], m->blk_k[l],
+                              m->blk_v[l], n, d);
+        memcpy(dX, dmid, (size_t)rows * D * sizeof(float));
+        const float *x = m->blk_x[l];
+        gs_heads_project_backward(dX, G(m, gs_tf_block(GS_W_Q, l)), m->dq, x, P(m, gs_tf_block(GS_W_Q, l)), rows, d);
+        gs_heads_project_backward(dX, G(m, gs_tf_block(GS_W_K, l)), m->dk, x, P(m, gs_tf_block(GS_W_K, l)), rows, d);
+        gs_heads_project_backward(dX, G(m, gs_tf_block(GS_W_V, l)), m->dv, x, P(m, gs_tf_block(GS_W_V, l)), rows, d);
+    }
+    gs_embed_backward(m, dX, idx, n);
+}
