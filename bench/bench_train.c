@@ -294,16 +294,11 @@ static double torch_ms(int threads, int epochs, int rounds, const char *extra, c
  * it (the pool computes, OpenBLAS single-threaded inside it), with test metrics, against
  * the same model in PyTorch in the same run ---- */
 
-static int bench_models(int threads, int rounds, int epochs, int use_torch)
+/* One model: its epoch (with test metrics) in rounds, then PyTorch's (torch_args). */
+static int bench_model(const gs_config *cfg_in, const char *name, int threads, int rounds, int epochs,
+                       int use_torch, const char *torch_args, double gflop_per_epoch)
 {
-    gs_pool_set_default_threads(threads);
-    openblas_set_num_threads(1);
-    gs_config cfg;
-    gs_config_default(&cfg);
-    /* Prieto et al.'s MLP: two concatenated one-hots, 200, 200, ReLU, no bias */
-    cfg.model = GS_MODEL_MLP;
-    cfg.d_embed = 0;
-    cfg.bias = 0;
+    const gs_config cfg = *cfg_in;
     bench b;
     memset(&b, 0, sizeof b);
     b.cfg = cfg;
@@ -317,35 +312,60 @@ static int bench_models(int threads, int rounds, int epochs, int use_torch)
     gs_params_init(b.tr.model.params, &b.tr.dims, cfg.seed);
     char model[256];
     gs_config_describe_model(&cfg, model, sizeof model);
-    printf("\nmodels: p=%d frac %.2f, %d threads (the pool, as the command line runs)\n", cfg.p, cfg.frac,
-           threads);
-    time_fast(&b, 3, 1); /* warm up */
+    time_fast(&b, 1, 1); /* warm up */
     double t[256];
     for (int r = 0; r < rounds; r++) {
         t[r] = time_fast(&b, epochs, 1);
-        fprintf(stderr, "round %d/%d: mlp %.2f ms\n", r + 1, rounds, t[r]);
+        fprintf(stderr, "round %d/%d: %s %.2f ms\n", r + 1, rounds, name, t[r]);
     }
     const double best = best_of(t, rounds);
-    /* FLOPs: the one-hot first layer is a gather (not counted); the other layers'
-     * products, forward on every pair, backward (two products each) on the training set */
-    const double h = 200, p = cfg.p, fwd = 2 * h * h + 2 * h * p;
-    const double gflop = (fwd * (b.tr.split.n_train + b.tr.split.n_test) + 2 * fwd * b.tr.split.n_train) / 1e9;
-    printf("%-44s %10s %10s %9s %9s\n", "", "ms/epoch", "(median)", "GFLOP", "GFLOP/s");
-    printf("%-44s %10.2f %10.2f %9.3f %9.1f\n", "mlp 2x200 one-hot no bias, + test metrics", best,
-           median_of(t, rounds), gflop, gflop / best * 1e3);
+    printf("%-44s %10.2f %10.2f %9.3f %9.1f\n", name, best, median_of(t, rounds), gflop_per_epoch,
+           gflop_per_epoch / best * 1e3);
     printf("  (%s)\n", model);
     gs_trainer_free(&b.tr);
     if (use_torch) {
         char why[512] = "";
-        const double tt = torch_ms(threads, epochs / 4 > 2 ? epochs / 4 : 2, rounds < 3 ? rounds : 3,
-                                   "--model mlp", why, sizeof why);
+        const double tt = torch_ms(threads, epochs / 2 > 2 ? epochs / 2 : 2, rounds < 3 ? rounds : 3,
+                                   torch_args, why, sizeof why);
         if (tt > 0)
-            printf("PyTorch MLP (bench/torch_baseline.py --model mlp, same model and schedule, float64 loss): "
-                   "%.2f ms/epoch; grokscope %.1fx faster\n", tt, tt / best);
+            printf("  PyTorch (bench/torch_baseline.py %s, same model and schedule, float64 loss): "
+                   "%.2f ms/epoch; grokscope %.1fx faster\n", torch_args, tt, tt / best);
         else
-            printf("PyTorch MLP: not measured (%s)\n", why);
+            printf("  PyTorch: not measured (%s)\n", why);
     }
     return 0;
+}
+
+static int bench_models(int threads, int rounds, int epochs, int use_torch)
+{
+    gs_pool_set_default_threads(threads);
+    openblas_set_num_threads(1);
+    printf("\nmodels: p=113 frac 0.30, %d threads (the pool, as the command line runs), "
+           "+ test metrics; best (median) of %d rounds\n", threads, rounds);
+    printf("%-44s %10s %10s %9s %9s\n", "", "ms/epoch", "(median)", "GFLOP", "GFLOP/s");
+    gs_config cfg;
+    gs_config_default(&cfg);
+    const double n_train = (int)(cfg.frac * cfg.p * cfg.p), n_all = (double)cfg.p * cfg.p;
+    /* Prieto et al.'s MLP: two concatenated one-hots, 200, 200, ReLU, no bias. FLOPs:
+     * the one-hot first layer is a gather (not counted); the other layers' products,
+     * forward on every pair, backward (two products each) on the training set */
+    cfg.model = GS_MODEL_MLP;
+    cfg.d_embed = 0;
+    cfg.bias = 0;
+    const double h = 200, V = cfg.p, fwd = 2 * h * h + 2 * h * V;
+    if (bench_model(&cfg, "mlp 2x200 one-hot, no bias", threads, rounds, epochs, use_torch,
+                    "--model mlp", (fwd * n_all + 2 * fwd * n_train) / 1e9) != 0)
+        return 1;
+    /* Power et al.'s 2-layer transformer (the paper's block twice), reference path:
+     * every position through both blocks */
+    gs_config_default(&cfg);
+    cfg.n_layers = 2;
+    const double D = cfg.d_model, M = cfg.d_mlp, Vt = cfg.p + 1;
+    const double blk = 3 * (4 * 2 * D * D + 2 * 2 * D * M) + 6 * D * 2 * 2;
+    const double tfwd = 2 * blk + 2 * D * Vt;
+    return bench_model(&cfg, "transformer, 2 blocks (reference path)", threads, rounds,
+                       epochs / 10 > 2 ? epochs / 10 : 2, use_torch, "--layers 2",
+                       (tfwd * n_all + 2 * tfwd * n_train) / 1e9);
 }
 
 static void usage(void)
