@@ -2,8 +2,10 @@
  * reference path: docs/science.md §2's block applied n_layers times, every position
  * through every block (a block's attention reads all three positions of the block
  * below), the unembedding at the last position. Block l's tensors are
- * gs_tf_block(id, l) (params.h). Layouts as in model.c: rows are (input, position). */
+ * gs_tf_block(id, l) (params.h). Layouts as in model.c: rows are (input, position).
+ * The forward runs on the pool in blocks of inputs; the backward on the caller. */
 #include "model.h"
+#include "pool.h"
 
 #include <assert.h>
 #include <cblas.h>
@@ -55,25 +57,44 @@ void gs_deep_carve(gs_model *m)
     assert((size_t)(at - m->acts) == m->n_acts);
 }
 
-gs_eval gs_deep_forward(gs_model *m, const int32_t *idx, const int32_t *target, int n)
+/* Inputs in blocks whose size depends on n only (at most GS_MLP_MAX_PARTS of them),
+ * one pool task each: the bits do not depend on the thread count. */
+static int row_block(int n)
 {
-    assert(n >= 1 && n <= m->max_batch);
+    const int per = (n + GS_MLP_MAX_PARTS - 1) / GS_MLP_MAX_PARTS;
+    return per > 32 ? per : 32;
+}
+
+typedef struct {
+    gs_model *m;
+    const int32_t *idx, *target;
+    int block;
+} deep_ctx;
+
+/* the forward of inputs [lo, hi) through every block, their logits and losses */
+static void forward_rows(void *arg, int lo, int hi, int thread)
+{
+    (void)thread;
+    const deep_ctx *c = arg;
+    gs_model *m = c->m;
     const gs_dims *d = &m->d;
     const int D = d->d_model, H = d->n_heads, E = d->d_head, M = d->d_mlp, V = d->n_out;
-    const int rows = n * 3;
-    gs_embed_forward(m->blk_x[0], idx, n, m);
+    const int n = hi - lo, rows = n * 3;
+    const size_t rD = (size_t)lo * 3 * D, rM = (size_t)lo * 3 * M;
+    gs_embed_forward(m->blk_x[0] + rD, c->idx + lo, n, m);
     for (int l = 0; l < d->n_layers; l++) {
-        const float *x = m->blk_x[l];
-        float *mid = m->blk_mid[l], *pre = m->blk_pre[l], *post = m->blk_post[l], *out = m->blk_x[l + 1];
-        gs_heads_project(m->blk_q[l], x, P(m, gs_tf_block(GS_W_Q, l)), rows, d);
-        gs_heads_project(m->blk_k[l], x, P(m, gs_tf_block(GS_W_K, l)), rows, d);
-        gs_heads_project(m->blk_v[l], x, P(m, gs_tf_block(GS_W_V, l)), rows, d);
-        gs_attention_forward(m->blk_z[l], m->blk_att[l], m->blk_q[l], m->blk_k[l], m->blk_v[l], n, d);
+        const float *x = m->blk_x[l] + rD;
+        float *mid = m->blk_mid[l] + rD, *pre = m->blk_pre[l] + rM, *post = m->blk_post[l] + rM;
+        float *out = m->blk_x[l + 1] + rD, *q = m->blk_q[l] + rD, *k = m->blk_k[l] + rD;
+        float *v = m->blk_v[l] + rD, *z = m->blk_z[l] + rD;
+        gs_heads_project(q, x, P(m, gs_tf_block(GS_W_Q, l)), rows, d);
+        gs_heads_project(k, x, P(m, gs_tf_block(GS_W_K, l)), rows, d);
+        gs_heads_project(v, x, P(m, gs_tf_block(GS_W_V, l)), rows, d);
+        gs_attention_forward(z, m->blk_att[l] + (size_t)lo * H * 9, q, k, v, n, d);
         memcpy(mid, x, (size_t)rows * D * sizeof(float));
         for (int h = 0; h < H; h++)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, D, E, 1.0f,
-                        m->blk_z[l] + h * E, D, P(m, gs_tf_block(GS_W_O, l)) + (size_t)h * E * D, D,
-                        1.0f, mid, D);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, D, E, 1.0f, z + h * E, D,
+                        P(m, gs_tf_block(GS_W_O, l)) + (size_t)h * E * D, D, 1.0f, mid, D);
         /* MLP at every position (the next block reads them all) */
         const float *b_in = P(m, gs_tf_block(GS_B_IN, l)), *b_out = P(m, gs_tf_block(GS_B_OUT, l));
         for (int r = 0; r < rows; r++)
@@ -83,22 +104,39 @@ gs_eval gs_deep_forward(gs_model *m, const int32_t *idx, const int32_t *target, 
         for (size_t j = 0; j < (size_t)rows * M; j++)
             post[j] = pre[j] > 0.0f ? pre[j] : 0.0f;
         for (int r = 0; r < rows; r++)
-            for (int c = 0; c < D; c++)
-                out[(size_t)r * D + c] = mid[(size_t)r * D + c] + b_out[c];
+            for (int col = 0; col < D; col++)
+                out[(size_t)r * D + col] = mid[(size_t)r * D + col] + b_out[col];
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, D, M, 1.0f, post, M,
                     P(m, gs_tf_block(GS_W_OUT, l)), D, 1.0f, out, D);
     }
     /* the last position: logits, and the last block's neurons for the probes */
     const int last = d->n_layers - 1;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, V, D, 1.0f, m->blk_x[d->n_layers] + 2 * D,
-                3 * D, P(m, gs_tf_unembed(d)), V, 0.0f, m->logits, V);
-    for (int i = 0; i < n; i++)
+    float *logits = m->logits + (size_t)lo * V;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, V, D, 1.0f,
+                m->blk_x[d->n_layers] + rD + 2 * D, 3 * D, P(m, gs_tf_unembed(d)), V, 0.0f, logits, V);
+    for (int i = lo; i < hi; i++)
         memcpy(m->post + (size_t)i * M, m->blk_post[last] + ((size_t)i * 3 + 2) * M, (size_t)M * sizeof(float));
     gs_eval ev = {0.0, 0, n};
     for (int i = 0; i < n; i++) {
         int ok;
-        ev.loss_sum += gs_cross_entropy_row(m->logits + (size_t)i * V, V, target[i], &ok);
+        ev.loss_sum += gs_cross_entropy_row(logits + (size_t)i * V, V, c->target[lo + i], &ok);
         ev.n_correct += ok;
+    }
+    m->mlp_parts[lo / c->block] = ev;
+}
+
+gs_eval gs_deep_forward(gs_model *m, const int32_t *idx, const int32_t *target, int n)
+{
+    assert(n >= 1 && n <= m->max_batch);
+    deep_ctx c = {.m = m, .idx = idx, .target = target, .block = row_block(n)};
+    gs_jobs js = {.pool = m->pool, .ctx = &c};
+    gs_jobs_add_blocks(&js, forward_rows, n, c.block);
+    gs_jobs_run(&js);
+    gs_eval ev = {0.0, 0, 0};
+    for (int b = 0; b * c.block < n; b++) {
+        ev.loss_sum += m->mlp_parts[b].loss_sum;
+        ev.n_correct += m->mlp_parts[b].n_correct;
+        ev.n += m->mlp_parts[b].n;
     }
     return ev;
 }

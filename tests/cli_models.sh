@@ -40,6 +40,11 @@ for t in 1 2; do
     "$GS" train --out "$T/th$t.h5" $MLP --d-embed 8 --epochs 5 --threads $t --quiet --force || bad "threads $t"
 done
 $PY "$SRC/tests/runs_equal.py" "$T/th1.h5" "$T/th2.h5" >/dev/null && ok || bad "1 and 2 threads differ"
+for t in 1 2; do
+    "$GS" train --out "$T/dth$t.h5" --p 13 --frac 0.5 --d-model 16 --n-heads 2 --d-mlp 32 --layers 2 \
+        --epochs 5 --threads $t --quiet --force || bad "2 blocks, threads $t"
+done
+$PY "$SRC/tests/runs_equal.py" "$T/dth1.h5" "$T/dth2.h5" >/dev/null && ok || bad "2 blocks: 1 and 2 threads differ"
 
 # the MLP trains: train accuracy climbs to 100%
 "$GS" train --out "$T/fit.h5" $MLP --embed onehot --lr 1e-2 --epochs 100 --every 50 $T2 2>"$T/err" || cat "$T/err"
