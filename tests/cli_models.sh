@@ -83,6 +83,8 @@ assert np.isnan(o["analysis/gini_embed"][:]).all() and b"no embedding matrix" in
 assert np.isfinite(l["analysis/gini_embed"][:]).all() and np.isfinite(l["analysis/embed_fourier_norm"][:]).all()
 PYEOF
 "$GS" info "$T/onehot-a.h5" | grep -q "one-hot inputs have no embedding matrix, so" && ok || bad "info: model_measures"
+"$GS" freqs "$T/onehot-a.h5" >"$T/freqs" 2>&1 && grep -q "^embedding norm per frequency: none (mlp: " "$T/freqs" \
+    && ! grep -qE '^ +[0-9]+[*]? +nan' "$T/freqs" && ok || { bad "freqs: one-hot MLP"; cat "$T/freqs"; }
 "$GS" plot "$T/onehot-a.h5" --out "$T/figs" >"$T/err" 2>&1 || { bad "plot one-hot exited $?"; cat "$T/err"; }
 [ -f "$T/figs/loss.png" ] && [ ! -f "$T/figs/gini.png" ] && [ ! -f "$T/figs/embed_freqs.png" ] \
     && ok || { bad "plot: figures of one-hot MLP"; ls "$T/figs"; }
