@@ -3,7 +3,7 @@
  * through every block (a block's attention reads all three positions of the block
  * below), the unembedding at the last position. Block l's tensors are
  * gs_tf_block(id, l) (params.h). Layouts as in model.c: rows are (input, position).
- * The forward runs on the pool in blocks of inputs; the backward on the caller. */
+ * Both passes run on the pool (core/pool.h); the results do not depend on its size. */
 #include "model.h"
 #include "pool.h"
 
@@ -141,11 +141,97 @@ gs_eval gs_deep_forward(gs_model *m, const int32_t *idx, const int32_t *target, 
     return ev;
 }
 
-static void col_sums(float *g, const float *x, int rows, int cols)
+/* ---- the backward, on the pool: per-input work in the forward's input blocks, weight
+ * gradients in blocks of their rows (gs_jobs_add_gemm) or columns, so every output has
+ * one writer and every sum one order ---- */
+
+#define COL_BLOCK 32
+
+typedef struct {
+    gs_model *m;
+    const int32_t *idx, *target;
+    int n, block, l;
+    float *dX, *dmid;
+} back_ctx;
+
+/* bias gradients: column sums over every row of x [rows, cols], columns [lo, hi) */
+static void col_sums(float *g, const float *x, int rows, int cols, int lo, int hi)
 {
     for (int r = 0; r < rows; r++)
-        for (int c = 0; c < cols; c++)
+        for (int c = lo; c < hi; c++)
             g[c] += x[(size_t)r * cols + c];
+}
+
+static void b_out_cols(void *arg, int lo, int hi, int thread)
+{
+    (void)thread;
+    const back_ctx *c = arg;
+    col_sums(G(c->m, gs_tf_block(GS_B_OUT, c->l)), c->dX, 3 * c->n, c->m->d.d_model, lo, hi);
+}
+
+static void b_in_cols(void *arg, int lo, int hi, int thread)
+{
+    (void)thread;
+    const back_ctx *c = arg;
+    col_sums(G(c->m, gs_tf_block(GS_B_IN, c->l)), c->m->dpost, 3 * c->n, c->m->d.d_mlp, lo, hi);
+}
+
+/* dpost = dX W_out^T through the ReLU, inputs [lo, hi) */
+static void dpost_rows(void *arg, int lo, int hi, int thread)
+{
+    (void)thread;
+    const back_ctx *c = arg;
+    gs_model *m = c->m;
+    const int D = m->d.d_model, M = m->d.d_mlp, rows = 3 * (hi - lo);
+    const size_t rD = (size_t)lo * 3 * D, rM = (size_t)lo * 3 * M;
+    float *dpost = m->dpost + rM;
+    const float *pre = m->blk_pre[c->l] + rM;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, M, D, 1.0f, c->dX + rD, D,
+                P(m, gs_tf_block(GS_W_OUT, c->l)), D, 0.0f, dpost, M);
+    for (size_t j = 0; j < (size_t)rows * M; j++)
+        if (pre[j] <= 0.0f)
+            dpost[j] = 0.0f;
+}
+
+/* dmid = dX + dpost W_in^T, inputs [lo, hi) */
+static void dmid_rows(void *arg, int lo, int hi, int thread)
+{
+    (void)thread;
+    const back_ctx *c = arg;
+    gs_model *m = c->m;
+    const int D = m->d.d_model, M = m->d.d_mlp, rows = 3 * (hi - lo);
+    const size_t rD = (size_t)lo * 3 * D, rM = (size_t)lo * 3 * M;
+    memcpy(c->dmid + rD, c->dX + rD, (size_t)rows * D * sizeof(float));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, D, M, 1.0f, m->dpost + rM, M,
+                P(m, gs_tf_block(GS_W_IN, c->l)), M, 1.0f, c->dmid + rD, D);
+}
+
+/* inputs [lo, hi): dz = dmid W_O^T, the attention's backward, and the gradient at the
+ * block's input dX = dmid + dq W_Q^T + dk W_K^T + dv W_V^T */
+static void attn_rows(void *arg, int lo, int hi, int thread)
+{
+    (void)thread;
+    const back_ctx *c = arg;
+    gs_model *m = c->m;
+    const gs_dims *d = &m->d;
+    const int D = d->d_model, H = d->n_heads, E = d->d_head, l = c->l, rows = 3 * (hi - lo);
+    const size_t rD = (size_t)lo * 3 * D;
+    const float *W_O = P(m, gs_tf_block(GS_W_O, l));
+    for (int h = 0; h < H; h++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, E, D, 1.0f, c->dmid + rD, D,
+                    W_O + (size_t)h * E * D, D, 0.0f, m->dz + rD + h * E, D);
+    gs_attention_backward(m->dq + rD, m->dk + rD, m->dv + rD, m->dz + rD,
+                          m->blk_att[l] + (size_t)lo * H * 9, m->blk_q[l] + rD, m->blk_k[l] + rD,
+                          m->blk_v[l] + rD, hi - lo, d);
+    memcpy(c->dX + rD, c->dmid + rD, (size_t)rows * D * sizeof(float));
+    const int ids[3] = {GS_W_Q, GS_W_K, GS_W_V};
+    const float *douts[3] = {m->dq + rD, m->dk + rD, m->dv + rD};
+    for (int w = 0; w < 3; w++) {
+        const float *W = P(m, gs_tf_block(ids[w], l));
+        for (int h = 0; h < H; h++)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, D, E, 1.0f, douts[w] + h * E, D,
+                        W + (size_t)h * D * E, E, 1.0f, c->dX + rD, D);
+    }
 }
 
 void gs_deep_backward(gs_model *m, const int32_t *idx, const int32_t *target, int n)
@@ -154,47 +240,46 @@ void gs_deep_backward(gs_model *m, const int32_t *idx, const int32_t *target, in
     const gs_dims *d = &m->d;
     const int D = d->d_model, H = d->n_heads, E = d->d_head, M = d->d_mlp, V = d->n_out;
     const int rows = n * 3;
-    float *dX = m->dx0, *dmid = m->dx1;
+    back_ctx c = {.m = m, .idx = idx, .target = target, .n = n, .block = row_block(n),
+                  .dX = m->dx0, .dmid = m->dx1};
+    gs_jobs js = {.pool = m->pool, .ctx = &c};
     gs_cross_entropy_backward(m->dlogits, m->logits, target, n, V);
     /* unembedding: only the last position of the output residual has a gradient */
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, D, V, n, 1.0f, m->blk_x[d->n_layers] + 2 * D,
                 3 * D, m->dlogits, V, 1.0f, G(m, gs_tf_unembed(d)), V);
-    memset(dX, 0, (size_t)rows * D * sizeof(float));
+    memset(c.dX, 0, (size_t)rows * D * sizeof(float));
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, D, V, 1.0f, m->dlogits, V,
-                P(m, gs_tf_unembed(d)), V, 0.0f, dX + 2 * D, 3 * D);
+                P(m, gs_tf_unembed(d)), V, 0.0f, c.dX + 2 * D, 3 * D);
     for (int l = d->n_layers - 1; l >= 0; l--) {
-        const float *mid = m->blk_mid[l], *pre = m->blk_pre[l], *post = m->blk_post[l];
+        c.l = l;
         /* out = mid + post W_out + b_out */
-        col_sums(G(m, gs_tf_block(GS_B_OUT, l)), dX, rows, D);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, D, rows, 1.0f, post, M, dX, D, 1.0f,
-                    G(m, gs_tf_block(GS_W_OUT, l)), D);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, M, D, 1.0f, dX, D,
-                    P(m, gs_tf_block(GS_W_OUT, l)), D, 0.0f, m->dpost, M);
-        for (size_t j = 0; j < (size_t)rows * M; j++)
-            if (pre[j] <= 0.0f)
-                m->dpost[j] = 0.0f;
-        col_sums(G(m, gs_tf_block(GS_B_IN, l)), m->dpost, rows, M);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, D, M, rows, 1.0f, mid, D, m->dpost, M,
-                    1.0f, G(m, gs_tf_block(GS_W_IN, l)), M);
-        memcpy(dmid, dX, (size_t)rows * D * sizeof(float));
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, D, M, 1.0f, m->dpost, M,
-                    P(m, gs_tf_block(GS_W_IN, l)), M, 1.0f, dmid, D);
-        /* mid = x + sum_h z_h W_O[h]; dX becomes the gradient at the block's input */
-        const float *W_O = P(m, gs_tf_block(GS_W_O, l));
+        gs_jobs_add_blocks(&js, b_out_cols, D, COL_BLOCK);
+        gs_jobs_add_gemm(&js, CblasTrans, CblasNoTrans, M, D, rows, m->blk_post[l], M, c.dX, D, 1.0f,
+                         G(m, gs_tf_block(GS_W_OUT, l)), D, COL_BLOCK);
+        gs_jobs_add_blocks(&js, dpost_rows, n, c.block);
+        gs_jobs_run(&js);
+        /* post = relu(mid W_in + b_in) */
+        gs_jobs_add_blocks(&js, b_in_cols, M, COL_BLOCK);
+        gs_jobs_add_gemm(&js, CblasTrans, CblasNoTrans, D, M, rows, m->blk_mid[l], D, m->dpost, M, 1.0f,
+                         G(m, gs_tf_block(GS_W_IN, l)), M, COL_BLOCK);
+        gs_jobs_add_blocks(&js, dmid_rows, n, c.block);
+        gs_jobs_run(&js);
+        /* mid = x + sum_h z_h W_O[h]; then attention and the q, k, v projections */
         float *gW_O = G(m, gs_tf_block(GS_W_O, l));
-        for (int h = 0; h < H; h++) {
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, E, D, rows, 1.0f, m->blk_z[l] + h * E, D,
-                        dmid, D, 1.0f, gW_O + (size_t)h * E * D, D);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, E, D, 1.0f, dmid, D,
-                        W_O + (size_t)h * E * D, D, 0.0f, m->dz + h * E, D);
+        for (int h = 0; h < H; h++)
+            gs_jobs_add_gemm(&js, CblasTrans, CblasNoTrans, E, D, rows, m->blk_z[l] + h * E, D, c.dmid, D,
+                             1.0f, gW_O + (size_t)h * E * D, D, COL_BLOCK);
+        gs_jobs_add_blocks(&js, attn_rows, n, c.block);
+        gs_jobs_run(&js);
+        const int ids[3] = {GS_W_Q, GS_W_K, GS_W_V};
+        const float *douts[3] = {m->dq, m->dk, m->dv};
+        for (int w = 0; w < 3; w++) {
+            float *gW = G(m, gs_tf_block(ids[w], l));
+            for (int h = 0; h < H; h++)
+                gs_jobs_add_gemm(&js, CblasTrans, CblasNoTrans, D, E, rows, m->blk_x[l], D, douts[w] + h * E, D,
+                                 1.0f, gW + (size_t)h * D * E, E, COL_BLOCK);
         }
-        gs_attention_backward(m->dq, m->dk, m->dv, m->dz, m->blk_att[l], m->blk_q[l], m->blk_k[l],
-                              m->blk_v[l], n, d);
-        memcpy(dX, dmid, (size_t)rows * D * sizeof(float));
-        const float *x = m->blk_x[l];
-        gs_heads_project_backward(dX, G(m, gs_tf_block(GS_W_Q, l)), m->dq, x, P(m, gs_tf_block(GS_W_Q, l)), rows, d);
-        gs_heads_project_backward(dX, G(m, gs_tf_block(GS_W_K, l)), m->dk, x, P(m, gs_tf_block(GS_W_K, l)), rows, d);
-        gs_heads_project_backward(dX, G(m, gs_tf_block(GS_W_V, l)), m->dv, x, P(m, gs_tf_block(GS_W_V, l)), rows, d);
+        gs_jobs_run(&js);
     }
-    gs_embed_backward(m, dX, idx, n);
+    gs_embed_backward(m, c.dX, idx, n);
 }
