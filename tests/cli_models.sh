@@ -106,6 +106,14 @@ err_is "--d-embed does not apply to --embed onehot" --model mlp --embed onehot -
 err_is "--hidden does not apply to --model transformer" --hidden 200
 err_is "--d-model does not apply to --model mlp" --model mlp --d-model 64
 err_is "--batch" --batch 0
+# a checkpoint of the same model is a start: --init onehot-a.h5's last weights
+"$GS" train --out "$T/init.h5" $MLP --embed onehot --no-bias --init "$T/onehot-a.h5" --epochs 1 \
+    --threads 2 --quiet --force && $PY - "$T/onehot-a.h5" "$T/init.h5" <<'PYEOF' && ok || bad "--init from an MLP run"
+import sys, h5py, numpy as np
+a, b = (h5py.File(p, "r")["checkpoints"] for p in sys.argv[1:3])
+for k in ("layers.0.W", "layers.1.W", "unembed.W_U"):
+    assert np.array_equal(a[k][-1], b[k][0]), k
+PYEOF
 # a checkpoint of another model is no start
 err_is "has other parameters (keys or shapes) than this run's transformer" --p 13 --frac 0.5 --init "$T/onehot-a.h5"
 finish
