@@ -1,4 +1,4 @@
-/* The MLP of docs/models.md, forward and backward over OpenBLAS sgemm.
+/* The MLP of docs/models.md, forward and backward over OpenBLAS sgemm on the pool.
  *
  * Input of pair (a, b): the concatenation [W_E[a], W_E[b]] of one learned embedding
  * table (d_embed > 0), or of the two one-hots [e_a, e_b] (d_embed = 0). The one-hot
