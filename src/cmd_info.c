@@ -96,7 +96,11 @@ static int print_info(gs_run *run, gs_err *err)
     if (gs_task_n_defined(c->op, c->p, why, sizeof why) < (long)c->p * c->p)
         printf("pairs      %s\n", why);
     print_wrapped("measures", gs_run_circuit_note(run));
-    printf("model      d_model %d, %d heads, d_mlp %d\n", c->d_model, c->n_heads, c->d_mlp);
+    if (c->model != GS_MODEL_TRANSFORMER || c->n_layers > 1)
+        print_wrapped("", gs_run_model_note(run));
+    char model[256];
+    gs_config_describe_model(c, model, sizeof model);
+    print_wrapped("model", model);
     print_optimizer(c);
     printf("numerics   float32, %s\n", c->flush_subnormals ? "subnormals flushed to zero"
                                                                : "IEEE subnormals");

@@ -159,6 +159,12 @@ int gs_train_run(const gs_train_job *job, gs_err *err)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
+    /* a model other than the paper's says what it is and which path computes it */
+    if (!job->quiet && (cfg->model != GS_MODEL_TRANSFORMER || cfg->n_layers != 1 || cfg->batch > 0)) {
+        char model[256];
+        gs_config_describe_model(cfg, model, sizeof model);
+        fprintf(stderr, "model: %s\n", model);
+    }
     gs_progress pr;
     gs_progress_start(&pr, job->resume ? "resume" : "epoch", first, cfg->epochs, job->quiet);
     for (long e = first;; e++) {
