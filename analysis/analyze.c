@@ -92,7 +92,7 @@ static int pass_setup(pass *ps, gs_err *err)
     const int n_ck = gs_run_n_checkpoints(ps->run);
     if (n_ck == 0)
         return gs_err_set(err, "%s: the run has no checkpoint yet", gs_run_path(ps->run));
-    gs_param_info info[GS_N_PARAMS];
+    gs_param_info info[GS_MAX_TENSORS];
     const size_t n_params = gs_params_layout(d, info);
     ps->epochs = malloc((size_t)n_ck * sizeof *ps->epochs);
     ps->params = malloc(n_params * sizeof *ps->params);

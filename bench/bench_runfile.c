@@ -82,7 +82,7 @@ int main(int argc, char **argv)
         return 1;
     }
     gs_dims d;
-    gs_param_info info[GS_N_PARAMS];
+    gs_param_info info[GS_MAX_TENSORS];
     gs_dims_make(&d, cfg.p, cfg.d_model, cfg.n_heads, cfg.d_mlp);
     const size_t n = gs_params_layout(&d, info);
     float *params = malloc(3 * n * sizeof(float));

@@ -9,7 +9,10 @@
  * under the same load.
  *
  *   bench_train [--threads N] [--rounds R] [--epochs E] [--ref-epochs E] [--no-torch]
- *               [--phases] [--no-late] [--late-only] [--late-epochs E] */
+ *               [--phases] [--no-late] [--late-only] [--late-epochs E] [--models-only]
+ *
+ * Then the other models (docs/models.md): the MLP in Prieto et al.'s configuration
+ * against the same MLP in PyTorch (--models-only: that part alone). */
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
@@ -255,16 +258,17 @@ static long fast_training_rss_kb(int threads, int epochs)
     return kb;
 }
 
-/* ms/epoch of bench/torch_baseline.py, or < 0 (with the reason in why) */
-static double torch_ms(int threads, int epochs, int rounds, char *why, size_t why_len)
+/* ms/epoch of bench/torch_baseline.py (extra: more of its options), or < 0 (with the
+ * reason in why) */
+static double torch_ms(int threads, int epochs, int rounds, const char *extra, char *why, size_t why_len)
 {
     if (system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0) {
         snprintf(why, why_len, "/usr/bin/python3 cannot import torch");
         return -1;
     }
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/torch_baseline.py --threads %d --epochs %d --rounds %d",
-             GS_BENCH_DIR, threads, epochs, rounds);
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/torch_baseline.py --threads %d --epochs %d --rounds %d %s",
+             GS_BENCH_DIR, threads, epochs, rounds, extra);
     FILE *f = popen(cmd, "r");
     if (!f) {
         snprintf(why, why_len, "cannot run bench/torch_baseline.py");
@@ -286,17 +290,95 @@ static double torch_ms(int threads, int epochs, int rounds, char *why, size_t wh
     return ms;
 }
 
+/* ---- the other models (docs/models.md): the trainer's epoch as the command line runs
+ * it (the pool computes, OpenBLAS single-threaded inside it), with test metrics, against
+ * the same model in PyTorch in the same run ---- */
+
+/* One model: its epoch (with test metrics) in rounds, then PyTorch's (torch_args). */
+static int bench_model(const gs_config *cfg_in, const char *name, int threads, int rounds, int epochs,
+                       int use_torch, const char *torch_args, double gflop_per_epoch)
+{
+    const gs_config cfg = *cfg_in;
+    bench b;
+    memset(&b, 0, sizeof b);
+    b.cfg = cfg;
+    gs_split split;
+    gs_err err;
+    if (gs_split_make(&split, cfg.p, cfg.op, cfg.frac, cfg.seed, &err) != 0 ||
+        gs_trainer_init(&b.tr, &cfg, &split, &err) != 0) {
+        fprintf(stderr, "bench_train: %s\n", err.msg);
+        return 1;
+    }
+    gs_params_init(b.tr.model.params, &b.tr.dims, cfg.seed);
+    char model[256];
+    gs_config_describe_model(&cfg, model, sizeof model);
+    time_fast(&b, 1, 1); /* warm up */
+    double t[256];
+    for (int r = 0; r < rounds; r++) {
+        t[r] = time_fast(&b, epochs, 1);
+        fprintf(stderr, "round %d/%d: %s %.2f ms\n", r + 1, rounds, name, t[r]);
+    }
+    const double best = best_of(t, rounds);
+    printf("%-44s %10.2f %10.2f %9.3f %9.1f\n", name, best, median_of(t, rounds), gflop_per_epoch,
+           gflop_per_epoch / best * 1e3);
+    printf("  (%s)\n", model);
+    gs_trainer_free(&b.tr);
+    if (use_torch) {
+        char why[512] = "";
+        const double tt = torch_ms(threads, epochs / 2 > 2 ? epochs / 2 : 2, rounds < 3 ? rounds : 3,
+                                   torch_args, why, sizeof why);
+        if (tt > 0)
+            printf("  PyTorch (bench/torch_baseline.py %s, same model and schedule, float64 loss): "
+                   "%.2f ms/epoch; grokscope %.1fx faster\n", torch_args, tt, tt / best);
+        else
+            printf("  PyTorch: not measured (%s)\n", why);
+    }
+    return 0;
+}
+
+static int bench_models(int threads, int rounds, int epochs, int use_torch)
+{
+    gs_pool_set_default_threads(threads);
+    openblas_set_num_threads(1);
+    printf("\nmodels: p=113 frac 0.30, %d threads (the pool, as the command line runs), "
+           "+ test metrics; best (median) of %d rounds\n", threads, rounds);
+    printf("%-44s %10s %10s %9s %9s\n", "", "ms/epoch", "(median)", "GFLOP", "GFLOP/s");
+    gs_config cfg;
+    gs_config_default(&cfg);
+    const double n_train = (int)(cfg.frac * cfg.p * cfg.p), n_all = (double)cfg.p * cfg.p;
+    /* Prieto et al.'s MLP: two concatenated one-hots, 200, 200, ReLU, no bias. FLOPs:
+     * the one-hot first layer is a gather (not counted); the other layers' products,
+     * forward on every pair, backward (two products each) on the training set */
+    cfg.model = GS_MODEL_MLP;
+    cfg.d_embed = 0;
+    cfg.bias = 0;
+    const double h = 200, V = cfg.p, fwd = 2 * h * h + 2 * h * V;
+    if (bench_model(&cfg, "mlp 2x200 one-hot, no bias", threads, rounds, epochs, use_torch,
+                    "--model mlp", (fwd * n_all + 2 * fwd * n_train) / 1e9) != 0)
+        return 1;
+    /* Power et al.'s 2-layer transformer (the paper's block twice), reference path:
+     * every position through both blocks */
+    gs_config_default(&cfg);
+    cfg.n_layers = 2;
+    const double D = cfg.d_model, M = cfg.d_mlp, Vt = cfg.p + 1;
+    const double blk = 3 * (4 * 2 * D * D + 2 * 2 * D * M) + 6 * D * 2 * 2;
+    const double tfwd = 2 * blk + 2 * D * Vt;
+    return bench_model(&cfg, "transformer, 2 blocks (reference path)", threads, rounds,
+                       epochs / 10 > 2 ? epochs / 10 : 2, use_torch, "--layers 2",
+                       (tfwd * n_all + 2 * tfwd * n_train) / 1e9);
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: bench_train [--threads N] [--rounds R] [--epochs E] [--ref-epochs E] "
-                    "[--no-torch] [--phases] [--no-late] [--late-only] [--late-epochs E]\n");
+                    "[--no-torch] [--phases] [--no-late] [--late-only] [--late-epochs E] [--models-only]\n");
     exit(2);
 }
 
 int main(int argc, char **argv)
 {
     int threads = 2, rounds = 7, epochs = 20, ref_epochs = 2, use_torch = 1, phases = 0, rss_epochs = 0;
-    int late = 1, late_only = 0, late_epochs = 1500;
+    int late = 1, late_only = 0, late_epochs = 1500, models_only = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc)
             threads = atoi(argv[++i]);
@@ -314,6 +396,8 @@ int main(int argc, char **argv)
             late = 0;
         else if (!strcmp(argv[i], "--late-only"))
             late_only = 1;
+        else if (!strcmp(argv[i], "--models-only"))
+            models_only = 1;
         else if (!strcmp(argv[i], "--late-epochs") && i + 1 < argc)
             late_epochs = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--rss-child") && i + 1 < argc)
@@ -330,6 +414,8 @@ int main(int argc, char **argv)
         openblas_set_num_threads(1);
         return bench_late(rounds > 0 ? rounds : 1, epochs, late_epochs);
     }
+    if (models_only)
+        return bench_models(threads, rounds > 0 ? rounds : 1, epochs, use_torch);
     if (rss_epochs > 0) {
         gs_config cfg;
         gs_config_default(&cfg);
@@ -429,7 +515,7 @@ int main(int argc, char **argv)
     if (use_torch) {
         char why[512] = "";
         /* the PyTorch loop is slow: fewer epochs per round */
-        const double t = torch_ms(threads, epochs / 4 > 2 ? epochs / 4 : 2, rounds < 3 ? rounds : 3, why, sizeof why);
+        const double t = torch_ms(threads, epochs / 4 > 2 ? epochs / 4 : 2, rounds < 3 ? rounds : 3, "", why, sizeof why);
         if (t > 0)
             printf("PyTorch (bench/torch_baseline.py, same model and schedule, float64 loss): %.2f ms/epoch; "
                    "fast path %.1fx faster\n",
@@ -440,6 +526,8 @@ int main(int argc, char **argv)
     gs_model_free(&b.ref);
     free(b.ref_m);
     gs_trainer_free(&b.tr);
+    if (bench_models(threads, rounds, epochs, use_torch) != 0)
+        return 1;
     if (late) {
         gs_pool_set_default_threads(threads);
         openblas_set_num_threads(1);

@@ -12,6 +12,13 @@
 #define GS_VERSION "unknown"
 #endif
 
+void gs_run_set_layout(gs_run *run)
+{
+    gs_config_dims(&run->cfg, &run->dims);
+    run->n_tensors = gs_params_count(&run->dims);
+    run->n_params = gs_params_layout(&run->dims, run->info);
+}
+
 const char *gs_run_where(char buf[GS_WHERE_MAX], const char *path, const char *obj)
 {
     snprintf(buf, GS_WHERE_MAX, "%s: %s", path, obj);
@@ -106,8 +113,7 @@ int gs_run_create(gs_run **out, const char *path, const gs_config *cfg, const gs
     run->minor = GS_RUN_FORMAT_MINOR;
     run->n_train = split->n_train;
     run->n_test = split->n_test;
-    gs_dims_make(&run->dims, cfg->p, cfg->d_model, cfg->n_heads, cfg->d_mlp);
-    run->n_params = gs_params_layout(&run->dims, run->info);
+    gs_run_set_layout(run);
     run->command_line = strdup(command_line ? command_line : "");
     run->created_by = strdup("grokscope " GS_VERSION);
     if (!run->command_line || !run->created_by) {
@@ -217,7 +223,7 @@ static int write_metrics(gs_run *run, const gs_metrics_row *rows, int n_rows, gs
 
 static int write_checkpoint(gs_run *run, const float *params, gs_err *err)
 {
-    for (int t = 0; t < GS_N_PARAMS; t++)
+    for (int t = 0; t < run->n_tensors; t++)
         if (gs_run_ds_write(run, GS_O_PARAM + t, (hsize_t)run->n_ckpt, 1,
                             params + run->info[t].offset, err) < 0)
             return -1;
@@ -312,6 +318,7 @@ const gs_dims *gs_run_dims(const gs_run *run) { return &run->dims; }
 const char *gs_run_command_line(const gs_run *run) { return run->command_line; }
 const char *gs_run_created_by(const gs_run *run) { return run->created_by; }
 const char *gs_run_circuit_note(const gs_run *run) { return run->circuit_note; }
+const char *gs_run_model_note(const gs_run *run) { return run->model_note; }
 
 int gs_run_n_checkpoints(const gs_run *run) { return run->n_ckpt; }
 long gs_run_n_metrics(const gs_run *run) { return run->n_metrics; }

@@ -52,7 +52,7 @@ int gs_run_create(gs_run **out, const char *path, const gs_config *cfg, const gs
                   const char *command_line, int force, gs_err *err);
 
 /* Appends n_rows metric rows (epochs must continue the stored ones), then checkpoint
- * `epoch` holding params (all GS_N_PARAMS tensors, layout of gs_params_layout), then
+ * `epoch` holding params (the model's tensors, layout of gs_params_layout), then
  * the optimizer state (adam_m, adam_v, step = number of optimizer steps taken), then
  * flushes. rows may be empty (n_rows 0). */
 int gs_run_append(gs_run *run, const gs_metrics_row *rows, int n_rows, long epoch,
@@ -90,6 +90,9 @@ const char *gs_run_created_by(const gs_run *run);
  * has no Fourier circuit). Files written before it existed (format < 1.2) get what this
  * grokscope says for their op and p. */
 const char *gs_run_circuit_note(const gs_run *run);
+/* /analysis attribute model_measures (format 1.3; core/config.h gs_config_model_note):
+ * which measures the model has; files without it are the transformer's ("all: ..."). */
+const char *gs_run_model_note(const gs_run *run);
 
 /* Re-reads the sizes (for a SWMR reader following a live run). */
 int gs_run_refresh(gs_run *run, gs_err *err);

@@ -16,11 +16,14 @@ static int write_circuit_note(gs_run *run, gs_err *err)
 {
     char where[GS_WHERE_MAX];
     gs_circuit_describe(run->cfg.op, run->cfg.p, run->circuit_note, sizeof run->circuit_note);
+    gs_config_model_note(&run->cfg, run->model_note, sizeof run->model_note);
     gs_run_where(where, run->path, "/analysis");
     hid_t g = H5Gopen2(run->file, "analysis", H5P_DEFAULT);
     if (g < 0)
         return gs_h5_fail(err, "%s: cannot open", where);
     int rc = gs_h5_attr_write_str(g, "circuit_measures", run->circuit_note, where, err);
+    if (rc == 0)
+        rc = gs_h5_attr_write_str(g, "model_measures", run->model_note, where, err);
     if (H5Gclose(g) < 0 && rc == 0)
         rc = gs_h5_fail(err, "%s: cannot close", where);
     return rc < 0 ? -1 : 0;
@@ -31,6 +34,7 @@ static int read_circuit_note(gs_run *run, gs_err *err)
 {
     char where[GS_WHERE_MAX];
     gs_circuit_describe(run->cfg.op, run->cfg.p, run->circuit_note, sizeof run->circuit_note);
+    gs_config_model_note(&run->cfg, run->model_note, sizeof run->model_note);
     gs_run_where(where, run->path, "/analysis");
     htri_t has = H5Lexists(run->file, "analysis", H5P_DEFAULT);
     if (has <= 0)
@@ -42,6 +46,11 @@ static int read_circuit_note(gs_run *run, gs_err *err)
     int rc = gs_h5_attr_exists(g, "circuit_measures", where, err);
     if (rc > 0 && (rc = gs_h5_attr_read_str(g, "circuit_measures", &note, where, err)) >= 0)
         snprintf(run->circuit_note, sizeof run->circuit_note, "%s", note);
+    free(note);
+    note = NULL;
+    if (rc >= 0 && (rc = gs_h5_attr_exists(g, "model_measures", where, err)) > 0 &&
+        (rc = gs_h5_attr_read_str(g, "model_measures", &note, where, err)) >= 0)
+        snprintf(run->model_note, sizeof run->model_note, "%s", note);
     free(note);
     H5Gclose(g);
     return rc < 0 ? -1 : 0;
@@ -74,21 +83,6 @@ static int read_opt_f64(hid_t g, const char *name, double *v, const char *where,
     return has < 0 ? -1 : has ? gs_h5_attr_read_f64(g, name, v, where, err) : 0;
 }
 
-static int read_opt_int(hid_t g, const char *name, int64_t lo, int64_t hi, int *v,
-                        const char *where, gs_err *err)
-{
-    int64_t x;
-    int has = gs_h5_attr_exists(g, name, where, err);
-    if (has <= 0)
-        return has;
-    if (gs_h5_attr_read_i64(g, name, &x, where, err) < 0)
-        return -1;
-    if (x < lo || x > hi)
-        return gs_err_set(err, "%s: attribute %s = %lld is out of range", where, name, (long long)x);
-    *v = (int)x;
-    return 0;
-}
-
 static int read_opt_name(hid_t g, const char *name, int (*parse)(const char *, int *), int *v,
                          const char *where, gs_err *err)
 {
@@ -101,6 +95,85 @@ static int read_opt_name(hid_t g, const char *name, int (*parse)(const char *, i
     int bad = parse(s, v) != 0;
     if (bad)
         gs_err_set(err, "%s: attribute %s = '%.60s' is unknown to this grokscope", where, name, s);
+    free(s);
+    return bad ? -1 : 0;
+}
+
+/* ---- the model and batch fields (format 1.3; docs/run-file.md) ---- */
+
+/* model always; the transformer's n_layers, or the MLP's fields; batch. */
+static int write_model(hid_t g, const gs_config *c, const char *where, gs_err *err)
+{
+    if (gs_h5_attr_write_str(g, "model", gs_model_kind_name(c->model), where, err) < 0)
+        return -1;
+    if (c->model == GS_MODEL_TRANSFORMER) {
+        if (gs_h5_attr_write_i64(g, "n_layers", c->n_layers, where, err) < 0)
+            return -1;
+    } else {
+        char hidden[GS_MLP_MAX_HIDDEN * 8];
+        gs_hidden_format(hidden, sizeof hidden, c->n_hidden, c->hidden);
+        if (gs_h5_attr_write_i64(g, "d_embed", c->d_embed, where, err) < 0 ||
+            gs_h5_attr_write_str(g, "hidden", hidden, where, err) < 0 ||
+            gs_h5_attr_write_str(g, "act", gs_act_name(c->act), where, err) < 0 ||
+            gs_h5_attr_write_i64(g, "bias", c->bias, where, err) < 0)
+            return -1;
+    }
+    return gs_h5_attr_write_i64(g, "batch", c->batch, where, err);
+}
+
+/* Absent attributes are what files before 1.3 were: the one-layer transformer, full
+ * batch. */
+static int read_opt_int(hid_t g, const char *name, int64_t lo, int64_t hi, int *out,
+                        const char *where, gs_err *err);
+
+static int read_opt_str(hid_t g, const char *name, char **out, const char *where, gs_err *err)
+{
+    *out = NULL;
+    int has = gs_h5_attr_exists(g, name, where, err);
+    if (has <= 0)
+        return has;
+    return gs_h5_attr_read_str(g, name, out, where, err) < 0 ? -1 : 1;
+}
+
+static int read_model(hid_t g, gs_config *c, const char *where, gs_err *err)
+{
+    gs_config def;
+    gs_config_default(&def);
+    c->model = def.model;
+    c->n_layers = def.n_layers;
+    c->d_embed = def.d_embed;
+    c->n_hidden = def.n_hidden;
+    memcpy(c->hidden, def.hidden, sizeof c->hidden);
+    c->act = def.act;
+    c->bias = def.bias;
+    c->batch = def.batch;
+    char *s = NULL;
+    int has = read_opt_str(g, "model", &s, where, err);
+    if (has < 0)
+        return -1;
+    int bad = has && gs_model_kind_parse(s, &c->model) != 0;
+    if (bad)
+        gs_err_set(err, "%s: unknown model '%.100s'", where, s);
+    free(s);
+    if (bad)
+        return -1;
+    if (read_opt_int(g, "n_layers", 1, GS_MAX_LAYERS, &c->n_layers, where, err) < 0 ||
+        read_opt_int(g, "d_embed", 0, INT_MAX, &c->d_embed, where, err) < 0 ||
+        read_opt_int(g, "bias", 0, 1, &c->bias, where, err) < 0 ||
+        read_opt_int(g, "batch", 0, INT_MAX, &c->batch, where, err) < 0)
+        return -1;
+    if ((has = read_opt_str(g, "hidden", &s, where, err)) < 0)
+        return -1;
+    gs_err inner;
+    bad = has && gs_hidden_parse("hidden", s, &c->n_hidden, c->hidden, &inner) != 0;
+    if (bad)
+        gs_err_set(err, "%s: %s", where, inner.msg);
+    free(s);
+    if (bad || (has = read_opt_str(g, "act", &s, where, err)) < 0)
+        return -1;
+    bad = has && gs_act_parse(s, &c->act) != 0;
+    if (bad)
+        gs_err_set(err, "%s: unknown act '%.100s'", where, s);
     free(s);
     return bad ? -1 : 0;
 }
@@ -154,6 +227,7 @@ int gs_run_write_attrs(gs_run *run, gs_err *err)
         gs_h5_attr_write_i64(g, "n_heads", c->n_heads, where, err) < 0 ||
         gs_h5_attr_write_i64(g, "d_head", c->d_model / c->n_heads, where, err) < 0 ||
         gs_h5_attr_write_i64(g, "d_mlp", c->d_mlp, where, err) < 0 ||
+        write_model(g, c, where, err) < 0 ||
         gs_h5_attr_write_f64(g, "lr", c->lr, where, err) < 0 ||
         gs_h5_attr_write_f64(g, "wd", c->wd, where, err) < 0 ||
         gs_h5_attr_write_f64(g, "beta1", c->beta1, where, err) < 0 ||
@@ -235,6 +309,19 @@ static int read_int(hid_t g, const char *name, int64_t lo, int64_t hi, int64_t *
     return 0;
 }
 
+static int read_opt_int(hid_t g, const char *name, int64_t lo, int64_t hi, int *out,
+                        const char *where, gs_err *err)
+{
+    int64_t v;
+    int has = gs_h5_attr_exists(g, name, where, err);
+    if (has <= 0)
+        return has;
+    if (read_int(g, name, lo, hi, &v, where, err) < 0)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
 static int read_config(gs_run *run, hid_t g, const char *where, gs_err *err)
 {
     gs_config *c = &run->cfg;
@@ -276,6 +363,8 @@ static int read_config(gs_run *run, hid_t g, const char *where, gs_err *err)
     if (has_flush < 0 || (has_flush && read_int(g, "flush_subnormals", 0, 1, &flush, where, err) < 0))
         return -1;
     c->flush_subnormals = (int)flush;
+    if (read_model(g, c, where, err) < 0)
+        return -1;
     c->p = (int)p;
     c->d_model = (int)d_model;
     c->n_heads = (int)n_heads;
@@ -295,8 +384,7 @@ static int read_config(gs_run *run, hid_t g, const char *where, gs_err *err)
                           (long long)(n_train + n_test), (long long)(p * p));
     run->n_train = (int)n_train;
     run->n_test = (int)n_test;
-    gs_dims_make(&run->dims, c->p, c->d_model, c->n_heads, c->d_mlp);
-    run->n_params = gs_params_layout(&run->dims, run->info);
+    gs_run_set_layout(run);
     return 0;
 }
 

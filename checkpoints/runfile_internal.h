@@ -19,8 +19,9 @@ enum {
     GS_O_M_EPOCH, GS_O_M_TRAIN_LOSS, GS_O_M_TEST_LOSS, GS_O_M_TRAIN_ACC, GS_O_M_TEST_ACC,
     GS_O_M_COLLAPSE, GS_O_M_GRAD_NORM, GS_O_M_GRAD_COS, /* format 1.3 */
     GS_O_CK_EPOCH,
-    GS_O_PARAM, /* GS_N_PARAMS datasets, in gs_param_id order */
-    GS_O_ADAM_M = GS_O_PARAM + GS_N_PARAMS, GS_O_ADAM_V, GS_O_RS_STEP, GS_O_RS_EPOCH,
+    GS_O_PARAM, /* GS_MAX_TENSORS ids, in parameter-table order; the model's first
+                 * n_tensors are its datasets, the rest unused (gs_run_obj_used) */
+    GS_O_ADAM_M = GS_O_PARAM + GS_MAX_TENSORS, GS_O_ADAM_V, GS_O_RS_STEP, GS_O_RS_EPOCH,
     GS_O_RS_GROKFAST, /* format 1.3, only in runs with a Grokfast filter */
     GS_O_AN_EPOCH,
     /* the per-checkpoint series: the GS_ANALYSIS_N_SCALARS measures in
@@ -118,6 +119,7 @@ extern const gs_run_obj gs_run_objects[GS_RUN_N_OBJ];
 struct gs_run {
     char *path, *command_line, *created_by;
     char circuit_note[GS_CIRCUIT_NOTE_MAX]; /* /analysis attribute circuit_measures */
+    char model_note[GS_MODEL_NOTE_MAX];     /* /analysis attribute model_measures (1.3) */
     hid_t file;
     int writable;  /* created or opened for resume: SWMR writer */
     int swmr_read; /* opened as a SWMR reader: gs_run_refresh re-reads */
@@ -129,7 +131,8 @@ struct gs_run {
     gs_config cfg;
     gs_dims dims;
     int n_train, n_test;
-    gs_param_info info[GS_N_PARAMS];
+    int n_tensors;
+    gs_param_info info[GS_MAX_TENSORS];
     size_t n_params;
 
     hid_t ds[GS_RUN_N_OBJ]; /* every dataset, by id; -1 while not open */
@@ -150,6 +153,15 @@ struct gs_run {
 };
 
 const char *gs_run_where(char buf[GS_WHERE_MAX], const char *path, const char *obj);
+
+/* run->dims, n_tensors, info and n_params from run->cfg. */
+void gs_run_set_layout(gs_run *run);
+
+/* 0 for the parameter ids beyond this model's tensors, 1 for every other id. */
+static inline int gs_run_obj_used(const gs_run *run, int id)
+{
+    return id < GS_O_PARAM + run->n_tensors || id >= GS_O_PARAM + GS_MAX_TENSORS;
+}
 
 /* Allocates a handle with every id at -1; NULL when out of memory (err set). */
 gs_run *gs_run_new(const char *path, gs_err *err);

@@ -71,9 +71,9 @@ const gs_run_obj gs_run_objects[GS_RUN_N_OBJ] = {
         &no_epoch, -1, EPOCHS,
         "checkpoint k holds the weights after epoch[k] optimizer steps, aligned with "
         "/metrics row epoch[k]; this row is written last and commits the checkpoint"},
-    [GS_O_PARAM ... GS_O_PARAM + GS_N_PARAMS - 1] = {GS_G_CHECKPOINTS, NULL, GS_RUN_F32,
+    [GS_O_PARAM ... GS_O_PARAM + GS_MAX_TENSORS - 1] = {GS_G_CHECKPOINTS, NULL, GS_RUN_F32,
         GS_SHAPE_PARAM, 0, 0, NULL, -1, "model weight",
-        "TransformerLens parameter %s, one row per checkpoint (see /checkpoints/epoch)"},
+        "%s parameter %s, one row per checkpoint (see /checkpoints/epoch)"},
 
     [GS_O_ADAM_M] = {GS_G_RESUME, "adam_m", GS_RUN_F32, GS_SHAPE_SLOTS_FLAT, 0,
         GS_OBJ_REWRITTEN | GS_OBJ_KEYS_ATTR, NULL, -1, "same as the weights",
@@ -389,7 +389,10 @@ static int make_dset(gs_run *run, hid_t loc, int id, const gs_split *split, gs_e
         if (pi->count * sizeof(float) >= ((size_t)1 << 32))
             return gs_err_set(err, "%s: %s has %zu values, more than one HDF5 chunk holds",
                               run->path, pi->key, pi->count);
-        snprintf(desc, sizeof desc, o->desc, pi->key);
+        /* the transformer's keys are TransformerLens's (and its description says so,
+         * as it always has) */
+        snprintf(desc, sizeof desc, o->desc,
+                 run->dims.kind == GS_MODEL_TRANSFORMER ? "TransformerLens" : "MLP", pi->key);
     } else {
         snprintf(desc, sizeof desc, "%s", o->desc);
     }
@@ -419,9 +422,9 @@ static int make_dset(gs_run *run, hid_t loc, int id, const gs_split *split, gs_e
  * with this list and the checkpoint shapes. */
 static int write_keys_attr(gs_run *run, hid_t loc, int id, gs_err *err)
 {
-    char keys[600] = "", where[GS_WHERE_MAX];
+    char keys[GS_MAX_TENSORS * GS_KEY_MAX] = "", where[GS_WHERE_MAX];
     size_t len = 0;
-    for (int t = 0; t < GS_N_PARAMS; t++)
+    for (int t = 0; t < run->n_tensors; t++)
         len += (size_t)snprintf(keys + len, sizeof keys - len, "%s%s", t ? " " : "",
                                 run->info[t].key);
     gs_run_ds_where(where, run, id);
@@ -433,10 +436,12 @@ static int write_keys_attr(gs_run *run, hid_t loc, int id, gs_err *err)
     return rc;
 }
 
-/* Whether this run has object id: the Grokfast state only in runs with a filter. */
+/* Whether this run has object id: only its model's parameter tensors, and the Grokfast
+ * state only in runs with a filter. */
 static int wanted(const gs_run *run, int id)
 {
-    return !(gs_run_objects[id].flags & GS_OBJ_GROKFAST) || run->cfg.grokfast != GS_GF_NONE;
+    return gs_run_obj_used(run, id) &&
+           (!(gs_run_objects[id].flags & GS_OBJ_GROKFAST) || run->cfg.grokfast != GS_GF_NONE);
 }
 
 int gs_run_create_objects(gs_run *run, const gs_split *split, gs_err *err)
@@ -548,7 +553,7 @@ int gs_run_open_objects(gs_run *run, gs_err *err)
             run->has_analysis = 1;
         int rc = 0;
         for (int id = 0; id < GS_RUN_N_OBJ && rc == 0; id++)
-            if (gs_run_objects[id].group == g)
+            if (gs_run_objects[id].group == g && gs_run_obj_used(run, id))
                 rc = open_dset(run, loc, id, err);
         if (g != GS_G_ROOT)
             H5Gclose(loc);

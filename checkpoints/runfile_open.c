@@ -26,7 +26,7 @@ static int scan_checkpoints(gs_run *run, gs_err *err)
     }
     /* A checkpoint counts only once every parameter dataset holds its row (a SWMR
      * reader may see the datasets at slightly different moments). */
-    for (int t = 0; t < GS_N_PARAMS; t++) {
+    for (int t = 0; t < run->n_tensors; t++) {
         hsize_t len;
         if (gs_run_ds_len(run, GS_O_PARAM + t, &len, err) < 0) {
             free(e);
@@ -177,7 +177,7 @@ static int prepare_resume(gs_run *run, long new_epochs, gs_err *err)
     for (int id = GS_O_METRICS_FIRST; id < GS_O_METRICS_END; id++)
         if (run->ds[id] >= 0 && gs_run_ds_set_len(run, id, (hsize_t)run->n_metrics, err) < 0)
             return -1;
-    for (int t = 0; t < GS_N_PARAMS; t++)
+    for (int t = 0; t < run->n_tensors; t++)
         if (gs_run_ds_set_len(run, GS_O_PARAM + t, (hsize_t)run->n_ckpt, err) < 0)
             return -1;
     const int64_t none = GS_RUN_NO_EPOCH, status[2] = {GS_RUN_RUNNING, last};

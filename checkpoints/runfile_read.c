@@ -37,7 +37,7 @@ int gs_run_read_checkpoint(gs_run *run, int index, float *params, gs_err *err)
     if (index < 0 || index >= run->n_ckpt)
         return gs_err_set(err, "%s: no checkpoint %d (the run has %d)", run->path, index,
                           run->n_ckpt);
-    for (int t = 0; t < GS_N_PARAMS; t++)
+    for (int t = 0; t < run->n_tensors; t++)
         if (gs_run_ds_read(run, GS_O_PARAM + t, (hsize_t)index, 1, params + run->info[t].offset,
                            err) < 0)
             return -1;
@@ -150,6 +150,25 @@ int gs_run_read_filter(gs_run *run, float *state, gs_err *err)
 
 /* ---- --init FILE ---- */
 
+/* Same tensors, keys and shapes: a checkpoint of one is a valid start for the other. */
+static int same_layout(const gs_dims *a, const gs_dims *b)
+{
+    gs_param_info ia[GS_MAX_TENSORS], ib[GS_MAX_TENSORS];
+    const int n = gs_params_count(a);
+    if (n != gs_params_count(b))
+        return 0;
+    gs_params_layout(a, ia);
+    gs_params_layout(b, ib);
+    for (int t = 0; t < n; t++) {
+        if (strcmp(ia[t].key, ib[t].key) != 0 || ia[t].rank != ib[t].rank)
+            return 0;
+        for (int i = 0; i < ia[t].rank; i++)
+            if (ia[t].shape[i] != ib[t].shape[i])
+                return 0;
+    }
+    return 1;
+}
+
 static int load_from_run(const char *path, const gs_dims *d, float *params, gs_err *err)
 {
     gs_run *run;
@@ -157,11 +176,15 @@ static int load_from_run(const char *path, const gs_dims *d, float *params, gs_e
         return -1;
     const gs_dims *rd = &run->dims;
     int rc = 0;
-    if (rd->p != d->p || rd->d_model != d->d_model || rd->n_heads != d->n_heads ||
-        rd->d_mlp != d->d_mlp)
+    if (rd->kind == GS_MODEL_TRANSFORMER && d->kind == GS_MODEL_TRANSFORMER &&
+        (rd->p != d->p || rd->d_model != d->d_model || rd->n_heads != d->n_heads ||
+         rd->d_mlp != d->d_mlp))
         rc = gs_err_set(err, "%s: run has p=%d d_model=%d n_heads=%d d_mlp=%d, expected "
                         "p=%d d_model=%d n_heads=%d d_mlp=%d", path, rd->p, rd->d_model,
                         rd->n_heads, rd->d_mlp, d->p, d->d_model, d->n_heads, d->d_mlp);
+    else if (!same_layout(rd, d))
+        rc = gs_err_set(err, "%s: run's %s has other parameters (keys or shapes) than this "
+                        "run's %s", path, gs_model_kind_name(rd->kind), gs_model_kind_name(d->kind));
     else if (run->n_ckpt == 0)
         rc = gs_err_set(err, "%s: run has no checkpoint yet", path);
     else
@@ -261,10 +284,10 @@ int gs_params_load_file(const char *path, const gs_dims *d, float *params, gs_er
         H5Fclose(file);
         return load_from_run(path, d, params, err);
     }
-    gs_param_info info[GS_N_PARAMS];
+    gs_param_info info[GS_MAX_TENSORS];
     gs_params_layout(d, info);
     int rc = 0;
-    for (int t = 0; t < GS_N_PARAMS && rc == 0; t++)
+    for (int t = 0; t < gs_params_count(d) && rc == 0; t++)
         rc = load_plain_key(file, path, &info[t], params + info[t].offset, err);
     if (H5Fclose(file) < 0 && rc == 0)
         rc = gs_h5_fail(err, "%s: cannot close", path);

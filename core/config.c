@@ -2,12 +2,16 @@
 
 #include <math.h>
 #include <string.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 void gs_config_default(gs_config *cfg)
 {
     *cfg = (gs_config){
         .p = 113, .op = GS_OP_ADD, .frac = 0.3, .seed = 0,
         .d_model = 128, .n_heads = 4, .d_mlp = 512,
+        .model = GS_MODEL_TRANSFORMER, .n_layers = 1, .d_embed = 128, .n_hidden = 2,
+        .hidden = {200, 200}, .act = GS_ACT_RELU, .bias = 1, .batch = 0,
         .lr = 1e-3, .wd = 1.0, .beta1 = 0.9, .beta2 = 0.98, .eps = 1e-8, .warmup = 10,
         .optimizer = GS_OPT_ADAMW, .momentum = 0.0, .wd_to_init = 0,
         .grokfast = GS_GF_NONE, .gf_alpha = 0.98, .gf_lambda = 2.0, .gf_window = 100,
@@ -104,6 +108,25 @@ int gs_config_validate(const gs_config *c, gs_err *err)
         return gs_err_set(err, "n_heads = %d must divide d_model = %d", c->n_heads, c->d_model);
     if (c->d_mlp < 1 || c->d_mlp > GS_MAX_WIDTH)
         return gs_err_set(err, "d_mlp = %d is out of range 1..%d", c->d_mlp, GS_MAX_WIDTH);
+    if (c->model < 0 || c->model >= GS_MODEL_COUNT)
+        return gs_err_set(err, "model = %d is unknown", (int)c->model);
+    if (c->n_layers < 1 || c->n_layers > GS_MAX_LAYERS)
+        return gs_err_set(err, "n_layers = %d is out of range 1..%d", c->n_layers, GS_MAX_LAYERS);
+    if (c->d_embed < 0 || c->d_embed > GS_MAX_WIDTH)
+        return gs_err_set(err, "d_embed = %d is out of range 0..%d", c->d_embed, GS_MAX_WIDTH);
+    if (c->n_hidden < 1 || c->n_hidden > GS_MLP_MAX_HIDDEN)
+        return gs_err_set(err, "hidden has %d layers, expected 1..%d", c->n_hidden,
+                          GS_MLP_MAX_HIDDEN);
+    for (int i = 0; i < c->n_hidden; i++)
+        if (c->hidden[i] < 1 || c->hidden[i] > GS_MAX_WIDTH)
+            return gs_err_set(err, "hidden width %d is out of range 1..%d", c->hidden[i],
+                              GS_MAX_WIDTH);
+    if (c->act < 0 || c->act >= GS_ACT_COUNT)
+        return gs_err_set(err, "act = %d is unknown", (int)c->act);
+    if (c->bias != 0 && c->bias != 1)
+        return gs_err_set(err, "bias = %d must be 0 or 1", c->bias);
+    if (c->batch < 0)
+        return gs_err_set(err, "batch = %d must be >= 0 (0: full batch)", c->batch);
     if (!(c->lr > 0.0 && isfinite(c->lr)))
         return gs_err_set(err, "lr = %g must be a positive number", c->lr);
     if (!(c->wd >= 0.0 && isfinite(c->wd)))
@@ -127,8 +150,100 @@ int gs_config_validate(const gs_config *c, gs_err *err)
     /* The largest activation buffer is the p*p analysis grid times the widest layer. */
     double grid = (double)c->p * c->p;
     double widest = c->d_mlp > 3 * c->d_model ? c->d_mlp : 3 * c->d_model;
+    if (c->model == GS_MODEL_MLP) {
+        widest = c->d_embed > 0 ? 2.0 * c->d_embed : 0.0;
+        for (int i = 0; i < c->n_hidden; i++)
+            widest = widest > 2.0 * c->hidden[i] ? widest : 2.0 * c->hidden[i];
+    } else {
+        widest *= c->n_layers;
+    }
     if (grid * widest * 4.0 > (double)GS_MAX_ACT_FLOATS)
         return gs_err_set(err, "p = %d with these widths needs %.1f GiB of activations; too "
                           "large", c->p, grid * widest * 4.0 * 4.0 / 1073741824.0);
     return 0;
+}
+
+void gs_config_dims(const gs_config *c, gs_dims *d)
+{
+    if (c->model == GS_MODEL_MLP) {
+        gs_dims_make_mlp(d, c->p, c->d_embed, c->n_hidden, c->hidden, c->act, c->bias);
+        return;
+    }
+    gs_dims_make(d, c->p, c->d_model, c->n_heads, c->d_mlp);
+    d->n_layers = c->n_layers;
+}
+
+int gs_hidden_parse(const char *opt, const char *s, int *n, int hidden[GS_MLP_MAX_HIDDEN],
+                    gs_err *err)
+{
+    int k = 0;
+    const char *at = s;
+    for (;;) {
+        char *end = (char *)at;
+        long v = *at >= '0' && *at <= '9' ? strtol(at, &end, 10) : 0;
+        if (end == at || v < 1 || v > GS_MAX_WIDTH || (*end != ',' && *end != '\0'))
+            return gs_err_set(err, "%s: '%s' is not a list of widths 1..%d like 200,200", opt,
+                              s, GS_MAX_WIDTH);
+        if (k == GS_MLP_MAX_HIDDEN)
+            return gs_err_set(err, "%s: '%s' has more than %d layers", opt, s,
+                              GS_MLP_MAX_HIDDEN);
+        hidden[k++] = (int)v;
+        if (*end == '\0')
+            break;
+        at = end + 1;
+    }
+    *n = k;
+    return 0;
+}
+
+void gs_hidden_format(char *out, size_t size, int n, const int *hidden)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (int i = 0; i < n && len < size; i++)
+        len += (size_t)snprintf(out + len, size - len, "%s%d", i ? "," : "", hidden[i]);
+}
+
+void gs_config_describe_model(const gs_config *c, char *out, size_t size)
+{
+    char batch[64];
+    if (c->batch > 0)
+        snprintf(batch, sizeof batch, "batch %d", c->batch);
+    else
+        snprintf(batch, sizeof batch, "full batch");
+    if (c->model == GS_MODEL_MLP) {
+        char hidden[GS_MLP_MAX_HIDDEN * 8], input[64];
+        gs_hidden_format(hidden, sizeof hidden, c->n_hidden, c->hidden);
+        if (c->d_embed > 0)
+            snprintf(input, sizeof input, "learned embeddings d_embed %d", c->d_embed);
+        else
+            snprintf(input, sizeof input, "one-hot inputs");
+        snprintf(out, size, "mlp, %s, hidden %s, %s, %s; %s", input, hidden, gs_act_name(c->act),
+                 c->bias ? "biases" : "no biases", batch);
+        return;
+    }
+    snprintf(out, size, "transformer, %d block%s, d_model %d, %d heads, d_mlp %d; %s path; %s",
+             c->n_layers, c->n_layers == 1 ? "" : "s", c->d_model, c->n_heads, c->d_mlp,
+             c->n_layers == 1 ? "fast" : "reference", batch);
+}
+
+void gs_config_model_note(const gs_config *c, char *out, size_t size)
+{
+    if (c->model == GS_MODEL_TRANSFORMER) {
+        if (c->n_layers == 1)
+            snprintf(out, size, "all: the transformer has the embedding W_E, the neurons of its "
+                     "MLP and the neuron-logit map W_out W_U");
+        else
+            snprintf(out, size, "all: the embedding W_E; the neurons (at the last position) and "
+                     "the neuron-logit map W_out W_U are those of the last of the %d blocks, "
+                     "whose MLP feeds the logits linearly", c->n_layers);
+        return;
+    }
+    snprintf(out, size, "mlp: neuron clusters and key frequencies from the first hidden layer's "
+             "%d neurons; restricted and excluded loss from the logits; %s; no linear "
+             "neuron-logit map (W_out W_U is the transformer's), so neuron_logit_fourier_norm "
+             "and gini_neuron_logit are NaN", c->hidden[0],
+             c->d_embed > 0 ? "embedding norms and gini_embed from embed.W_E"
+                            : "one-hot inputs have no embedding matrix, so embed_fourier_norm "
+                              "and gini_embed are NaN");
 }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "params.h"
 #include "task.h"
 
 typedef enum { GS_OPT_ADAMW = 0, GS_OPT_ADAM = 1, GS_OPT_SGD = 2, GS_OPT_COUNT } gs_optimizer;
@@ -20,6 +21,15 @@ typedef struct {
     int64_t seed;     /* drives the split (CPython shuffle) and the init */
     /* model */
     int d_model, n_heads, d_mlp; /* d_head = d_model / n_heads */
+    /* the network and the batch (format 1.3, docs/models.md); files without them are
+     * the one-layer transformer trained full batch */
+    gs_model_kind model;
+    int n_layers;     /* transformer blocks */
+    int d_embed;      /* mlp: learned embedding width; 0 = two concatenated one-hots */
+    int n_hidden, hidden[GS_MLP_MAX_HIDDEN]; /* mlp: hidden layer widths */
+    gs_act act;       /* mlp: hidden nonlinearity */
+    int bias;         /* mlp: 1 = every linear layer has a bias */
+    int batch;        /* training examples per optimizer step; 0 = the whole training set */
     /* optimizer (AdamW, PyTorch semantics) */
     double lr, wd, beta1, beta2, eps;
     int warmup;       /* lr_t = lr * min(t / warmup, 1) */
@@ -63,5 +73,25 @@ const char *gs_loss_name(int kind);
 int gs_optimizer_parse(const char *s, int *kind);
 int gs_grokfast_parse(const char *s, int *kind);
 int gs_loss_parse(const char *s, int *kind);
+
+/* The model's dims for this config. */
+void gs_config_dims(const gs_config *cfg, gs_dims *d);
+
+/* "200,200" <-> widths; parse returns -1 with a message naming opt on a bad list. */
+int gs_hidden_parse(const char *opt, const char *s, int *n, int hidden[GS_MLP_MAX_HIDDEN],
+                    gs_err *err);
+void gs_hidden_format(char *out, size_t size, int n, const int *hidden);
+
+/* One line for people: the model, its sizes, the computation path the trainer takes
+ * (the per-token "fast path" exists for the one-block transformer only) and the
+ * batch, e.g. "transformer, 1 block, d_model 128, 4 heads, d_mlp 512; fast path; full
+ * batch". */
+void gs_config_describe_model(const gs_config *cfg, char *out, size_t size);
+
+/* Which of the probes' measures the model has (the run file's /analysis attribute
+ * model_measures, docs/models.md): "all" for the transformer; for the MLP, which
+ * neurons are clustered and which measures are NaN and why. */
+#define GS_MODEL_NOTE_MAX 480
+void gs_config_model_note(const gs_config *cfg, char *out, size_t size);
 
 #endif

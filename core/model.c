@@ -15,8 +15,35 @@ int gs_model_create(gs_model *m, const gs_dims *d, int max_batch, gs_path path, 
 {
     memset(m, 0, sizeof *m);
     m->d = *d;
+    m->n_tensors = gs_params_count(d);
     m->n_params = gs_params_layout(d, m->info);
     m->max_batch = max_batch;
+    if (d->kind == GS_MODEL_TRANSFORMER && d->n_layers > 1) {
+        /* several blocks: the reference path of model_deep.c (the fast path's tables
+         * are for one block) */
+        m->n_acts = gs_deep_acts_size(d, max_batch);
+        m->params = calloc(2 * m->n_params, sizeof(float));
+        m->acts = calloc(m->n_acts, sizeof(float));
+        if (!m->params || !m->acts) {
+            gs_model_free(m);
+            return gs_err_set(err, "out of memory allocating the model (%zu activations)", m->n_acts);
+        }
+        m->grads = m->params + m->n_params;
+        gs_deep_carve(m);
+        return 0;
+    }
+    if (d->kind == GS_MODEL_MLP) {
+        m->n_acts = gs_mlp_acts_size(d, max_batch);
+        m->params = calloc(2 * m->n_params, sizeof(float));
+        m->acts = calloc(m->n_acts, sizeof(float));
+        if (!m->params || !m->acts) {
+            gs_model_free(m);
+            return gs_err_set(err, "out of memory allocating the model (%zu activations)", m->n_acts);
+        }
+        m->grads = m->params + m->n_params;
+        gs_mlp_carve(m, m->acts);
+        return 0;
+    }
     m->fast = path == GS_PATH_FAST;
     const size_t N = (size_t)max_batch, D = (size_t)d->d_model, M = (size_t)d->d_mlp,
                  V = (size_t)d->n_out, H = (size_t)d->n_heads, T = (size_t)d->n_ctx;
@@ -84,7 +111,7 @@ double gs_cross_entropy_row(const float *logits, int n_classes, int target, int 
 
 /* ---- layers: forward/backward pairs, outputs first ---- */
 
-static void embed_forward(float *x0, const int32_t *idx, int n, const gs_model *m)
+void gs_embed_forward(float *x0, const int32_t *idx, int n, const gs_model *m)
 {
     const int D = m->d.d_model, p = m->d.p;
     const float *W_E = P(m, GS_W_E), *W_pos = P(m, GS_W_POS);
@@ -98,7 +125,7 @@ static void embed_forward(float *x0, const int32_t *idx, int n, const gs_model *
     }
 }
 
-static void embed_backward(gs_model *m, const float *dx0, const int32_t *idx, int n)
+void gs_embed_backward(gs_model *m, const float *dx0, const int32_t *idx, int n)
 {
     const int D = m->d.d_model, p = m->d.p;
     float *gW_E = G(m, GS_W_E), *gW_pos = G(m, GS_W_POS);
@@ -137,8 +164,8 @@ void gs_heads_project_backward(float *dx, float *gW, const float *dout, const fl
 }
 
 /* Causal softmax attention inside each input's 3 positions, per head. */
-static void attention_forward(float *z, float *att, const float *q, const float *k,
-                              const float *v, int n, const gs_dims *d)
+void gs_attention_forward(float *z, float *att, const float *q, const float *k,
+                          const float *v, int n, const gs_dims *d)
 {
     const int D = d->d_model, H = d->n_heads, E = d->d_head, T = d->n_ctx;
     const float scale = 1.0f / sqrtf((float)E);
@@ -179,9 +206,9 @@ static void attention_forward(float *z, float *att, const float *q, const float 
 }
 
 /* dq, dk, dv are overwritten. */
-static void attention_backward(float *dq, float *dk, float *dv, const float *dz,
-                               const float *att, const float *q, const float *k,
-                               const float *v, int n, const gs_dims *d)
+void gs_attention_backward(float *dq, float *dk, float *dv, const float *dz,
+                           const float *att, const float *q, const float *k,
+                           const float *v, int n, const gs_dims *d)
 {
     const int D = d->d_model, H = d->n_heads, E = d->d_head, T = d->n_ctx;
     const float scale = 1.0f / sqrtf((float)E);
@@ -222,16 +249,20 @@ static void attention_backward(float *dq, float *dk, float *dv, const float *dz,
 gs_eval gs_model_forward(gs_model *m, const int32_t *idx, const int32_t *target, int n)
 {
     assert(n >= 1 && n <= m->max_batch);
+    if (m->d.kind == GS_MODEL_MLP)
+        return gs_mlp_forward(m, idx, target, n);
+    if (m->d.n_layers > 1)
+        return gs_deep_forward(m, idx, target, n);
     if (m->fast)
         return gs_model_fast_forward(m, idx, target, n);
     const gs_dims *d = &m->d;
     const int D = d->d_model, H = d->n_heads, E = d->d_head;
     const int rows = n * d->n_ctx;
-    embed_forward(m->x0, idx, n, m);
+    gs_embed_forward(m->x0, idx, n, m);
     gs_heads_project(m->q, m->x0, P(m, GS_W_Q), rows, d);
     gs_heads_project(m->k, m->x0, P(m, GS_W_K), rows, d);
     gs_heads_project(m->v, m->x0, P(m, GS_W_V), rows, d);
-    attention_forward(m->z, m->att, m->q, m->k, m->v, n, d);
+    gs_attention_forward(m->z, m->att, m->q, m->k, m->v, n, d);
     /* x1 = x0 + sum_h z_h W_O[h] */
     memcpy(m->x1, m->x0, (size_t)rows * D * sizeof(float));
     for (int h = 0; h < H; h++)
@@ -308,6 +339,14 @@ void gs_model_head_backward(gs_model *m, float *dxl, int ld, const float *xl, co
 void gs_model_backward(gs_model *m, const int32_t *idx, const int32_t *target, int n)
 {
     assert(n >= 1 && n <= m->max_batch);
+    if (m->d.kind == GS_MODEL_MLP) {
+        gs_mlp_backward(m, idx, target, n);
+        return;
+    }
+    if (m->d.n_layers > 1) {
+        gs_deep_backward(m, idx, target, n);
+        return;
+    }
     if (m->fast) {
         gs_model_fast_backward(m, idx, target, n);
         return;
@@ -326,11 +365,11 @@ void gs_model_backward(gs_model *m, const int32_t *idx, const int32_t *target, i
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, E, D, 1.0f, m->dx1, D,
                     P(m, GS_W_O) + (size_t)h * E * D, D, 0.0f, m->dz + h * E, D);
     }
-    attention_backward(m->dq, m->dk, m->dv, m->dz, m->att, m->q, m->k, m->v, n, d);
+    gs_attention_backward(m->dq, m->dk, m->dv, m->dz, m->att, m->q, m->k, m->v, n, d);
     gs_heads_project_backward(m->dx0, G(m, GS_W_Q), m->dq, m->x0, P(m, GS_W_Q), rows, d);
     gs_heads_project_backward(m->dx0, G(m, GS_W_K), m->dk, m->x0, P(m, GS_W_K), rows, d);
     gs_heads_project_backward(m->dx0, G(m, GS_W_V), m->dv, m->x0, P(m, GS_W_V), rows, d);
-    embed_backward(m, m->dx0, idx, n);
+    gs_embed_backward(m, m->dx0, idx, n);
 }
 
 gs_eval gs_model_evaluate_chunks(gs_model *m, const int32_t *idx, const int32_t *target, int n,
@@ -357,4 +396,22 @@ gs_eval gs_model_evaluate(gs_model *m, const int32_t *idx, const int32_t *target
     if (m->fast)
         gs_model_fast_prepare(m);
     return gs_model_evaluate_chunks(m, idx, target, n, GS_ROWS_FORWARD, NULL, NULL);
+}
+
+void gs_model_prepare(gs_model *m)
+{
+    if (m->fast)
+        gs_model_fast_prepare(m);
+}
+
+gs_eval gs_model_rows(gs_model *m, const int32_t *idx, const int32_t *target, int n,
+                      gs_rows_mode mode)
+{
+    return m->fast ? gs_model_fast_rows(m, idx, target, n, mode)
+                   : gs_model_forward(m, idx, target, n);
+}
+
+size_t gs_model_scratch_size(const gs_dims *d)
+{
+    return d->kind == GS_MODEL_TRANSFORMER ? gs_model_fast_scratch_size(d) : 0;
 }

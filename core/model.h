@@ -1,4 +1,8 @@
-/* gs_model: the one-layer transformer of docs/science.md §2, forward and backward.
+/* gs_model: the network a run trains, forward and backward: the one-layer transformer
+ * of docs/science.md §2 (its kind GS_MODEL_TRANSFORMER) or an MLP (GS_MODEL_MLP,
+ * mlp.c; docs/models.md). The trainer, the run file and the probes reach every model
+ * through gs_model_create, gs_model_forward/backward and gs_model_evaluate_chunks,
+ * and its parameters through the table info[0 .. n_tensors).
  *
  * Parameters, gradients and activations each live in one allocation. Only the last
  * position's residual stream reaches the logits in a one-layer model, so the MLP and
@@ -16,9 +20,21 @@
 #include "loss.h"
 #include "params.h"
 
+/* Summary of a batch: mean float64 cross-entropy over the n_out classes and the
+ * number of inputs whose argmax logit is the target. */
+typedef struct {
+    double loss_sum; /* sum, not mean, so chunks can be added */
+    long n_correct;
+    long n;
+    long n_collapsed; /* inputs whose softmax has collapsed (loss.h) */
+} gs_eval;
+
+#define GS_MLP_MAX_PARTS 128 /* row blocks of one MLP forward */
+
 typedef struct {
     gs_dims d;
-    gs_param_info info[GS_N_PARAMS];
+    int n_tensors;
+    gs_param_info info[GS_MAX_TENSORS];
     size_t n_params;
     float *params; /* n_params floats; grads follow in the same allocation */
     float *grads;
@@ -49,6 +65,19 @@ typedef struct {
                            * gs_model_fast_scratch_size each); NULL = the caller only */
     int fast_stage;       /* what gs_model_fast_rows left for the backward (model_fast.h) */
     gs_loss loss;         /* the loss (loss.h); zero: the paper's float64 cross-entropy */
+    /* MLP (mlp.c), sized for max_batch: its input rows (learned embeddings only; the
+     * one-hot input is never formed), each hidden layer's pre- and post-activation,
+     * and two backward buffers as wide as the widest layer. logits, dlogits above. */
+    float *mlp_in;
+    float *mlp_pre[GS_MLP_MAX_HIDDEN], *mlp_post[GS_MLP_MAX_HIDDEN];
+    float *mlp_d[2];
+    gs_eval mlp_parts[GS_MLP_MAX_PARTS]; /* the forward's per-block summaries (mlp.c) */
+    /* several transformer blocks (model_deep.c), every position: block l's input
+     * residual blk_x[l] (blk_x[n_layers] the output), its q, k, v, attention, z, the
+     * residual after attention (mid) and its MLP's pre- and post-activation */
+    float *blk_x[GS_MAX_LAYERS + 1], *blk_q[GS_MAX_LAYERS], *blk_k[GS_MAX_LAYERS],
+        *blk_v[GS_MAX_LAYERS], *blk_att[GS_MAX_LAYERS], *blk_z[GS_MAX_LAYERS],
+        *blk_mid[GS_MAX_LAYERS], *blk_pre[GS_MAX_LAYERS], *blk_post[GS_MAX_LAYERS];
 } gs_model;
 
 typedef enum {
@@ -57,18 +86,10 @@ typedef enum {
 } gs_path;
 
 /* Allocates parameters, gradients and activations for batches of up to max_batch
- * inputs, for one computation path. Parameters are zero: load or gs_params_init them. */
+ * inputs, for one computation path. Parameters are zero: load or gs_params_init them.
+ * The MLP has one path (path is ignored, m->fast is 0). */
 int gs_model_create(gs_model *m, const gs_dims *d, int max_batch, gs_path path, gs_err *err);
 void gs_model_free(gs_model *m);
-
-/* Summary of a batch: mean float64 cross-entropy over the n_out classes and the
- * number of inputs whose argmax logit is the target. */
-typedef struct {
-    double loss_sum; /* sum, not mean, so chunks can be added */
-    long n_correct;
-    long n;
-    long n_collapsed; /* inputs whose softmax has collapsed (loss.h) */
-} gs_eval;
 
 /* Inputs are pair indices i = a*p + b (tokens a, b, "="), targets in 0..p-1.
  * Forward fills the activations (for backward) and returns the loss summary.
@@ -137,5 +158,42 @@ void gs_heads_project_backward(float *dx, float *gW, const float *dout, const fl
 
 /* float64 cross-entropy of one row of logits against target; also argmax check. */
 double gs_cross_entropy_row(const float *logits, int n_classes, int target, int *correct);
+
+/* The one way a batch is run for its loss before a backward, on any model: the fast
+ * path's tables (gs_model_prepare builds them from the current weights; a no-op on
+ * other paths) and rows in the given mode, or a plain forward. */
+void gs_model_prepare(gs_model *m);
+gs_eval gs_model_rows(gs_model *m, const int32_t *idx, const int32_t *target, int n,
+                      gs_rows_mode mode);
+
+/* Bytes of per-thread scratch a pool given to this model must provide. */
+size_t gs_model_scratch_size(const gs_dims *d);
+
+/* Reference-path pieces shared with model_deep.c: x0 [n, 3, D] = W_E[tok] + W_pos and
+ * its backward (accumulates into the W_E and W_pos gradients); causal softmax attention
+ * of each input's 3 positions (dq, dk, dv overwritten by the backward). */
+void gs_embed_forward(float *x0, const int32_t *idx, int n, const gs_model *m);
+void gs_embed_backward(gs_model *m, const float *dx0, const int32_t *idx, int n);
+void gs_attention_forward(float *z, float *att, const float *q, const float *k,
+                          const float *v, int n, const gs_dims *d);
+void gs_attention_backward(float *dq, float *dk, float *dv, const float *dz,
+                           const float *att, const float *q, const float *k,
+                           const float *v, int n, const gs_dims *d);
+
+/* The transformer of several blocks (model_deep.c), reference path only: activation
+ * floats for max_batch inputs, carving them, and the passes. Its forward also leaves
+ * the last block's MLP activations at the last position in m->post [n, d_mlp] (the
+ * neurons the probes read) and the logits in m->logits. */
+size_t gs_deep_acts_size(const gs_dims *d, int max_batch);
+void gs_deep_carve(gs_model *m);
+gs_eval gs_deep_forward(gs_model *m, const int32_t *idx, const int32_t *target, int n);
+void gs_deep_backward(gs_model *m, const int32_t *idx, const int32_t *target, int n);
+
+/* The MLP (mlp.c): activation floats for max_batch inputs, carving them, and the
+ * passes (called through gs_model_forward/backward). */
+size_t gs_mlp_acts_size(const gs_dims *d, int max_batch);
+void gs_mlp_carve(gs_model *m, float *acts);
+gs_eval gs_mlp_forward(gs_model *m, const int32_t *idx, const int32_t *target, int n);
+void gs_mlp_backward(gs_model *m, const int32_t *idx, const int32_t *target, int n);
 
 #endif

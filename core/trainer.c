@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "batch.h"
 #include "fpenv.h"
 #include "pool.h"
 
@@ -14,29 +15,39 @@ int gs_trainer_init(gs_trainer *tr, const gs_config *cfg, gs_split *split, gs_er
     tr->cfg = *cfg;
     tr->split = *split;
     memset(split, 0, sizeof *split);
-    gs_dims_make(&tr->dims, cfg->p, cfg->d_model, cfg->n_heads, cfg->d_mlp);
+    gs_config_dims(cfg, &tr->dims);
     const int n_train = tr->split.n_train, n_test = tr->split.n_test;
+    tr->batch = cfg->batch > 0 && cfg->batch < n_train ? cfg->batch : n_train;
+    tr->perm_pass = -1;
     /* The training batch is the largest forward+backward; the test set is evaluated in
      * chunks of the same size, so memory does not grow with the test set. */
-    if (gs_model_create(&tr->model, &tr->dims, n_train, GS_PATH_FAST, err) != 0)
+    /* the per-token tables exist for the one-block transformer only */
+    const gs_path path = tr->dims.n_layers == 1 ? GS_PATH_FAST : GS_PATH_REFERENCE;
+    if (gs_model_create(&tr->model, &tr->dims, n_train, path, err) != 0)
         goto fail;
     tr->train_tgt = malloc(((size_t)n_train + (size_t)n_test) * sizeof(int32_t));
     tr->adam_m = calloc(2 * tr->model.n_params, sizeof(float));
-    if (!tr->train_tgt || !tr->adam_m) {
+    if (tr->batch < n_train)
+        tr->perm = malloc(((size_t)n_train + 2 * (size_t)tr->batch) * sizeof(int32_t));
+    if (!tr->train_tgt || !tr->adam_m || (tr->batch < n_train && !tr->perm)) {
         gs_err_set(err, "out of memory allocating the trainer");
         goto fail;
     }
-    if (gs_pool_create(&tr->pool, gs_pool_default_threads(), gs_model_fast_scratch_size(&tr->dims), err) != 0)
+    if (tr->perm) {
+        tr->batch_idx = tr->perm + n_train;
+        tr->batch_tgt = tr->batch_idx + tr->batch;
+    }
+    if (gs_pool_create(&tr->pool, gs_pool_default_threads(), gs_model_scratch_size(&tr->dims), err) != 0)
         goto fail;
     tr->model.pool = tr->pool;
     tr->model.loss = gs_loss_of(cfg);
     gs_pool_set_flush_subnormals(tr->pool, cfg->flush_subnormals);
     tr->test_tgt = tr->train_tgt + n_train;
     tr->adam_v = tr->adam_m + tr->model.n_params;
-    for (int t = 0; t < GS_N_PARAMS; t++)
+    for (int t = 0; t < tr->model.n_tensors; t++)
         tr->spans[t] = (gs_tensor_span){tr->model.info[t].offset, tr->model.info[t].count};
     if (gs_optim_init(&tr->optim, cfg, tr->model.n_params, tr->adam_m, tr->adam_v, tr->spans,
-                      GS_N_PARAMS, err) != 0)
+                      tr->model.n_tensors, err) != 0)
         goto fail;
     const int p = cfg->p;
     for (int i = 0; i < n_train; i++)
@@ -63,13 +74,25 @@ void gs_trainer_free(gs_trainer *tr)
     gs_split_free(&tr->split);
     free(tr->train_tgt);
     free(tr->adam_m);
+    free(tr->perm);
     memset(tr, 0, sizeof *tr);
 }
 
+const char *gs_trainer_path(const gs_trainer *tr)
+{
+    return tr->dims.kind == GS_MODEL_MLP ? "mlp" : tr->model.fast ? "fast" : "reference";
+}
+
+/* Full batch: the training set's forward is the step's (GS_ROWS_TRAIN keeps what the
+ * backward needs). Minibatch: the metrics are still over the whole training set, in
+ * chunks like the test set; the step runs its own batch in gs_trainer_update. */
 static void train_metrics(gs_trainer *tr, gs_epoch_metrics *out)
 {
-    const gs_eval e = gs_model_fast_rows(&tr->model, tr->split.train_idx, tr->train_tgt,
-                                         tr->split.n_train, GS_ROWS_TRAIN);
+    const gs_eval e = tr->batch < tr->split.n_train
+        ? gs_model_evaluate_chunks(&tr->model, tr->split.train_idx, tr->train_tgt,
+                                   tr->split.n_train, GS_ROWS_EVAL, NULL, NULL)
+        : gs_model_rows(&tr->model, tr->split.train_idx, tr->train_tgt, tr->split.n_train,
+                        GS_ROWS_TRAIN);
     out->train_loss = e.loss_sum / e.n;
     out->train_acc = (double)e.n_correct / e.n;
     out->collapse_frac = (double)e.n_collapsed / e.n;
@@ -81,7 +104,7 @@ void gs_trainer_measure(gs_trainer *tr, gs_epoch_metrics *out)
     gs_model *m = &tr->model;
     gs_fpenv env; /* the run's subnormal mode on this thread too (the pool sets its own) */
     gs_fpenv_enter(&env, tr->cfg.flush_subnormals);
-    gs_model_fast_prepare(m);
+    gs_model_prepare(m);
     /* The test set in chunks of the batch size, as every evaluation of a set runs, so
      * that recomputing the metrics from a checkpoint (the probes, gs_model_evaluate)
      * gives the same bits. Then the training set, whose activations stay for the
@@ -98,7 +121,7 @@ void gs_trainer_measure_train(gs_trainer *tr, gs_epoch_metrics *out)
 {
     gs_fpenv env;
     gs_fpenv_enter(&env, tr->cfg.flush_subnormals);
-    gs_model_fast_prepare(&tr->model);
+    gs_model_prepare(&tr->model);
     train_metrics(tr, out);
     gs_fpenv_leave(&env);
     out->test_loss = out->test_acc = NAN;
@@ -126,7 +149,25 @@ void gs_trainer_backward(gs_trainer *tr, gs_epoch_metrics *out)
     gs_fpenv env;
     gs_fpenv_enter(&env, tr->cfg.flush_subnormals);
     memset(m->grads, 0, m->n_params * sizeof(float));
-    gs_model_backward(m, tr->split.train_idx, tr->train_tgt, tr->split.n_train);
+    if (tr->batch < tr->split.n_train) {
+        /* this step's minibatch, forward (on the weights gs_trainer_measure prepared)
+         * and backward */
+        const int n = tr->split.n_train, b = tr->batch;
+        const long pass = gs_batch_pass(tr->step, n, b);
+        if (pass != tr->perm_pass) {
+            gs_batch_perm(tr->perm, n, tr->cfg.seed, pass);
+            tr->perm_pass = pass;
+        }
+        const int at = gs_batch_start(tr->step, n, b);
+        for (int i = 0; i < b; i++) {
+            tr->batch_idx[i] = tr->split.train_idx[tr->perm[at + i]];
+            tr->batch_tgt[i] = tr->train_tgt[tr->perm[at + i]];
+        }
+        gs_model_rows(m, tr->batch_idx, tr->batch_tgt, b, GS_ROWS_TRAIN);
+        gs_model_backward(m, tr->batch_idx, tr->batch_tgt, b);
+    } else {
+        gs_model_backward(m, tr->split.train_idx, tr->train_tgt, tr->split.n_train);
+    }
     if (out) {
         const gs_grad_sums s = gs_grad_sums_of(m->params, m->grads, m->n_params, tr->pool);
         out->grad_norm = sqrt(s.gg);

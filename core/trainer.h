@@ -1,11 +1,14 @@
-/* gs_trainer: one full-batch epoch at a time (docs/science.md §3). Owns the model, the split's
+/* gs_trainer: one epoch (= one optimizer step) at a time (docs/science.md §3), full
+ * batch or, with cfg.batch, on the minibatch of batch.h. Owns the model, the split's
  * targets, the AdamW moments and the worker threads; knows nothing of files, so the
  * caller decides when to checkpoint. Nothing is allocated after gs_trainer_init.
  *
  * An epoch on the fast path (model_fast.h): the per-token tables once, the test set
  * (forward only, last position), the training set (forward and the per-input half of
  * the backward), then the table backward and AdamW, every stage split over the pool's
- * threads. The numbers do not depend on the thread count. */
+ * threads. The numbers do not depend on the thread count. Other models and the
+ * transformer of several blocks run through the same calls (gs_model_prepare,
+ * gs_model_rows, gs_model_backward) on their own path; gs_trainer_path names it. */
 #ifndef GS_TRAINER_H
 #define GS_TRAINER_H
 
@@ -33,8 +36,12 @@ typedef struct {
     float *adam_v;
     long step;          /* optimizer steps taken = the epoch of the current weights */
     gs_optim optim;     /* the step's rule and its state beyond the moments (optim.h) */
-    gs_tensor_span spans[GS_N_PARAMS]; /* the parameter tensors, for the optimizer */
+    gs_tensor_span spans[GS_MAX_TENSORS]; /* the parameter tensors, for the optimizer */
     int begun;          /* theta_0 recorded (gs_trainer_begin or gs_trainer_set_init) */
+    int batch;          /* rows per step: cfg.batch, or n_train for full batch */
+    int32_t *perm;      /* minibatch: the permutation of pass perm_pass (batch.h) */
+    long perm_pass;
+    int32_t *batch_idx, *batch_tgt; /* minibatch: this step's rows */
     struct gs_pool *pool; /* worker threads (count: OpenBLAS's, as --threads sets it) */
 } gs_trainer;
 
@@ -63,6 +70,10 @@ void gs_trainer_backward(gs_trainer *tr, gs_epoch_metrics *out);
 /* One optimizer step with the gradient of gs_trainer_backward; tr->step increases. */
 void gs_trainer_step(gs_trainer *tr);
 /* Both (no gradient measures). */
+
+/* "fast" (per-token tables), "reference" or "mlp": the computation the run uses. */
+const char *gs_trainer_path(const gs_trainer *tr);
+
 void gs_trainer_update(gs_trainer *tr);
 
 #endif

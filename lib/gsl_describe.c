@@ -1,6 +1,7 @@
 /* Tasks and runs in words: what `grokscope info` prints, behind the API. */
 #include "gsl_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "phases.h"
@@ -28,6 +29,19 @@ long grokscope_task_n_defined(const char *op, int p, char *why, size_t size)
 const char *grokscope_run_circuit_note(const grokscope_run *run)
 {
     return run->run ? gs_run_circuit_note(run->run) : "";
+}
+
+const char *grokscope_run_model_note(const grokscope_run *run)
+{
+    return run->run ? gs_run_model_note(run->run) : "";
+}
+
+int grokscope_config_describe_model(const grokscope_config *cfg, char *buf, size_t size)
+{
+    char text[512]; /* gs_config_describe_model's longest line fits */
+    gs_config_describe_model(&cfg->cfg, text, sizeof text);
+    const int n = buf && size ? snprintf(buf, size, "%s", text) : -1;
+    return n >= 0 && (size_t)n < size ? GROKSCOPE_OK : GROKSCOPE_ERR_INVALID;
 }
 
 long grokscope_epochs_first_accuracy(const grokscope_epoch *rows, long n, int test, double *level)

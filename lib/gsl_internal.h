@@ -19,7 +19,8 @@ struct grokscope_config {
 struct grokscope_run {
     gs_run *run;
     grokscope_config config; /* a copy of the file's, for grokscope_run_config */
-    gs_param_info info[GS_N_PARAMS];
+    int n_tensors;           /* the model's tensors: info[0 .. n_tensors) */
+    gs_param_info info[GS_MAX_TENSORS];
     size_t n_params;         /* floats in one checkpoint */
     float *params;           /* one checkpoint, read on demand */
     int params_index;        /* the checkpoint in params, -1 = none */

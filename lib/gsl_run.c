@@ -18,6 +18,7 @@ int grokscope_run_open(const char *path, grokscope_run **out)
     if (gsl_run_open_locked(&r->run, path, GS_RUN_READ, 0, &err) != 0)
         return GSL_FAIL(r, &err);
     r->config.cfg = *gs_run_config(r->run);
+    r->n_tensors = gs_params_count(gs_run_dims(r->run));
     r->n_params = gs_params_layout(gs_run_dims(r->run), r->info);
     return GROKSCOPE_OK;
 }
@@ -155,7 +156,7 @@ int grokscope_run_find_checkpoint(grokscope_run *run, long epoch)
 
 static const gs_param_info *param(const grokscope_run *run, const char *key)
 {
-    for (int i = 0; run->run && key && i < GS_N_PARAMS; i++)
+    for (int i = 0; run->run && key && i < run->n_tensors; i++)
         if (strcmp(run->info[i].key, key) == 0)
             return &run->info[i];
     return NULL;
@@ -163,7 +164,7 @@ static const gs_param_info *param(const grokscope_run *run, const char *key)
 
 const char *grokscope_run_param_key(const grokscope_run *run, int i)
 {
-    return run->run && i >= 0 && i < GS_N_PARAMS ? run->info[i].key : NULL;
+    return run->run && i >= 0 && i < run->n_tensors ? run->info[i].key : NULL;
 }
 
 int grokscope_run_param_shape(const grokscope_run *run, const char *key, int64_t shape[4])

@@ -51,6 +51,9 @@ static int read_all(gs_run *run, gs_plot_data *d, gs_err *err)
     d->n_freq = d->n_basis / 2;
     d->have_circuit = gs_circuit_exists(d->cfg.op, d->p);
     snprintf(d->circuit_note, sizeof d->circuit_note, "%s", gs_run_circuit_note(run));
+    d->have_embed = d->cfg.model == GS_MODEL_TRANSFORMER || d->cfg.d_embed > 0;
+    d->have_neuron_logit = d->cfg.model == GS_MODEL_TRANSFORMER;
+    snprintf(d->model_note, sizeof d->model_note, "%s", gs_run_model_note(run));
     if (n_ck == 0)
         return gs_err_set(err, "%s: the run has no checkpoint yet, so there is nothing to plot", path);
     if (!gs_run_has_analysis(run))

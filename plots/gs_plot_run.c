@@ -12,10 +12,19 @@ int gs_plot_run_figures(const gs_plot_env *env, const gs_plot_data *d, const cha
     static const struct {
         figure_fn draw;
         int needs_basis; /* shows only measures in a Fourier basis (circuit.h) */
+        int needs;       /* 1: an embedding matrix; 2: an embedding or a neuron-logit map */
     } figures[] = {
-        {gs_plot_fig_loss, 0},        {gs_plot_fig_progress, 0},    {gs_plot_fig_gini, 1},
-        {gs_plot_fig_weight_norm, 0}, {gs_plot_fig_embed_freqs, 1}, {gs_plot_fig_clusters, 1},
+        {gs_plot_fig_loss, 0, 0},        {gs_plot_fig_progress, 0, 0},    {gs_plot_fig_gini, 1, 2},
+        {gs_plot_fig_weight_norm, 0, 0}, {gs_plot_fig_embed_freqs, 1, 1}, {gs_plot_fig_clusters, 1, 0},
     };
+    /* what the model lacks (an MLP with one-hot inputs: an embedding): say so too */
+    const int has[3] = {1, d->have_embed, d->have_embed || d->have_neuron_logit};
+    if (d->n_basis > 0 && !d->have_embed && env->note) {
+        char line[GS_MODEL_NOTE_MAX + 100];
+        snprintf(line, sizeof line, "%s not drawn: %s",
+                 has[2] ? "embed_freqs is" : "gini and embed_freqs are", d->model_note);
+        env->note(env->ctx, line);
+    }
     /* a task without a basis (S5) has none of those measures: say so, draw the rest */
     if (d->n_basis == 0 && env->note) {
         char line[GS_CIRCUIT_NOTE_MAX + 100];
@@ -24,7 +33,8 @@ int gs_plot_run_figures(const gs_plot_env *env, const gs_plot_data *d, const cha
         env->note(env->ctx, line);
     }
     for (size_t i = 0; i < sizeof figures / sizeof figures[0]; i++)
-        if ((d->n_basis > 0 || !figures[i].needs_basis) && figures[i].draw(env, d, dir, err) != 0)
+        if ((d->n_basis > 0 || !figures[i].needs_basis) && has[figures[i].needs] &&
+            figures[i].draw(env, d, dir, err) != 0)
             return -1;
     return 0;
 }

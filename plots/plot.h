@@ -50,6 +50,9 @@ typedef struct {
     int n_freq;              /* its frequencies 1..n / 2 */
     int have_circuit;        /* restricted and excluded loss exist for the op */
     char circuit_note[GS_CIRCUIT_NOTE_MAX]; /* why not, if not (gs_run_circuit_note) */
+    int have_embed;          /* the model has an embedding matrix (gs_run_model_note) */
+    int have_neuron_logit;   /* ... and a neuron-logit map W_out W_U */
+    char model_note[GS_MODEL_NOTE_MAX];
     long n_metrics;          /* per-epoch rows */
     gs_metrics_row *metrics;
     long n_rows;             /* analysed checkpoints (= all checkpoints) */

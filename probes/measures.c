@@ -19,7 +19,7 @@ static size_t round_up(size_t bytes) { return (bytes + ALIGN_BYTES - 1) & ~(size
  * returns the total size in bytes. */
 static size_t carve(gs_probe *pr, char *base, int n_rest)
 {
-    const size_t p = (size_t)pr->p, pp = p * p, D = (size_t)pr->d.d_model,
+    const size_t p = (size_t)pr->p, pp = p * p, D = (size_t)(pr->embed_d > 0 ? pr->embed_d : 1),
                  M = (size_t)pr->d.d_mlp, nf = (size_t)pr->fourier.n_freq;
     size_t at = 0;
     double **dv[] = {&pr->logits, &pr->sums, &pr->coef, &pr->proj, &pr->rlogits, &pr->row,
@@ -84,6 +84,9 @@ int gs_probe_create(gs_probe *pr, const gs_dims *d, gs_op op, const int32_t *tra
     pr->n_inputs = pp;
     pr->n_train = n_train;
     pr->n_test = n_test;
+    pr->has_embed = d->kind == GS_MODEL_TRANSFORMER || d->d_embed > 0;
+    pr->has_neuron_logit = d->kind == GS_MODEL_TRANSFORMER;
+    pr->embed_d = d->kind == GS_MODEL_TRANSFORMER ? d->d_model : d->d_embed;
     const int n_rest = pp - n_train - n_test;
     if (gs_circuit_create(&pr->basis, op, p, err) != 0 ||
         (pr->basis.n > 0 && gs_fourier_create(&pr->fourier, pr->basis.n, err) != 0))
@@ -91,7 +94,7 @@ int gs_probe_create(gs_probe *pr, const gs_dims *d, gs_op op, const int32_t *tra
     /* the trainer's batch size and threads, so the forward matches its metrics bit for
      * bit (the fast path's results do not depend on the thread count) */
     if (gs_model_create(&pr->model, d, n_train, GS_PATH_FAST, err) != 0 ||
-        gs_pool_create(&pr->pool, gs_pool_default_threads(), gs_model_fast_scratch_size(d), err) != 0)
+        gs_pool_create(&pr->pool, gs_pool_default_threads(), gs_model_scratch_size(d), err) != 0)
         goto fail;
     pr->model.pool = pr->pool;
     const size_t bytes = carve(pr, NULL, n_rest);
@@ -167,6 +170,8 @@ static void scatter(gs_probe *pr, const int32_t *idx, int n, int want_grid)
 {
     const int p = pr->p, V = pr->d.n_out, M = pr->d.d_mlp;
     const gs_model *m = &pr->model;
+    /* the neurons: the transformer's MLP, the MLP's first hidden layer */
+    const float *post = pr->d.kind == GS_MODEL_MLP ? m->mlp_post[0] : m->post;
     for (int r = 0; r < n; r++) {
         const float *lg = m->logits + (size_t)r * V;
         double *L = pr->logits + (size_t)idx[r] * p;
@@ -182,7 +187,7 @@ static void scatter(gs_probe *pr, const int32_t *idx, int n, int want_grid)
         for (int j = 0; j < M; j++) {
             float *g = pr->grid + (size_t)j * pp;
             for (int r = r0; r < r1; r++)
-                g[idx[r]] = m->post[(size_t)r * M + j];
+                g[idx[r]] = post[(size_t)r * M + j];
         }
     }
 }
@@ -208,7 +213,7 @@ void gs_probe_forward(gs_probe *pr, const float *params, int want_grid,
     /* gs_trainer_measure: the tables once, the test set in chunks of the batch size,
      * then the whole training set in one batch (max_batch is n_train); the same batches
      * summed by the same helper, so the same bits */
-    gs_model_fast_prepare(m);
+    gs_model_prepare(m);
     scatter_arg sa = {pr, want_grid};
     const gs_eval te = gs_model_evaluate_chunks(m, pr->test_idx, pr->test_tgt, pr->n_test,
                                                 GS_ROWS_FORWARD, scatter_chunk, &sa);

@@ -43,6 +43,11 @@ typedef struct {
     gs_circuit basis;  /* the circuit basis of op; basis.n = 0: no Fourier measures */
     gs_fourier fourier; /* over Z_n, n = basis.n (unset, n_freq 0, when n = 0) */
     gs_model model;    /* GS_PATH_FAST, max_batch = n_train (as the trainer's) */
+    /* what the model has to measure (docs/models.md): an embedding matrix W_E (the
+     * transformer's, the MLP's with learned embeddings) of width embed_d, and a linear
+     * neuron-logit map W_L = W_out W_U (the transformer's only; of its last block); the
+     * neurons are d.d_mlp (the MLP's first hidden layer; the transformer's last block) */
+    int has_embed, has_neuron_logit, embed_d;
     struct gs_pool *pool; /* the model's worker threads (gs_pool_default_threads) */
     int flush_subnormals; /* the run's numerics (gs_config): the forward uses them */
     int n_train, n_test;

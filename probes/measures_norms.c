@@ -24,17 +24,27 @@ int gs_probe_basis(const gs_probe *pr, double *B)
 void gs_probe_fourier_norms(gs_probe *pr, double *embed_norm, double *neuron_logit_norm)
 {
     const gs_model *m = &pr->model;
-    const int p = pr->p, D = pr->d.d_model, M = pr->d.d_mlp, V = pr->d.n_out;
+    const int p = pr->p, D = pr->embed_d, M = pr->d.d_mlp, V = pr->d.n_out;
+    /* W_E is tensor 0 of both models that have one (params.h); W_out and W_U only
+     * exist in the transformer */
     const float *W_E = m->params + m->info[GS_W_E].offset;
-    const float *W_out = m->params + m->info[GS_W_OUT].offset;
-    const float *W_U = m->params + m->info[GS_W_U].offset;
+    const int last = pr->d.n_layers - 1; /* the block whose MLP feeds the logits */
+    const float *W_out = pr->has_neuron_logit ? m->params + m->info[gs_tf_block(GS_W_OUT, last)].offset : NULL;
+    const float *W_U = pr->has_neuron_logit ? m->params + m->info[gs_tf_unembed(&pr->d)].offset : NULL;
     const int32_t *tok = pr->basis.token;
 
-    if (pr->basis.n == 0) { /* no basis: no norms in it */
+    /* no basis, or no such matrix in the model: no norms (NaN, and the run file's
+     * /analysis attributes say why) */
+    if (pr->basis.n == 0 || !pr->has_embed)
         for (int j = 0; j < p; j++)
-            pr->embed_norm[j] = pr->neuron_logit_norm[j] = NAN;
+            pr->embed_norm[j] = NAN;
+    if (pr->basis.n == 0 || !pr->has_neuron_logit)
+        for (int j = 0; j < p; j++)
+            pr->neuron_logit_norm[j] = NAN;
+    if (pr->basis.n == 0)
         goto copy;
-    }
+    if (!pr->has_embed)
+        goto logit;
     /* E = B W_E[:p]: the rows in basis token order, then the D columns of the first n
      * rows transformed in place; the rows of tokens outside the group stay (indicators) */
     for (int k = 0; k < p; k++)
@@ -49,6 +59,9 @@ void gs_probe_fourier_norms(gs_probe *pr, double *embed_norm, double *neuron_log
         pr->embed_norm[j] = sqrt(s);
     }
 
+logit:
+    if (!pr->has_neuron_logit)
+        goto copy;
     /* W_L = W_out W_U[:, :p] in double, its columns in basis token order, then
      * M = W_L B^T: the first n entries of each row of W_L transformed */
     for (size_t j = 0; j < (size_t)M * D; j++)

@@ -28,7 +28,7 @@ static int report(gs_run *run, long epoch, gs_cluster_rule rule, double threshol
     const int ck = gs_run_find_checkpoint(run, epoch, err);
     if (ck < 0)
         return -1;
-    gs_param_info info[GS_N_PARAMS];
+    gs_param_info info[GS_MAX_TENSORS];
     long *epochs = malloc((size_t)gs_run_n_checkpoints(run) * sizeof *epochs);
     float *params = malloc(gs_params_layout(d, info) * sizeof *params);
     double *embed = malloc((size_t)p * sizeof *embed);
@@ -75,7 +75,13 @@ static int report(gs_run *run, long epoch, gs_cluster_rule rule, double threshol
         printf("  %4d  %7d  %.3f\n", w, cl.cluster_size[w], s / cl.cluster_size[w]);
     }
     printf("  none  %7d\n\n", cl.cluster_size[0]);
-    /* embedding spectrum: norm per frequency over its cos and sin components */
+    /* embedding spectrum: norm per frequency over its cos and sin components; a model
+     * without an embedding matrix (the one-hot MLP) says why instead */
+    if (!pr.has_embed) {
+        printf("embedding norm per frequency: none (%s)\n", gs_run_model_note(run));
+        rc = 0;
+        goto out;
+    }
     double total = 0, mx = 0;
     for (int j = 0; j < n; j++)
         total += embed[j] * embed[j];

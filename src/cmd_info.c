@@ -135,8 +135,15 @@ static int print_info(grokscope_run *run, const char *path, gs_err *err)
     if (grokscope_task_n_defined(op, p, why, sizeof why) < (long)p * p)
         printf("pairs      %s\n", why);
     print_wrapped("measures", grokscope_run_circuit_note(run));
-    printf("model      d_model %d, %d heads, d_mlp %d\n", (int)key_int(c, "d_model"),
-           (int)key_int(c, "n_heads"), (int)key_int(c, "d_mlp"));
+    char kind[32];
+    key_text(c, "model", kind, sizeof kind);
+    if (strcmp(kind, "transformer") != 0 || key_int(c, "n_layers") > 1)
+        print_wrapped("", grokscope_run_model_note(run));
+    char model[256];
+    const int described = grokscope_config_describe_model(c, model, sizeof model);
+    assert(described == GROKSCOPE_OK);
+    (void)described;
+    print_wrapped("model", model);
     print_optimizer(c);
     printf("numerics   float32, %s\n", key_int(c, "flush_subnormals") ? "subnormals flushed to zero"
                                                                       : "IEEE subnormals");

@@ -12,8 +12,9 @@ static const char train_usage[] =
     "       grokscope train --resume RUN.h5 [--epochs N] [--threads N] [--quiet]\n"
     "       grokscope train --list-ops\n"
     "\n"
-    "Trains the one-layer transformer of Nanda et al. 2023 on (a op b) mod p, full batch,\n"
-    "AdamW, and writes checkpoints of all weights to an HDF5 run file.\n"
+    "Trains the one-layer transformer of Nanda et al. 2023 (or another model) on\n"
+    "(a op b) mod p, full batch (or minibatches), AdamW, and writes checkpoints of all\n"
+    "weights to an HDF5 run file.\n"
     "\n"
     "task:\n"
     "  --p N               modulus (default 113; the S5 ops fix it to 120)\n"
@@ -25,6 +26,17 @@ static const char train_usage[] =
     "  --d-model N         residual width (default 128)\n"
     "  --n-heads N         attention heads, dividing d-model (default 4)\n"
     "  --d-mlp N           MLP width (default 512)\n"
+    "  --model M           transformer (default: the paper's) or mlp (docs/models.md)\n"
+    "  --layers N          transformer blocks (default 1; more than 1 run the reference\n"
+    "                      path, which info and the progress output name)\n"
+    "  --embed E           mlp input: learned (default; two rows of one embedding table,\n"
+    "                      concatenated) or onehot (two concatenated one-hots)\n"
+    "  --d-embed N         mlp: learned embedding width (default 128)\n"
+    "  --hidden W,W,...    mlp: hidden layer widths (default 200,200)\n"
+    "  --act A             mlp: relu (default), gelu or quad (x^2)\n"
+    "  --bias, --no-bias   mlp: biases on every linear layer (default --bias)\n"
+    "  --batch N           training pairs per optimizer step (default: all of them);\n"
+    "                      an epoch is still one step (docs/models.md)\n"
     "optimizer (AdamW unless --optimizer says otherwise; PyTorch semantics):\n"
     "  --lr X              learning rate (default 1e-3)\n"
     "  --wd X              weight decay (default 1.0): decoupled in adamw, an L2 term\n"
@@ -110,7 +122,10 @@ static int parse(int argc, char **argv, gs_train_job *job, gs_err *err)
 {
     gs_config *c = &job->cfg;
     long v;
-    int p_given = 0, gf_given[3] = {0};
+    int p_given = 0, onehot = 0, gf_given[3] = {0};
+    static const char *const mlp_only[] = {"--embed", "--d-embed", "--hidden", "--act",
+                                           "--bias", "--no-bias"};
+    static const char *const transformer_only[] = {"--layers", "--d-model", "--n-heads", "--d-mlp"};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = NULL;
         int r;
@@ -138,6 +153,9 @@ static int parse(int argc, char **argv, gs_train_job *job, gs_err *err)
         LONG_OPT("--epochs", 1, 100000000L, c->epochs)
         LONG_OPT("--every", 1, 100000000L, c->every)
         LONG_OPT("--threads", 1, 256, job->threads)
+        LONG_OPT("--layers", 1, GS_MAX_LAYERS, c->n_layers)
+        LONG_OPT("--d-embed", 1, 8192, c->d_embed)
+        LONG_OPT("--batch", 1, 100000000L, c->batch)
         DOUBLE_OPT("--frac", 0.0, 1.0, c->frac)
         DOUBLE_OPT("--lr", 0.0, 1e6, c->lr)
         DOUBLE_OPT("--wd", 0.0, 1e6, c->wd)
@@ -178,6 +196,33 @@ static int parse(int argc, char **argv, gs_train_job *job, gs_err *err)
                                   "lists them)", val);
             continue;
         }
+        if ((r = OPT("--model")) != 0) {
+            if (r < 0)
+                return -1;
+            if (gs_model_kind_parse(val, &c->model) != 0)
+                return gs_err_set(err, "--model: unknown model '%s' (transformer or mlp)", val);
+            continue;
+        }
+        if ((r = OPT("--embed")) != 0) {
+            if (r < 0)
+                return -1;
+            if (strcmp(val, "onehot") != 0 && strcmp(val, "learned") != 0)
+                return gs_err_set(err, "--embed: '%s' is neither learned nor onehot", val);
+            onehot = strcmp(val, "onehot") == 0;
+            continue;
+        }
+        if ((r = OPT("--hidden")) != 0) {
+            if (r < 0 || gs_hidden_parse("--hidden", val, &c->n_hidden, c->hidden, err) != 0)
+                return -1;
+            continue;
+        }
+        if ((r = OPT("--act")) != 0) {
+            if (r < 0)
+                return -1;
+            if (gs_act_parse(val, &c->act) != 0)
+                return gs_err_set(err, "--act: unknown activation '%s' (relu, gelu or quad)", val);
+            continue;
+        }
         if ((r = OPT("--out")) != 0) {
             if (r < 0)
                 return -1;
@@ -202,6 +247,10 @@ static int parse(int argc, char **argv, gs_train_job *job, gs_err *err)
 #undef DOUBLE_OPT
         if (strcmp(a, "--force") == 0)
             job->force = 1;
+        else if (strcmp(a, "--bias") == 0)
+            c->bias = 1;
+        else if (strcmp(a, "--no-bias") == 0)
+            c->bias = 0;
         else if (strcmp(a, "--ieee-subnormals") == 0)
             c->flush_subnormals = 0;
         else if (strcmp(a, "--wd-to-init") == 0)
@@ -216,6 +265,22 @@ static int parse(int argc, char **argv, gs_train_job *job, gs_err *err)
             return gs_err_set(err, "--list-ops takes no other option (grokscope train --list-ops)");
         else
             return gs_err_set(err, "unknown option '%s' (see grokscope train --help)", a);
+    }
+    if (onehot)
+        c->d_embed = 0;
+    /* an option of the other model would be silently ignored: refuse it */
+    for (int i = 1; i < argc; i++) {
+        const char *const *own = c->model == GS_MODEL_MLP ? transformer_only : mlp_only;
+        const size_t n = c->model == GS_MODEL_MLP ? sizeof transformer_only / sizeof *own
+                                                  : sizeof mlp_only / sizeof *own;
+        for (size_t k = 0; k < n; k++) {
+            const size_t len = strlen(own[k]);
+            if (strncmp(argv[i], own[k], len) == 0 && (argv[i][len] == '\0' || argv[i][len] == '='))
+                return gs_err_set(err, "%s does not apply to --model %s", own[k],
+                                  gs_model_kind_name(c->model));
+        }
+        if (onehot && strncmp(argv[i], "--d-embed", 9) == 0)
+            return gs_err_set(err, "--d-embed does not apply to --embed onehot");
     }
     /* the S5 tasks fix the token count; an explicit other --p is refused by validation */
     if (gs_op_get(c->op)->fixed_p && !p_given)

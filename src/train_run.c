@@ -92,6 +92,16 @@ int gs_train_run(const gs_train_job *job, gs_err *err)
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    /* a model other than the paper's says what it is and which path computes it */
+    const grokscope_config *tc = grokscope_train_config(t);
+    char kind[32] = "", model[256];
+    int64_t layers = 1, batch = 0;
+    if (!job->quiet && grokscope_config_get(tc, "model", kind, sizeof kind) == GROKSCOPE_OK &&
+        grokscope_config_get_int(tc, "n_layers", &layers) == GROKSCOPE_OK &&
+        grokscope_config_get_int(tc, "batch", &batch) == GROKSCOPE_OK &&
+        (strcmp(kind, "transformer") != 0 || layers != 1 || batch > 0) &&
+        grokscope_config_describe_model(tc, model, sizeof model) == GROKSCOPE_OK)
+        fprintf(stderr, "model: %s\n", model);
     gs_progress_start(&view.progress, job->resume ? "resume" : "epoch", grokscope_train_epoch(t),
                       (long)epochs, job->quiet);
     code = grokscope_train_run(t);

@@ -157,6 +157,23 @@ void gs_sweep_config_diff(const gs_config *f, const gs_config *p, char *out, siz
     LONG_FIELD("d_model", d_model)
     LONG_FIELD("n_heads", n_heads)
     LONG_FIELD("d_mlp", d_mlp)
+    /* the network and the batch (models) */
+    if (f->model != p->model) {
+        snprintf(out, size, "model %s, not %s", gs_model_kind_name(f->model),
+                 gs_model_kind_name(p->model));
+        return;
+    }
+    LONG_FIELD("n_layers", n_layers)
+    LONG_FIELD("d_embed", d_embed)
+    LONG_FIELD("hidden layers", n_hidden)
+    for (int i = 0; i < f->n_hidden; i++)
+        LONG_FIELD("hidden width", hidden[i])
+    if (f->act != p->act) {
+        snprintf(out, size, "act %s, not %s", gs_act_name(f->act), gs_act_name(p->act));
+        return;
+    }
+    LONG_FIELD("bias", bias)
+    LONG_FIELD("batch", batch)
     DOUBLE_FIELD("lr", lr)
     DOUBLE_FIELD("wd", wd)
     DOUBLE_FIELD("beta1", beta1)

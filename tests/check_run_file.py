@@ -55,13 +55,23 @@ INTERVENTION_DEFAULTS = {"optimizer": "adamw", "momentum": 0.0, "wd_to_init": 0,
 CHOICES = {"optimizer": ("adamw", "adam", "sgd"), "grokfast": ("none", "ema", "ma"),
            "loss": ("ce", "stablemax", "mse")}
 
+# The network and the batch (1.3; docs/run-file.md): model and batch always, n_layers
+# for the transformer, the rest for the MLP. Absent in older files: the one-layer
+# transformer, full batch.
+MODEL_ATTRS = {"model": STR, "batch": I64}
+MODEL_TRANSFORMER_ATTRS = {"n_layers": I64}
+MODEL_MLP_ATTRS = {"d_embed": I64, "hidden": STR, "act": STR, "bias": I64}
+MODELS = ("transformer", "mlp")
+ACTS = ("relu", "gelu", "quad")
+MAX_LAYERS, MAX_HIDDEN = 8, 8
+
 OPS = ("add", "sub", "mul", "div", "x2y2", "x2xyy2", "x2xyy2x", "x3xy", "x3xy2y", "x2y", "x3y",
        "div-or-sub", "add-or-mul", "add-or-sub", "s5-compose", "s5-conjugate", "s5-xyx")
 PRIME_OPS = ("div", "div-or-sub")               # they divide: p must be prime
 S5_OPS = ("s5-compose", "s5-conjugate", "s5-xyx")   # p is the 120 permutations of S5
 
 # /analysis attributes added by a minor version (docs/run-file.md)
-ANALYSIS_OPTIONAL = {"circuit_measures": (STR, 2)}
+ANALYSIS_OPTIONAL = {"circuit_measures": (STR, 2), "model_measures": (STR, 3)}
 
 
 def is_prime(n):
@@ -107,6 +117,31 @@ MATRIX_CHUNK_BYTES = 1 << 20  # cap on the [n, p] and [p, p] analysis chunks
 SHUFFLE, DEFLATE, FLETCHER32 = 2, 1, 3
 PIPELINE = [(SHUFFLE, None), (DEFLATE, 4), (FLETCHER32, None)]
 PIPELINE_IN_PLACE = [(SHUFFLE, None), (FLETCHER32, None)]
+
+
+def param_shapes(c):
+    """The run's parameters in the order of the flat optimizer state: (key, shape)."""
+    p = c["p"]
+    if c["model"] == "mlp":
+        out = []
+        if c["d_embed"] > 0:
+            out.append(("embed.W_E", (p, c["d_embed"])))
+        width = 2 * (c["d_embed"] if c["d_embed"] > 0 else p)
+        for k, h in enumerate(c["hidden"] + [p]):
+            name = f"layers.{k}" if k < len(c["hidden"]) else "unembed"
+            out.append((f"{name}.W" if k < len(c["hidden"]) else "unembed.W_U", (width, h)))
+            if c["bias"]:
+                out.append((f"{name}.b" if k < len(c["hidden"]) else "unembed.b_U", (h,)))
+            width = h
+        return out
+    letters = {"V": p + 1, "D": c["d_model"], "H": c["n_heads"], "E": c["d_head"],
+               "M": c["d_mlp"], "3": 3}
+    out = [(k, tuple(letters[s] for s in spec)) for k, spec in PARAMS[:2]]
+    for layer in range(c["n_layers"]):
+        out += [(k.replace("blocks.0.", f"blocks.{layer}."), tuple(letters[s] for s in spec))
+                for k, spec in PARAMS[2:-1]]
+    out += [(k, tuple(letters[s] for s in spec)) for k, spec in PARAMS[-1:]]
+    return out
 
 
 class Checker:
@@ -335,7 +370,8 @@ class Checker:
 
     def check_config(self, f):
         g = self.group(f, "config", {**CONFIG_ATTRS, **{k: t for k, (t, _) in CONFIG_OPTIONAL.items()},
-                                     **{k: t for k, (t, _) in INTERVENTIONS.items()}})
+                                     **{k: t for k, (t, _) in INTERVENTIONS.items()},
+                                     **MODEL_ATTRS, **MODEL_TRANSFORMER_ATTRS, **MODEL_MLP_ATTRS})
         if g is None:
             return None
         cfg = {k: self.attr(g, k, kind) for k, kind in CONFIG_ATTRS.items()}
@@ -362,6 +398,8 @@ class Checker:
             if c[k] not in allowed:
                 self.bad("/config", f"{k} = {c[k]!r} is not one of {', '.join(allowed)}")
                 return None
+        if not self.check_model(g, c):
+            return None
         ranges = [
             (c["p"] >= 3, "p must be at least 3"),
             (c["op"] in OPS, f"op {c['op']!r} is not one of {', '.join(OPS)}"),
@@ -399,12 +437,50 @@ class Checker:
             self.bad("/config", f"n_train {c['n_train']} + n_test {c['n_test']} is not the {pairs} pairs")
         elif c["n_train"] != int(c["frac"] * pairs):
             self.bad("/config", f"n_train {c['n_train']} is not int(frac * {pairs}) = {int(c['frac'] * pairs)}")
-        letters = {"V": c["p"] + 1, "D": c["d_model"], "H": c["n_heads"], "E": c["d_head"],
-                   "M": c["d_mlp"], "3": 3}
-        c["shapes"] = {k: tuple(letters[s] for s in spec) for k, spec in PARAMS}
+        c["shapes"] = dict(param_shapes(c))
         c["P"] = sum(int(np.prod(s)) for s in c["shapes"].values())
         c["pairs"] = pairs
         return c
+
+    def check_model(self, g, c):
+        """The 1.3 model fields into c (defaults when absent); False if unusable."""
+        c.update(model="transformer", batch=0, n_layers=1)
+        present = [k for k in {**MODEL_ATTRS, **MODEL_TRANSFORMER_ATTRS, **MODEL_MLP_ATTRS} if k in g.attrs]
+        if getattr(self, "minor", 0) >= 3:
+            for k in MODEL_ATTRS:
+                if k not in g.attrs:
+                    self.bad("/config", f"missing attribute {k} (format 1.3 has it)")
+        for k in present:
+            kind = {**MODEL_ATTRS, **MODEL_TRANSFORMER_ATTRS, **MODEL_MLP_ATTRS}[k]
+            v = self.attr(g, k, kind)
+            if v is None:
+                return False
+            c[k] = v
+        if c["model"] not in MODELS:
+            self.bad("/config", f"model {c['model']!r} is not one of {', '.join(MODELS)}")
+            return False
+        own = MODEL_TRANSFORMER_ATTRS if c["model"] == "transformer" else MODEL_MLP_ATTRS
+        other = MODEL_MLP_ATTRS if c["model"] == "transformer" else MODEL_TRANSFORMER_ATTRS
+        for k in other:
+            if k in g.attrs:
+                self.bad("/config", f"attribute {k} does not belong to a {c['model']} run")
+        if "model" in g.attrs:
+            for k in own:
+                if k not in g.attrs:
+                    self.bad("/config", f"missing attribute {k} (a {c['model']} run has it)")
+                    return False
+        ok = c["batch"] >= 0 and 1 <= c["n_layers"] <= MAX_LAYERS
+        if c["model"] == "mlp":
+            try:
+                c["hidden"] = [int(w) for w in c["hidden"].split(",")]
+            except ValueError:
+                c["hidden"] = []
+            ok = ok and 1 <= len(c["hidden"]) <= MAX_HIDDEN and min(c["hidden"]) >= 1
+            ok = ok and c["act"] in ACTS and c["bias"] in (0, 1) and c["d_embed"] >= 0
+        if not ok:
+            self.bad("/config", "model fields out of range: " + ", ".join(
+                f"{k}={c[k]}" for k in present))
+        return ok
 
     @staticmethod
     def config_line(c):
@@ -490,7 +566,7 @@ class Checker:
             d = self.dataset(g, name, F32, (2, P), chunk=(1, min(P, FLAT_CHUNK)), in_place=True)
             if d is not None:
                 keys = self.attr(d, "keys", STR)
-                want = " ".join(k for k, _ in PARAMS)
+                want = " ".join(cfg["shapes"])
                 if keys is not None and keys != want:
                     self.bad(d.name, f"attribute keys is {keys!r}, expected {want!r}")
                 self.read_all(d)
@@ -500,8 +576,9 @@ class Checker:
                              in_place=True)
             if d is not None:
                 keys = self.attr(d, "keys", STR)
-                if keys is not None and keys != " ".join(k for k, _ in PARAMS):
-                    self.bad(d.name, f"attribute keys is {keys!r}, expected the parameter keys")
+                want = " ".join(cfg["shapes"])
+                if keys is not None and keys != want:
+                    self.bad(d.name, f"attribute keys is {keys!r}, expected {want!r}")
                 self.read_all(d)
         elif "grokfast" in g:
             self.bad("/resume/grokfast", "present, but /config grokfast is none")
@@ -542,11 +619,16 @@ class Checker:
         g = self.group(f, "analysis", {k: t for k, (t, _) in ANALYSIS_OPTIONAL.items()})
         if g is None:
             return
-        p, M = cfg["p"], cfg["d_mlp"]
+        p = cfg["p"]
+        M = cfg["hidden"][0] if cfg["model"] == "mlp" else cfg["d_mlp"]   # the probed neurons
         for k, (kind, since) in ANALYSIS_OPTIONAL.items():
             if k in g.attrs:
                 v = self.attr(g, k, kind)
-                if v is not None and v.startswith("none") == has_circuit(cfg["op"], p):
+                if k == "model_measures":
+                    want = "all:" if cfg["model"] == "transformer" else cfg["model"] + ":"
+                    if v is not None and not v.startswith(want):
+                        self.bad("/analysis", f"{k} = {v!r} does not begin {want!r} (model {cfg['model']})")
+                elif v is not None and v.startswith("none") == has_circuit(cfg["op"], p):
                     self.bad("/analysis", f"{k} = {v!r}: op {cfg['op']} with p = {p} "
                              f"{'has' if has_circuit(cfg['op'], p) else 'has no'} Fourier circuit")
             elif getattr(self, "minor", 0) >= since:
@@ -606,7 +688,7 @@ class Checker:
         nfrac = self.read_all(self.dataset(g, "neuron_frac_explained", F64, (None,), chunk=(M,)))
         for name, v in (("neuron_freq", nfreq), ("neuron_frac_explained", nfrac)):
             if v is not None and len(v) not in (0, M):
-                self.bad(f"/analysis/{name}", f"{len(v)} rows, expected 0 or d_mlp = {M}")
+                self.bad(f"/analysis/{name}", f"{len(v)} rows, expected 0 or the neuron count {M}")
         if keys is not None and len(keys) > AN_MAX_KEYS:
             self.bad("/analysis/key_freqs", f"{len(keys)} key frequencies, at most {AN_MAX_KEYS}")
         if kep is not None and kep[0] != -2:

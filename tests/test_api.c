@@ -134,22 +134,28 @@ static herr_t each_attr(hid_t loc, const char *name, const H5A_info_t *info, voi
     return 0;
 }
 
-static void test_keys_match_file(const char *path)
+/* And every key is an attribute, except the other model's (a transformer's file has no
+ * MLP fields, an MLP's no n_layers). */
+static void test_keys_match_file(const char *path, int mlp)
 {
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     CHECK(f >= 0);
     hid_t g = H5Gopen2(f, "config", H5P_DEFAULT);
     CHECK(g >= 0);
-    int missing = 0, n_attrs = 0;
-    H5O_info_t oi;
-    CHECK(H5Oget_info(g, &oi) >= 0);
-    n_attrs = (int)oi.num_attrs;
+    int missing = 0;
     CHECK(H5Aiterate2(g, H5_INDEX_NAME, H5_ITER_INC, NULL, each_attr, &missing) >= 0);
     CHECK(missing == 0);
-    int n_keys = 0;
-    while (grokscope_config_key(n_keys))
-        n_keys++;
-    CHECK(n_keys + 3 == n_attrs); /* and every key is an attribute */
+    static const char *mlp_only[] = {"d_embed", "hidden", "act", "bias"};
+    for (int k = 0; grokscope_config_key(k); k++) {
+        const char *key = grokscope_config_key(k);
+        int others = strcmp(key, "n_layers") == 0 ? mlp : 0;
+        for (size_t j = 0; j < sizeof mlp_only / sizeof *mlp_only; j++)
+            others |= strcmp(key, mlp_only[j]) == 0 && !mlp;
+        const htri_t has = H5Aexists(g, key);
+        if (has != (others ? 0 : 1))
+            fprintf(stderr, "key '%s' %s an attribute of %s\n", key, has > 0 ? "is" : "is not", path);
+        CHECK(has == (others ? 0 : 1));
+    }
     H5Gclose(g);
     H5Fclose(f);
 }
@@ -277,7 +283,7 @@ static void test_train_stop_resume(void)
     CHECK(strstr(grokscope_train_error(t), "already has 30 epochs") != NULL);
     grokscope_train_free(t);
 
-    test_keys_match_file(whole);
+    test_keys_match_file(whole, 0);
     grokscope_config_free(c);
 }
 
@@ -350,7 +356,88 @@ static void test_interventions_resume(void)
     free(y);
     grokscope_run_close(a);
     grokscope_run_close(b);
-    test_keys_match_file(whole);
+    test_keys_match_file(whole, 0);
+    grokscope_config_free(c);
+}
+
+/* The MLP trained in minibatches through the API: its keys in the file, its parameter
+ * table, its model line and note, the probe's recomputed losses, and a stop and resume
+ * that continues the batch sequence bit-exactly. */
+static void test_mlp(void)
+{
+    char whole[4096], part[4096];
+    path_in(whole, "mlp_whole.h5");
+    path_in(part, "mlp_part.h5");
+    grokscope_config *c = small_config();
+    CHECK(grokscope_config_set(c, "model", "mlp") == GROKSCOPE_OK);
+    CHECK(grokscope_config_set(c, "hidden", "24,16") == GROKSCOPE_OK);
+    CHECK(grokscope_config_set(c, "d_embed", "8") == GROKSCOPE_OK);
+    CHECK(grokscope_config_set(c, "act", "gelu") == GROKSCOPE_OK);
+    CHECK(grokscope_config_set(c, "batch", "20") == GROKSCOPE_OK);
+    CHECK(grokscope_config_set(c, "hidden", "24,,16") == GROKSCOPE_ERR_INVALID);
+    CHECK(strstr(grokscope_config_error(c), "hidden") != NULL);
+    CHECK(grokscope_config_set(c, "act", "tanh") == GROKSCOPE_ERR_INVALID);
+    char buf[256];
+    CHECK(grokscope_config_get(c, "hidden", buf, sizeof buf) == GROKSCOPE_OK && strcmp(buf, "24,16") == 0);
+    CHECK(grokscope_config_get(c, "hidden", buf, 5) == GROKSCOPE_ERR_INVALID); /* "24,16" does not fit */
+    int64_t i;
+    CHECK(grokscope_config_get_int(c, "hidden", &i) == GROKSCOPE_ERR_INVALID); /* not a choice */
+    CHECK(grokscope_config_get_int(c, "model", &i) == GROKSCOPE_OK && i == 1);
+    CHECK(grokscope_config_describe_model(c, buf, sizeof buf) == GROKSCOPE_OK &&
+          strcmp(buf, "mlp, learned embeddings d_embed 8, hidden 24,16, gelu, biases; batch 20") == 0);
+    CHECK(grokscope_config_describe_model(c, buf, 10) == GROKSCOPE_ERR_INVALID);
+    const long stops[2] = {-1, 9};
+    const char *paths[2] = {whole, part};
+    for (int k = 0; k < 2; k++) {
+        stopper s = {stops[k], 0, 0, 0, {{0}}};
+        grokscope_train *t = grokscope_train_new();
+        CHECK(grokscope_train_set_force(t, 1) == GROKSCOPE_OK);
+        CHECK(grokscope_train_set_threads(t, 2) == GROKSCOPE_OK);
+        CHECK(grokscope_train_set_callback(t, stop_cb, &s) == GROKSCOPE_OK);
+        CHECK(grokscope_train_create(t, paths[k], c) == GROKSCOPE_OK);
+        CHECK(grokscope_train_run(t) == (k ? GROKSCOPE_STOPPED : GROKSCOPE_OK));
+        grokscope_train_free(t);
+    }
+    grokscope_train *t = grokscope_train_new();
+    CHECK(grokscope_train_resume(t, part, 0) == GROKSCOPE_OK && grokscope_train_run(t) == GROKSCOPE_OK);
+    grokscope_train_free(t);
+    test_keys_match_file(whole, 1);
+
+    grokscope_run *a, *b;
+    CHECK(grokscope_run_open(whole, &a) == GROKSCOPE_OK && grokscope_run_open(part, &b) == GROKSCOPE_OK);
+    CHECK(grokscope_config_get(grokscope_run_config(a), "hidden", buf, sizeof buf) == GROKSCOPE_OK &&
+          strcmp(buf, "24,16") == 0);
+    CHECK(strncmp(grokscope_run_model_note(a), "mlp: ", 5) == 0);
+    /* embed.W_E, layers.0.W/b, layers.1.W/b, unembed.W_U/b_U */
+    static const char *want[] = {"embed.W_E", "layers.0.W", "layers.0.b", "layers.1.W",
+                                 "layers.1.b", "unembed.W_U", "unembed.b_U"};
+    for (int k = 0; k < 7; k++)
+        CHECK(grokscope_run_param_key(a, k) && strcmp(grokscope_run_param_key(a, k), want[k]) == 0);
+    CHECK(grokscope_run_param_key(a, 7) == NULL);
+    int64_t shape[4];
+    CHECK(grokscope_run_param_shape(a, "layers.0.W", shape) == 2 && shape[0] == 16 && shape[1] == 24);
+    CHECK(grokscope_run_param_count(a, "blocks.0.attn.W_Q") == 0);
+    grokscope_epoch ra[31], rb[31];
+    CHECK(grokscope_run_read_epochs(a, 0, 31, ra) == GROKSCOPE_OK);
+    CHECK(grokscope_run_read_epochs(b, 0, 31, rb) == GROKSCOPE_OK);
+    CHECK(memcmp(ra, rb, sizeof ra) == 0);
+    const int last = grokscope_run_n_checkpoints(a) - 1;
+    const size_t cnt = grokscope_run_param_count(a, "unembed.W_U");
+    float *x = malloc(cnt * sizeof *x), *y = malloc(cnt * sizeof *y);
+    CHECK(x && y && cnt == 16 * 11);
+    CHECK(grokscope_run_read_param(a, last, "unembed.W_U", x, cnt) == GROKSCOPE_OK);
+    CHECK(grokscope_run_read_param(b, grokscope_run_n_checkpoints(b) - 1, "unembed.W_U", y, cnt) == GROKSCOPE_OK);
+    CHECK(memcmp(x, y, cnt * sizeof *x) == 0);
+    free(x);
+    free(y);
+    grokscope_probe *pr;
+    CHECK(grokscope_probe_open(a, 1, &pr) == GROKSCOPE_OK);
+    grokscope_measures m;
+    CHECK(grokscope_probe_measure(pr, last, NULL, 0, &m) == GROKSCOPE_OK);
+    CHECK(m.epoch == 30 && m.train_loss == ra[30].train_loss && m.test_loss == ra[30].test_loss);
+    grokscope_probe_close(pr);
+    grokscope_run_close(a);
+    grokscope_run_close(b);
     grokscope_config_free(c);
 }
 
@@ -476,6 +563,7 @@ int main(int argc, char **argv)
     test_open_errors();
     test_train_stop_resume();
     test_interventions_resume();
+    test_mlp();
     char whole[4096];
     test_analysis(path_in(whole, "whole.h5"));
     return check_report("api");

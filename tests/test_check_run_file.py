@@ -110,8 +110,14 @@ def edits():
     yield "unknown op", "run", lambda f: set_fixed_str(f["config"], "op", "pow"), r"/config: op 'pow' is not one of"
     yield "n_train disagrees with frac", "run", lambda f: f["config"].attrs.modify("frac", 0.25), \
         r"/config: n_train \d+ is not int\(frac"
-    yield "an extra /config attribute", "run", lambda f: set_fixed_str(f["config"], "model", "mlp"), \
-        r"/config: attribute model is not part of format 1.3"
+    yield "an extra /config attribute", "run", lambda f: set_fixed_str(f["config"], "notes", "mine"), \
+        r"/config: attribute notes is not part of format 1.3"
+    yield "model missing in a 1.3 file", "run", lambda f: f["config"].attrs.__delitem__("model"), \
+        r"/config: missing attribute model \(format 1.3 has it\)"
+    yield "unknown model", "run", lambda f: set_fixed_str(f["config"], "model", "rnn"), \
+        r"/config: model 'rnn' is not one of transformer, mlp"
+    yield "an MLP field in a transformer run", "run", lambda f: set_fixed_str(f["config"], "act", "relu"), \
+        r"/config: attribute act does not belong to a transformer run"
     yield "flush_subnormals not 0 or 1", "run", lambda f: f["config"].attrs.modify("flush_subnormals", np.int64(2)), \
         r"/config: flush_subnormals = 2 must be 0 or 1"
     yield "flush_subnormals missing in a 1.1 file", "run", lambda f: f["config"].attrs.__delitem__("flush_subnormals"), \

@@ -10,7 +10,7 @@ int main(void)
 {
     gs_dims d;
     gs_dims_make(&d, 113, 128, 4, 512);
-    gs_param_info info[GS_N_PARAMS];
+    gs_param_info info[GS_MAX_TENSORS];
     size_t n = gs_params_layout(&d, info);
     CHECK(n == 226816); /* docs/science.md §2 */
     CHECK(strcmp(info[GS_W_Q].key, "blocks.0.attn.W_Q") == 0);

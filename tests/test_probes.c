@@ -885,7 +885,7 @@ static void time_paper_size(void)
         return;
     }
     gs_split_free(&s);
-    gs_param_info info[GS_N_PARAMS];
+    gs_param_info info[GS_MAX_TENSORS];
     const size_t n = gs_params_layout(&d, info);
     float *params = xmalloc(n * sizeof(float));
     gs_params_init(params, &d, 0);

@@ -57,7 +57,7 @@ static size_t n_params(void)
 {
     gs_config c = small_config();
     gs_dims d;
-    gs_param_info info[GS_N_PARAMS];
+    gs_param_info info[GS_MAX_TENSORS];
     gs_dims_make(&d, c.p, c.d_model, c.n_heads, c.d_mlp);
     return gs_params_layout(&d, info);
 }
@@ -948,7 +948,7 @@ static void write_plain(const char *path, const float *w, int bad_shape)
 {
     gs_config c = small_config();
     gs_dims d;
-    gs_param_info info[GS_N_PARAMS];
+    gs_param_info info[GS_MAX_TENSORS];
     gs_dims_make(&d, c.p, c.d_model, c.n_heads, c.d_mlp);
     gs_params_layout(&d, info);
     hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
@@ -1674,7 +1674,7 @@ static int write_even_run(const char *path, gs_err *err)
     c.p = EVEN_P;
     c.d_mlp = EVEN_D_MLP;
     gs_dims d;
-    gs_param_info info[GS_N_PARAMS];
+    gs_param_info info[GS_MAX_TENSORS];
     gs_dims_make(&d, c.p, c.d_model, c.n_heads, c.d_mlp);
     const size_t n = gs_params_layout(&d, info);
     float *w = calloc(n, sizeof *w), *m = calloc(n, sizeof *m), *v = calloc(n, sizeof *v);
