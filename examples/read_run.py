@@ -87,6 +87,25 @@ def cross_entropy(logits, target):
     return float(np.mean(logsumexp - logits[np.arange(len(target)), target]))
 
 
+def unsupported(cfg):
+    """Why this forward pass is not the run's (None if it is): it is the paper's one-block
+    transformer with the float64 cross-entropy; other models and losses (docs/models.md,
+    docs/interventions.md; their /config attributes are absent in older files) are not
+    implemented here."""
+    def text(name, default):
+        v = cfg.get(name, default)
+        return v.decode() if isinstance(v, bytes) else str(v)
+    if text("model", "transformer") != "transformer":
+        return f"model {text('model', '')}"
+    if int(cfg.get("n_layers", 1)) != 1:
+        return f"a transformer of {int(cfg['n_layers'])} blocks"
+    if text("loss", "ce") != "ce":
+        return f"loss {text('loss', '')}"
+    if float(cfg.get("output_scale", 1.0)) != 1.0:
+        return f"output scale {float(cfg['output_scale']):g}"
+    return None
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[2])
     ap.add_argument("run")
@@ -98,6 +117,11 @@ def main():
     except OSError as e:
         sys.exit(f"read_run.py: {args.run}: {e}")
     with f:
+        why = unsupported(f["config"].attrs)
+        if why:
+            print(f"read_run.py: {args.run}: {why}: only the one-block transformer with the "
+                  "cross-entropy loss is implemented here", file=sys.stderr)
+            return 2
         p = int(f["config"].attrs["p"])
         op = f["config"].attrs["op"]
         op = op.decode() if isinstance(op, bytes) else str(op)

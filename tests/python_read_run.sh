@@ -22,4 +22,8 @@ cp "$T/add.h5" "$T/tampered.h5"
 $PY -c "import h5py,sys; d=h5py.File(sys.argv[1],'r+')['checkpoints/unembed.W_U']; d[-1]=d[-1]*1.001" "$T/tampered.h5" || bad "tamper"
 $PY "$READ" "$T/tampered.h5" >"$T/out" 2>&1; [ $? = 1 ] && grep -q DIFFERENT "$T/out" && ok || bad "a tampered W_U went unnoticed"
 $PY "$READ" "$T/add.h5" --epoch 150 >"$T/out" 2>&1; [ $? = 1 ] && grep -q "no checkpoint at epoch 150" "$T/out" && ok || bad "missing epoch: $(cat "$T/out")"
+# a model this forward pass is not (an MLP): refused with one line, exit 2
+"$GS" train --out "$T/mlp.h5" --p 23 --frac 0.5 --model mlp --hidden 16 --epochs 5 --threads 1 --quiet || bad "train mlp"
+$PY "$READ" "$T/mlp.h5" >"$T/out" 2>&1; [ $? = 2 ] && [ "$(wc -l <"$T/out")" = 1 ] && grep -q "model mlp" "$T/out" && ok \
+    || bad "read_run.py on an MLP: $(cat "$T/out")"
 finish
