@@ -9,7 +9,9 @@
 #   bench/interventions.sh [OUTDIR]        (default: a new directory under /tmp)
 #
 # Environment: GROKSCOPE (the binary; default build/src/grokscope), P (59), FRAC (0.5),
-# EPOCHS (3000), SEED (0), JOBS (2 runs at a time, 1 thread each), SETS (groups; all:
+# EPOCHS (3000), SEED (0), LR (the base learning rate, 1e-3; Grokfast's raised-lr
+# baselines are 3x and 6x of it), MODEL_OPTS (extra options for every run, e.g. the MLP:
+# "--model mlp --embed onehot --no-bias" with LR=3e-3), JOBS (2 runs at a time, 1 thread each), SETS (groups; all:
 # "grokfast wd0 omnigrok precision output misc"), NO_PLOTS=1 to skip the figures.
 # The defaults finish in about 10-20 minutes on 2 quiet cores; the paper's own run is
 # P=113 FRAC=0.3 EPOCHS=40000 (hours). Runs already in OUTDIR are kept, so a stopped
@@ -21,6 +23,8 @@ P=${P:-59}
 FRAC=${FRAC:-0.5}
 EPOCHS=${EPOCHS:-3000}
 SEED=${SEED:-0}
+LR=${LR:-1e-3}
+MODEL_OPTS=${MODEL_OPTS:-}
 JOBS=${JOBS:-2}
 SETS=${SETS:-grokfast wd0 omnigrok precision output misc}
 PY=/usr/bin/python3
@@ -57,12 +61,16 @@ adamw-wd0.01|misc|-|--wd 0.01
 wd-to-init-wd1|misc|adamw-wd1|--wd 1 --wd-to-init
 LIST
 )
+# the raised-lr baselines scale with the base learning rate
+LR3=$(awk -v l="$LR" 'BEGIN { printf "%g", 3 * l }')
+LR6=$(awk -v l="$LR" 'BEGIN { printf "%g", 6 * l }')
+RUNS=$(echo "$RUNS" | sed -e "s/--lr 3e-3/--lr $LR3/" -e "s/--lr 6e-3/--lr $LR6/")
 in_groups() { case " $SETS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 # the runs of the chosen groups, and every baseline they name
 wanted=$(echo "$RUNS" | while IFS='|' read -r name group base opts; do
     in_groups "$group" && echo "$name" && [ "$base" != - ] && echo "$base"; done | sort -u)
 
-COMMON="--p $P --frac $FRAC --epochs $EPOCHS --every 100 --seed $SEED --threads 1 --quiet"
+COMMON="$MODEL_OPTS --lr $LR --p $P --frac $FRAC --epochs $EPOCHS --every 100 --seed $SEED --threads 1 --quiet"
 echo "interventions.sh: $(echo "$wanted" | wc -l) runs of $EPOCHS epochs, p=$P frac=$FRAC, $JOBS at a time, into $OUT"
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 start=$(date +%s)
@@ -82,10 +90,10 @@ echo "training: $(( $(date +%s) - start )) s wall; load after: $(cut -d' ' -f1-3
 # the table: first epoch of test accuracy >= 99% (grokscope info's "grokked"), train
 # accuracy >= 99% ("fitted"), the last test accuracy, the largest collapse fraction
 echo "$RUNS" > "$OUT/runs.txt"
-$PY - "$OUT" "$wanted" "$P" "$FRAC" "$EPOCHS" > "$OUT/table.md" <<'PYEOF'
+$PY - "$OUT" "$wanted" "$P" "$FRAC" "$EPOCHS" "$LR" "$MODEL_OPTS" > "$OUT/table.md" <<'PYEOF'
 import sys, os
 import h5py, numpy as np
-out, wanted, p, frac, epochs = sys.argv[1], set(sys.argv[2].split()), *sys.argv[3:6]
+out, wanted, p, frac, epochs, lr, model = sys.argv[1], set(sys.argv[2].split()), *sys.argv[3:8]
 rows = [l.split("|") for l in open(os.path.join(out, "runs.txt")).read().splitlines() if l.strip()]
 def first(a, thr=0.99):
     i = np.flatnonzero(a >= thr)
@@ -102,8 +110,9 @@ for name, group, base, opts in rows:
                          coll=float(np.nanmax(m["collapse_frac"][:])),
                          cos=float(m["grad_cos"][-1]))
 fmt = lambda v: "—" if v is None else str(v)
-print(f"(a + b) mod {p}, train fraction {frac}, {epochs} epochs, seed as given; the paper's "
-      "transformer and AdamW lr 1e-3 unless the options say otherwise.\n")
+print(f"(a + b) mod {p}, train fraction {frac}, {epochs} epochs, seed as given; "
+      f"{'the options `' + model + '`' if model else 'the paper' + chr(39) + 's transformer'} and AdamW "
+      f"lr {lr} unless the options say otherwise.\n")
 print("| run | options | fitted | test acc ≥ 99% at | baseline | its epoch | speed-up | last test acc | max collapse | last cos(g, w) |")
 print("|---|---|---|---|---|---|---|---|---|---|")
 for name, group, base, opts in rows:
