@@ -79,7 +79,7 @@ static int setup(const gs_train_job *job, gs_trainer *tr, gs_run **run, long *fi
     const gs_config *cfg = &job->cfg;
     if (gs_config_validate(cfg, err) != 0)
         return -1;
-    if (gs_split_make(&split, cfg->p, cfg->op, cfg->frac, cfg->seed, err) != 0)
+    if (gs_config_split(cfg, &split, err) != 0)
         return -1;
     if (gs_trainer_init(tr, cfg, &split, err) != 0)
         return -1;
