@@ -90,11 +90,17 @@ static int print_info(gs_run *run, gs_err *err)
     printf("created by %s\n", gs_run_created_by(run));
     printf("command    %s\n", gs_run_command_line(run));
     const gs_op_info *o = gs_op_get(c->op);
-    printf("task       %s: %s, %s%d%s, train fraction %g, seed %lld\n", o->name, o->formula,
-           o->fixed_p ? "" : "p = ", c->p, o->fixed_p ? " tokens" : "", c->frac, (long long)c->seed);
     char why[256];
-    if (gs_task_n_defined(c->op, c->p, why, sizeof why) < (long)c->p * c->p)
-        printf("pairs      %s\n", why);
+    if (c->task == GS_TASK_MNIST) {
+        printf("task       mnist: the first %d training and %d test images of %s, %d classes, "
+               "seed %lld\n", c->train_size, c->test_size, c->data_dir, c->p, (long long)c->seed);
+    } else {
+        printf("task       %s: %s, %s%d%s, train fraction %g, seed %lld\n", o->name, o->formula,
+               o->fixed_p ? "" : "p = ", c->p, o->fixed_p ? " tokens" : "", c->frac,
+               (long long)c->seed);
+        if (gs_task_n_defined(c->op, c->p, why, sizeof why) < (long)c->p * c->p)
+            printf("pairs      %s\n", why);
+    }
     print_wrapped("measures", gs_run_circuit_note(run));
     if (c->model != GS_MODEL_TRANSFORMER || c->n_layers > 1)
         print_wrapped("", gs_run_model_note(run));
