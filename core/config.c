@@ -1,4 +1,5 @@
 #include "config.h"
+#include "idx.h"
 #include "images.h"
 
 #include <math.h>
@@ -62,6 +63,29 @@ int gs_config_split(const gs_config *c, gs_split *out, gs_err *err)
         block[c->train_size + i] = i;
     *out = (gs_split){.n_train = c->train_size, .n_test = c->test_size, .train_idx = block,
                       .test_idx = block + c->train_size};
+    return 0;
+}
+
+int gs_config_check_data(const gs_config *c, gs_err *err)
+{
+    if (c->task != GS_TASK_MNIST)
+        return 0;
+    static const char *const names[4] = {GS_IMAGES_TRAIN_IMAGES, GS_IMAGES_TRAIN_LABELS,
+                                         GS_IMAGES_TEST_IMAGES, GS_IMAGES_TEST_LABELS};
+    for (int k = 0; k < 4; k++) {
+        gs_idx f;
+        gs_err inner;
+        if (gs_idx_open(&f, c->data_dir, names[k], k % 2 ? GS_IDX_LABELS : GS_IDX_IMAGES, &inner) != 0)
+            return gs_err_set(err, "the run's images (data_dir %s): %s", c->data_dir, inner.msg);
+        const int want = k < 2 ? c->train_size : c->test_size;
+        const int short_by = f.count < (uint32_t)want;
+        if (short_by)
+            gs_err_set(err, "the run's images (data_dir %s): %s holds %u items, the run uses %d",
+                       c->data_dir, f.path, (unsigned)f.count, want);
+        gs_idx_close(&f);
+        if (short_by)
+            return -1;
+    }
     return 0;
 }
 

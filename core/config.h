@@ -87,6 +87,11 @@ int64_t gs_config_index_bound(const gs_config *cfg, int test);
 /* A new run's split: the paper's (gs_split_make) for modular; for mnist the first
  * train_size training and test_size test images, 0..N-1 and 0..M-1. */
 int gs_config_split(const gs_config *cfg, gs_split *out, gs_err *err);
+/* Task mnist: the headers of the four IDX files in data_dir announce at least
+ * train_size and test_size images (cheap: nothing else is read), so a resume whose
+ * images are gone is refused before the run file is opened for writing. 0 for modular.
+ * The message names the directory as /config data_dir. */
+int gs_config_check_data(const gs_config *cfg, gs_err *err);
 const char *gs_optimizer_name(int kind);
 const char *gs_grokfast_name(int kind);
 const char *gs_loss_name(int kind);

@@ -34,8 +34,11 @@ static int setup(const gs_train_job *job, gs_trainer *tr, gs_run **run, long *fi
             return -1;
         const long target = job->resume_epochs > 0 ? job->resume_epochs : gs_run_config(*run)->epochs;
         const long done = gs_run_n_metrics(*run) - 1;
+        const gs_config seen = *gs_run_config(*run); /* its data, if any, must be there */
         gs_run_close(*run, NULL);
         *run = NULL;
+        if (gs_config_check_data(&seen, err) != 0)
+            return -1;
         if (done >= target)
             return gs_err_set(err, "%s: the run already has %ld epochs; pass --epochs N with N > %ld to continue it",
                               job->out, done, done);
