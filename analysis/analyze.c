@@ -302,7 +302,7 @@ static int analyze_pass(const gs_analyze_opts *o, gs_err *err)
     }
     if (gs_run_config(ps.run)->task == GS_TASK_MNIST) {
         /* images: the model-agnostic measures only (analyze_images.c) */
-        const gs_llc_settings none = {.epsilon = NAN, .nbeta = NAN, .gamma = NAN};
+        const gs_llc_settings none = {0}; /* every 0: no LLC */
         if (gs_run_write_llc_settings(ps.run, &none, err) != 0 ||
             gs_analyze_images(ps.run, o, err) != 0 || write_phases(ps.run, err) != 0 ||
             write_spectrum(ps.run, o->spectral_window, err) != 0)
