@@ -10,7 +10,8 @@
 # dataset-fashion-mnist; point it at an MNIST download for the paper's digits),
 # EPOCHS (default 30000; Omnigrok ran 1e5), TEST_SIZE (default 2000: the test set is
 # measured every epoch and dominates the cost; 10000 is the whole set), THREADS
-# (default 1: the layers are too small for two to pay).
+# (default 1: the layers are too small for two to pay), INIT_SCALE (default 8,
+# Omnigrok's alpha; 1 is PyTorch's init, the baseline that generalizes early).
 set -eu
 GS=$1
 OUT=${2:-mnist_grokking.h5}
@@ -18,13 +19,14 @@ DATA=${DATA:-/usr/share/datasets/fashion-mnist}
 EPOCHS=${EPOCHS:-30000}
 TEST_SIZE=${TEST_SIZE:-2000}
 THREADS=${THREADS:-1}
+INIT_SCALE=${INIT_SCALE:-8}
 PY=/usr/bin/python3
 
 start=$(date +%s)
 # --warmup 1: a constant lr (the first step, t = 0, has lr 0 under the warm-up rule)
 "$GS" train --task mnist --model mlp --data "$DATA" --train-size 1000 --test-size "$TEST_SIZE" \
     --hidden 200,200 --act relu --loss mse --lr 1e-3 --wd 0.01 --beta2 0.999 --warmup 1 \
-    --init-scale 8 --batch 200 --epochs "$EPOCHS" --every 500 --threads "$THREADS" \
+    --init-scale "$INIT_SCALE" --batch 200 --epochs "$EPOCHS" --every 500 --threads "$THREADS" \
     --quiet --force --out "$OUT"
 echo "trained $EPOCHS epochs in $(( $(date +%s) - start )) s"
 "$GS" info "$OUT" | grep -E "^(task|model|fitted|grokked|last)"
