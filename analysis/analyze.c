@@ -1,4 +1,5 @@
 #include "analyze.h"
+#include "analyze_images.h"
 
 #include <errno.h>
 #include <math.h>
@@ -92,6 +93,10 @@ static int pass_setup(pass *ps, gs_err *err)
     const int n_ck = gs_run_n_checkpoints(ps->run);
     if (n_ck == 0)
         return gs_err_set(err, "%s: the run has no checkpoint yet", gs_run_path(ps->run));
+    if (c->task == GS_TASK_MNIST)
+        return gs_err_set(err, "%s: --follow shows the Fourier measures of the modular tasks; "
+                          "a run on images has none (analyze it without --follow)",
+                          gs_run_path(ps->run));
     gs_param_info info[GS_MAX_TENSORS];
     const size_t n_params = gs_params_layout(d, info);
     ps->epochs = malloc((size_t)n_ck * sizeof *ps->epochs);
@@ -293,6 +298,16 @@ static int analyze_pass(const gs_analyze_opts *o, gs_err *err)
         return -1;
     if (!gs_run_has_analysis(ps.run)) {
         gs_err_set(err, "%s: the file has no /analysis group (written by another program?)", o->path);
+        goto out;
+    }
+    if (gs_run_config(ps.run)->task == GS_TASK_MNIST) {
+        /* images: the model-agnostic measures only (analyze_images.c) */
+        const gs_llc_settings none = {0}; /* every 0: no LLC */
+        if (gs_run_write_llc_settings(ps.run, &none, err) != 0 ||
+            gs_analyze_images(ps.run, o, err) != 0 || write_phases(ps.run, err) != 0 ||
+            write_spectrum(ps.run, o->spectral_window, err) != 0)
+            goto out;
+        rc = 0;
         goto out;
     }
     if (pass_setup(&ps, err) != 0)

@@ -62,15 +62,22 @@ int gs_run_destroy(gs_run *run, gs_err *err)
 /* The split must be one of the pairs of cfg before it becomes part of the file. */
 static int check_split(const char *path, const gs_config *cfg, const gs_split *s, gs_err *err)
 {
-    const int64_t n_pairs = (int64_t)cfg->p * cfg->p;
+    /* the modular tasks: p*p pairs shared by both sets; images: each set its own */
+    const int64_t n_train = gs_config_index_bound(cfg, 0), n_test = gs_config_index_bound(cfg, 1);
     if (s->n_train < 1 || s->n_test < 1 || !s->train_idx || !s->test_idx ||
-        (int64_t)s->n_train + s->n_test > n_pairs)
-        return gs_err_set(err, "cannot create %s: the split is empty or larger than p*p", path);
+        (cfg->task == GS_TASK_MNIST ? s->n_train > n_train || s->n_test > n_test
+                                    : (int64_t)s->n_train + s->n_test > n_train))
+        return gs_err_set(err, "cannot create %s: the split is empty or larger than its inputs", path);
     for (int i = 0; i < s->n_train + s->n_test; i++) {
         int32_t v = i < s->n_train ? s->train_idx[i] : s->test_idx[i - s->n_train];
-        if (v < 0 || v >= n_pairs)
+        const int64_t bound = i < s->n_train ? n_train : n_test;
+        if (v >= 0 && v < bound)
+            continue;
+        if (cfg->task != GS_TASK_MNIST)
             return gs_err_set(err, "cannot create %s: split index %d is outside 0..p*p-1",
                               path, (int)v);
+        return gs_err_set(err, "cannot create %s: split index %d is outside 0..%lld",
+                          path, (int)v, (long long)bound - 1);
     }
     return 0;
 }

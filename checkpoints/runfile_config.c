@@ -10,12 +10,24 @@
 #define GS_VERSION "unknown"
 #endif
 
+/* The circuit note of the run's task: op's, or why images have none. */
+static void circuit_note_of(gs_run *run)
+{
+    if (run->cfg.task == GS_TASK_MNIST)
+        snprintf(run->circuit_note, sizeof run->circuit_note,
+                 "none: image classification has no group operation on tokens, so "
+                 "restricted_loss, excluded_loss, the Fourier norms and the Gini coefficients "
+                 "have no meaning, and there are no neuron clusters or key frequencies");
+    else
+        gs_circuit_describe(run->cfg.op, run->cfg.p, run->circuit_note, sizeof run->circuit_note);
+}
+
 /* /analysis attribute circuit_measures (format 1.2): written with the file, since
  * attributes cannot be added once SWMR writing starts; a function of op and p. */
 static int write_circuit_note(gs_run *run, gs_err *err)
 {
     char where[GS_WHERE_MAX];
-    gs_circuit_describe(run->cfg.op, run->cfg.p, run->circuit_note, sizeof run->circuit_note);
+    circuit_note_of(run);
     gs_config_model_note(&run->cfg, run->model_note, sizeof run->model_note);
     gs_run_where(where, run->path, "/analysis");
     hid_t g = H5Gopen2(run->file, "analysis", H5P_DEFAULT);
@@ -33,7 +45,7 @@ static int write_circuit_note(gs_run *run, gs_err *err)
 static int read_circuit_note(gs_run *run, gs_err *err)
 {
     char where[GS_WHERE_MAX];
-    gs_circuit_describe(run->cfg.op, run->cfg.p, run->circuit_note, sizeof run->circuit_note);
+    circuit_note_of(run);
     gs_config_model_note(&run->cfg, run->model_note, sizeof run->model_note);
     gs_run_where(where, run->path, "/analysis");
     htri_t has = H5Lexists(run->file, "analysis", H5P_DEFAULT);
@@ -198,6 +210,47 @@ static int read_interventions(hid_t g, gs_config *c, const char *where, gs_err *
     return 0;
 }
 
+/* ---- the task kind (format 1.3; docs/run-file.md) ---- */
+
+/* task always; the image task's data_dir, train_size, test_size. */
+static int write_task(hid_t g, const gs_config *c, const char *where, gs_err *err)
+{
+    if (gs_h5_attr_write_str(g, "task", gs_task_kind_name(c->task), where, err) < 0)
+        return -1;
+    if (c->task != GS_TASK_MNIST)
+        return 0;
+    if (gs_h5_attr_write_str(g, "data_dir", c->data_dir, where, err) < 0 ||
+        gs_h5_attr_write_i64(g, "train_size", c->train_size, where, err) < 0 ||
+        gs_h5_attr_write_i64(g, "test_size", c->test_size, where, err) < 0)
+        return -1;
+    return 0;
+}
+
+/* Absent: a modular run (every file before 1.3). */
+static int read_task(hid_t g, gs_config *c, const char *where, gs_err *err)
+{
+    if (read_opt_name(g, "task", gs_task_kind_parse, &c->task, where, err) < 0)
+        return -1;
+    if (c->task != GS_TASK_MNIST)
+        return 0;
+    char *dir = NULL;
+    int has = read_opt_str(g, "data_dir", &dir, where, err);
+    if (has < 0)
+        return -1;
+    if (!has)
+        return gs_err_set(err, "%s: task mnist without data_dir", where);
+    const int fits = strlen(dir) < sizeof c->data_dir;
+    if (fits)
+        snprintf(c->data_dir, sizeof c->data_dir, "%s", dir);
+    free(dir);
+    if (!fits)
+        return gs_err_set(err, "%s: data_dir is longer than %zu bytes", where, sizeof c->data_dir - 1);
+    if (read_opt_int(g, "train_size", 1, INT_MAX, &c->train_size, where, err) < 0 ||
+        read_opt_int(g, "test_size", 1, INT_MAX, &c->test_size, where, err) < 0)
+        return -1;
+    return 0;
+}
+
 int gs_run_write_attrs(gs_run *run, gs_err *err)
 {
     char where[GS_WHERE_MAX], version[32];
@@ -240,7 +293,7 @@ int gs_run_write_attrs(gs_run *run, gs_err *err)
         gs_h5_attr_write_i64(g, "flush_subnormals", c->flush_subnormals, where, err) < 0 ||
         gs_h5_attr_write_i64(g, "n_train", run->n_train, where, err) < 0 ||
         gs_h5_attr_write_i64(g, "n_test", run->n_test, where, err) < 0 ||
-        write_interventions(g, c, where, err) < 0)
+        write_interventions(g, c, where, err) < 0 || write_task(g, c, where, err) < 0)
         goto done;
     rc = 0;
 done:
@@ -363,7 +416,7 @@ static int read_config(gs_run *run, hid_t g, const char *where, gs_err *err)
     if (has_flush < 0 || (has_flush && read_int(g, "flush_subnormals", 0, 1, &flush, where, err) < 0))
         return -1;
     c->flush_subnormals = (int)flush;
-    if (read_model(g, c, where, err) < 0)
+    if (read_model(g, c, where, err) < 0 || read_task(g, c, where, err) < 0)
         return -1;
     c->p = (int)p;
     c->d_model = (int)d_model;
@@ -379,9 +432,12 @@ static int read_config(gs_run *run, hid_t g, const char *where, gs_err *err)
         return gs_err_set(err, "%s: d_head %lld is not d_model / n_heads", where,
                           (long long)d_head);
     /* validate bounds p, so p*p cannot overflow */
-    if (n_train + n_test > p * p)
-        return gs_err_set(err, "%s: n_train + n_test = %lld exceeds the %lld pairs", where,
-                          (long long)(n_train + n_test), (long long)(p * p));
+    if (c->task == GS_TASK_MNIST ? n_train > c->train_size || n_test > c->test_size
+                                 : n_train + n_test > p * p)
+        return gs_err_set(err, "%s: n_train + n_test = %lld exceeds the %lld inputs", where,
+                          (long long)(n_train + n_test),
+                          (long long)(gs_config_index_bound(c, 0) +
+                                      (c->task == GS_TASK_MNIST ? c->test_size : 0)));
     run->n_train = (int)n_train;
     run->n_test = (int)n_test;
     gs_run_set_layout(run);

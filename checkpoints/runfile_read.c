@@ -96,13 +96,17 @@ int gs_run_read_split(gs_run *run, gs_split *out, gs_err *err)
         free(block);
         return -1;
     }
-    const int64_t n_pairs = (int64_t)run->cfg.p * run->cfg.p;
     for (int i = 0; i < n; i++) {
-        if (block[i] < 0 || block[i] >= n_pairs) {
-            gs_err_set(err, "%s: holds index %d, outside 0..p*p-1",
+        /* p*p pairs, or the images of each set (gs_config_index_bound) */
+        const int64_t bound = gs_config_index_bound(&run->cfg, i >= run->n_train);
+        if (block[i] < 0 || block[i] >= bound) {
+            char range[32] = "p*p-1";
+            if (run->cfg.task == GS_TASK_MNIST)
+                snprintf(range, sizeof range, "%lld", (long long)bound - 1);
+            gs_err_set(err, "%s: holds index %d, outside 0..%s",
                        gs_run_ds_where(where, run, i < run->n_train ? GS_O_TRAIN_IDX
                                                                     : GS_O_TEST_IDX),
-                       (int)block[i]);
+                       (int)block[i], range);
             free(block);
             return -1;
         }

@@ -1,4 +1,6 @@
 #include "config.h"
+#include "idx.h"
+#include "images.h"
 
 #include <math.h>
 #include <string.h>
@@ -18,6 +20,8 @@ void gs_config_default(gs_config *cfg)
         .loss = GS_LOSS_CE, .loss_precision = 64, .orthograd = 0, .init_scale = 1.0,
         .fix_norm = 0, .output_scale = 1.0,
         .epochs = 40000, .every = 100, .stop_test_loss = 0.0, .flush_subnormals = 1,
+        .task = GS_TASK_MODULAR, .data_dir = "", .train_size = 1000,
+        .test_size = 10000, /* the whole test set of MNIST and Fashion-MNIST */
     };
 }
 
@@ -28,10 +32,62 @@ void gs_config_default(gs_config *cfg)
 #define GS_MAX_WIDTH 8192
 #define GS_MAX_EPOCHS 100000000L
 #define GS_MAX_ACT_FLOATS (2UL << 30) /* 8 GiB of float activations */
+#define GS_MAX_IMAGES 1000000 /* MNIST has 60,000; keeps pixel counts inside size_t math */
 
 static const char *const optimizer_names[GS_OPT_COUNT] = {"adamw", "adam", "sgd"};
 static const char *const grokfast_names[GS_GF_COUNT] = {"none", "ema", "ma"};
 static const char *const loss_names[GS_LOSS_COUNT] = {"ce", "stablemax", "mse"};
+
+static const char *const task_names[GS_TASK_COUNT] = {"modular", "mnist"};
+const char *gs_task_kind_name(int k) { return k >= 0 && k < GS_TASK_COUNT ? task_names[k] : "?"; }
+
+int64_t gs_config_index_bound(const gs_config *c, int test)
+{
+    if (c->task == GS_TASK_MNIST)
+        return test ? c->test_size : c->train_size;
+    return (int64_t)c->p * c->p;
+}
+
+int gs_config_split(const gs_config *c, gs_split *out, gs_err *err)
+{
+    if (c->task != GS_TASK_MNIST)
+        return gs_split_make(out, c->p, c->op, c->frac, c->seed, err);
+    memset(out, 0, sizeof *out);
+    const int n = c->train_size + c->test_size;
+    int32_t *block = malloc((size_t)n * sizeof *block);
+    if (!block)
+        return gs_err_set(err, "out of memory allocating the split");
+    for (int i = 0; i < c->train_size; i++)
+        block[i] = i;
+    for (int i = 0; i < c->test_size; i++)
+        block[c->train_size + i] = i;
+    *out = (gs_split){.n_train = c->train_size, .n_test = c->test_size, .train_idx = block,
+                      .test_idx = block + c->train_size};
+    return 0;
+}
+
+int gs_config_check_data(const gs_config *c, gs_err *err)
+{
+    if (c->task != GS_TASK_MNIST)
+        return 0;
+    static const char *const names[4] = {GS_IMAGES_TRAIN_IMAGES, GS_IMAGES_TRAIN_LABELS,
+                                         GS_IMAGES_TEST_IMAGES, GS_IMAGES_TEST_LABELS};
+    for (int k = 0; k < 4; k++) {
+        gs_idx f;
+        gs_err inner;
+        if (gs_idx_open(&f, c->data_dir, names[k], k % 2 ? GS_IDX_LABELS : GS_IDX_IMAGES, &inner) != 0)
+            return gs_err_set(err, "the run's images (data_dir %s): %s", c->data_dir, inner.msg);
+        const int want = k < 2 ? c->train_size : c->test_size;
+        const int short_by = f.count < (uint32_t)want;
+        if (short_by)
+            gs_err_set(err, "the run's images (data_dir %s): %s holds %u items, the run uses %d",
+                       c->data_dir, f.path, (unsigned)f.count, want);
+        gs_idx_close(&f);
+        if (short_by)
+            return -1;
+    }
+    return 0;
+}
 
 const char *gs_optimizer_name(int k) { return k >= 0 && k < GS_OPT_COUNT ? optimizer_names[k] : "?"; }
 const char *gs_grokfast_name(int k) { return k >= 0 && k < GS_GF_COUNT ? grokfast_names[k] : "?"; }
@@ -50,6 +106,7 @@ static int parse_name(const char *s, const char *const *names, int n, int *kind)
 int gs_optimizer_parse(const char *s, int *k) { return parse_name(s, optimizer_names, GS_OPT_COUNT, k); }
 int gs_grokfast_parse(const char *s, int *k) { return parse_name(s, grokfast_names, GS_GF_COUNT, k); }
 int gs_loss_parse(const char *s, int *k) { return parse_name(s, loss_names, GS_LOSS_COUNT, k); }
+int gs_task_kind_parse(const char *s, int *k) { return parse_name(s, task_names, GS_TASK_COUNT, k); }
 
 /* The interventions' ranges, and the combinations that contradict each other. */
 static int gs_config_validate_interventions(const gs_config *c, gs_err *err)
@@ -98,9 +155,30 @@ static int gs_config_validate_interventions(const gs_config *c, gs_err *err)
     return 0;
 }
 
+/* The image task: the MLP on 784 pixels, 10 classes, image counts in range. */
+static int gs_config_validate_images(const gs_config *c, gs_err *err)
+{
+    if (c->model != GS_MODEL_MLP)
+        return gs_err_set(err, "task mnist needs model mlp (the transformer reads tokens, not images)");
+    if (c->p != GS_IMAGES_CLASSES)
+        return gs_err_set(err, "task mnist has p = %d classes, not %d", GS_IMAGES_CLASSES, c->p);
+    if (c->d_embed != 0)
+        return gs_err_set(err, "task mnist takes pixels as input: d_embed = %d must be 0", c->d_embed);
+    if (c->data_dir[0] == '\0')
+        return gs_err_set(err, "task mnist needs data_dir, the directory of the IDX files");
+    if (c->train_size < 1 || c->train_size > GS_MAX_IMAGES)
+        return gs_err_set(err, "train_size = %d is out of range 1..%d", c->train_size, GS_MAX_IMAGES);
+    if (c->test_size < 1 || c->test_size > GS_MAX_IMAGES)
+        return gs_err_set(err, "test_size = %d is out of range 1..%d", c->test_size, GS_MAX_IMAGES);
+    return 0;
+}
+
 int gs_config_validate(const gs_config *c, gs_err *err)
 {
-    if (gs_task_check(c->p, c->op, c->frac, err) < 0)
+    if (c->task != GS_TASK_MODULAR && c->task != GS_TASK_MNIST)
+        return gs_err_set(err, "task = %d is unknown", c->task);
+    if (c->task == GS_TASK_MNIST ? gs_config_validate_images(c, err) < 0
+                                 : gs_task_check(c->p, c->op, c->frac, err) < 0)
         return -1;
     if (c->d_model < 1 || c->d_model > GS_MAX_WIDTH)
         return gs_err_set(err, "d_model = %d is out of range 1..%d", c->d_model, GS_MAX_WIDTH);
@@ -157,7 +235,7 @@ int gs_config_validate(const gs_config *c, gs_err *err)
     } else {
         widest *= c->n_layers;
     }
-    if (grid * widest * 4.0 > (double)GS_MAX_ACT_FLOATS)
+    if (c->task == GS_TASK_MODULAR && grid * widest * 4.0 > (double)GS_MAX_ACT_FLOATS)
         return gs_err_set(err, "p = %d with these widths needs %.1f GiB of activations; too "
                           "large", c->p, grid * widest * 4.0 * 4.0 / 1073741824.0);
     return 0;
@@ -167,6 +245,8 @@ void gs_config_dims(const gs_config *c, gs_dims *d)
 {
     if (c->model == GS_MODEL_MLP) {
         gs_dims_make_mlp(d, c->p, c->d_embed, c->n_hidden, c->hidden, c->act, c->bias);
+        if (c->task == GS_TASK_MNIST)
+            d->n_pixels = GS_IMAGES_PIXELS;
         return;
     }
     gs_dims_make(d, c->p, c->d_model, c->n_heads, c->d_mlp);
@@ -214,7 +294,9 @@ void gs_config_describe_model(const gs_config *c, char *out, size_t size)
     if (c->model == GS_MODEL_MLP) {
         char hidden[GS_MLP_MAX_HIDDEN * 8], input[64];
         gs_hidden_format(hidden, sizeof hidden, c->n_hidden, c->hidden);
-        if (c->d_embed > 0)
+        if (c->task == GS_TASK_MNIST)
+            snprintf(input, sizeof input, "%d pixel inputs", GS_IMAGES_PIXELS);
+        else if (c->d_embed > 0)
             snprintf(input, sizeof input, "learned embeddings d_embed %d", c->d_embed);
         else
             snprintf(input, sizeof input, "one-hot inputs");
@@ -237,6 +319,13 @@ void gs_config_model_note(const gs_config *c, char *out, size_t size)
             snprintf(out, size, "all: the embedding W_E; the neurons (at the last position) and "
                      "the neuron-logit map W_out W_U are those of the last of the %d blocks, "
                      "whose MLP feeds the logits linearly", c->n_layers);
+        return;
+    }
+    if (c->task == GS_TASK_MNIST) {
+        snprintf(out, size, "mnist: images have no tokens and no group, so the MLP on pixels "
+                 "has no embedding matrix, no neuron clusters and no key frequencies; only the "
+                 "model-agnostic measures apply (train/test loss and accuracy, weight norm, "
+                 "distance from the init)");
         return;
     }
     snprintf(out, size, "mlp: neuron clusters and key frequencies from the first hidden layer's "

@@ -13,6 +13,11 @@ typedef enum { GS_OPT_ADAMW = 0, GS_OPT_ADAM = 1, GS_OPT_SGD = 2, GS_OPT_COUNT }
 typedef enum { GS_GF_NONE = 0, GS_GF_EMA = 1, GS_GF_MA = 2, GS_GF_COUNT } gs_grokfast;
 typedef enum { GS_LOSS_CE = 0, GS_LOSS_STABLEMAX = 1, GS_LOSS_MSE = 2, GS_LOSS_COUNT } gs_loss_kind;
 
+/* The task kind (docs/tasks.md): the modular/group tasks of op, or image
+ * classification (Omnigrok's MNIST experiment, on MNIST or Fashion-MNIST). */
+typedef enum { GS_TASK_MODULAR = 0, GS_TASK_MNIST = 1, GS_TASK_COUNT } gs_task_kind;
+#define GS_DATA_DIR_MAX 1024
+
 typedef struct {
     /* task */
     int p;            /* modulus; tokens 0..p-1 and p meaning "=" */
@@ -55,6 +60,13 @@ typedef struct {
      * default: every epoch costs the same, core/fpenv.h); 0 = IEEE subnormals. Runs
      * written before this option existed computed with IEEE subnormals. */
     int flush_subnormals;
+    /* image classification (format 1.3, docs/tasks.md "Images"); a file without task
+     * is modular. With GS_TASK_MNIST, p is the class count (10) and op, frac are
+     * unused; the model is the MLP on pixels. */
+    int task;          /* gs_task_kind */
+    char data_dir[GS_DATA_DIR_MAX]; /* the IDX files' directory (absolute); "" if modular */
+    int train_size;    /* the first train_size training images train */
+    int test_size;     /* the first test_size test images test */
 } gs_config;
 
 /* The paper's defaults: p=113 add frac 0.3 seed 0, 128/4/512, lr 1e-3 wd 1 betas
@@ -67,6 +79,19 @@ int gs_config_validate(const gs_config *cfg, gs_err *err);
 
 /* Names of the interventions' choices, as the command line and /config spell them
  * ("adamw", "ema", "stablemax"...); parse returns 0 or -1 for an unknown name. */
+const char *gs_task_kind_name(int kind); /* "modular", "mnist" */
+int gs_task_kind_parse(const char *s, int *kind);
+/* Where the split's indices lie: p*p pairs for modular (both sets); image indices below
+ * train_size and test_size for mnist (test: whether the bound is the test set's). */
+int64_t gs_config_index_bound(const gs_config *cfg, int test);
+/* A new run's split: the paper's (gs_split_make) for modular; for mnist the first
+ * train_size training and test_size test images, 0..N-1 and 0..M-1. */
+int gs_config_split(const gs_config *cfg, gs_split *out, gs_err *err);
+/* Task mnist: the headers of the four IDX files in data_dir announce at least
+ * train_size and test_size images (cheap: nothing else is read), so a resume whose
+ * images are gone is refused before the run file is opened for writing. 0 for modular.
+ * The message names the directory as /config data_dir. */
+int gs_config_check_data(const gs_config *cfg, gs_err *err);
 const char *gs_optimizer_name(int kind);
 const char *gs_grokfast_name(int kind);
 const char *gs_loss_name(int kind);

@@ -5,7 +5,11 @@
  * input is never formed: its first layer is the sum of rows a and p + b of the weight
  * (exactly the product, as every other term is 0 * w). Then hidden layers
  * h_k = act(h_{k-1} W_k + b_k) and logits = h_last W_U + b_U over the p answers.
- * Weights are [in, out], rows = inputs. */
+ * Weights are [in, out], rows = inputs.
+ *
+ * On images (d->n_pixels > 0, task mnist) the input of idx i is row i of the borrowed
+ * pixel table m->pixels, copied into mlp_in (the first layer's weight gradient needs
+ * it); nothing flows back into the pixels. */
 #include "fast_kernels.h"
 #include "model.h"
 #include "pool.h"
@@ -19,11 +23,19 @@
 #define P(m, id) ((m)->params + (m)->info[id].offset)
 #define G(m, id) ((m)->grads + (m)->info[id].offset)
 
-static int in_width(const gs_dims *d) { return d->d_embed > 0 ? 2 * d->d_embed : 2 * d->p; }
+static int in_width(const gs_dims *d)
+{
+    return d->n_pixels > 0 ? d->n_pixels : d->d_embed > 0 ? 2 * d->d_embed : 2 * d->p;
+}
+
+/* the input rows are formed in mlp_in (learned embeddings, pixels) */
+static int formed_input(const gs_dims *d) { return d->d_embed > 0 || d->n_pixels > 0; }
 
 static int widest(const gs_dims *d)
 {
-    int w = in_width(d) > d->n_out ? in_width(d) : d->n_out;
+    /* the scratch holds gradients at layer inputs; none flows back into pixels */
+    const int in = d->n_pixels > 0 ? 0 : in_width(d);
+    int w = in > d->n_out ? in : d->n_out;
     for (int k = 0; k < d->n_hidden; k++)
         w = d->hidden[k] > w ? d->hidden[k] : w;
     return w;
@@ -32,7 +44,7 @@ static int widest(const gs_dims *d)
 size_t gs_mlp_acts_size(const gs_dims *d, int max_batch)
 {
     const size_t N = (size_t)max_batch;
-    size_t n = N * (size_t)(d->d_embed > 0 ? in_width(d) : 0); /* mlp_in */
+    size_t n = N * (size_t)(formed_input(d) ? in_width(d) : 0); /* mlp_in */
     for (int k = 0; k < d->n_hidden; k++)
         n += 2 * N * (size_t)d->hidden[k];                      /* pre, post */
     n += 2 * N * (size_t)d->n_out;                              /* logits, dlogits */
@@ -45,7 +57,7 @@ void gs_mlp_carve(gs_model *m, float *at)
     const gs_dims *d = &m->d;
     const size_t N = (size_t)m->max_batch;
     m->mlp_in = at;
-    at += N * (size_t)(d->d_embed > 0 ? in_width(d) : 0);
+    at += N * (size_t)(formed_input(d) ? in_width(d) : 0);
     for (int k = 0; k < d->n_hidden; k++) {
         m->mlp_pre[k] = at;
         m->mlp_post[k] = at + N * (size_t)d->hidden[k];
@@ -154,7 +166,14 @@ static void forward_rows(void *arg, int lo, int hi, int thread)
     const float *W0 = P(m, w0), *b0 = d->bias ? P(m, w0 + 1) : NULL;
     float *pre0 = m->mlp_pre[0] + (size_t)lo * H0;
     fill_bias(pre0, b0, n, H0);
-    if (d->d_embed > 0) {
+    if (d->n_pixels > 0) {
+        const int X = d->n_pixels;
+        float *in = m->mlp_in + (size_t)lo * X;
+        for (int i = 0; i < n; i++)
+            memcpy(in + (size_t)i * X, m->pixels + (size_t)idx[i] * X, (size_t)X * sizeof(float));
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, H0, X, 1.0f, in, X, W0, H0,
+                    d->bias ? 1.0f : 0.0f, pre0, H0);
+    } else if (d->d_embed > 0) {
         const int De = d->d_embed;
         const float *W_E = P(m, 0);
         float *in = m->mlp_in + (size_t)lo * 2 * De;
@@ -317,11 +336,12 @@ void gs_mlp_backward(gs_model *m, const int32_t *idx, const int32_t *target, int
         c.din = m->mlp_d[cur];
         if (d->bias)
             gs_jobs_add_blocks(&js, bias_cols, out, COL_BLOCK);
-        if (k > 0 || d->d_embed > 0) {
+        if (k > 0 || formed_input(d)) {
             const float *x = k > 0 ? m->mlp_post[k - 1] : m->mlp_in;
             gs_jobs_add_gemm(&js, CblasTrans, CblasNoTrans, in, out, n, x, in, c.dout, out, 1.0f,
                              G(m, w), out, COL_BLOCK);
-            gs_jobs_add_blocks(&js, din_rows, n, c.block);
+            if (k > 0 || d->d_embed > 0) /* no gradient into the pixels */
+                gs_jobs_add_blocks(&js, din_rows, n, c.block);
         } else {
             gs_jobs_add_blocks(&js, onehot_cols, out, COL_BLOCK);
         }

@@ -72,6 +72,9 @@ typedef struct {
     float *mlp_pre[GS_MLP_MAX_HIDDEN], *mlp_post[GS_MLP_MAX_HIDDEN];
     float *mlp_d[2];
     gs_eval mlp_parts[GS_MLP_MAX_PARTS]; /* the forward's per-block summaries (mlp.c) */
+    /* the MLP on images (d.n_pixels > 0): input idx is row idx of this table of
+     * d.n_pixels floats per row; borrowed (the trainer's gs_images) */
+    const float *pixels;
     /* several transformer blocks (model_deep.c), every position: block l's input
      * residual blk_x[l] (blk_x[n_layers] the output), its q, k, v, attention, z, the
      * residual after attention (mid) and its MLP's pre- and post-activation */

@@ -75,7 +75,7 @@ static void layout_mlp(const gs_dims *d, gs_param_info *info)
 {
     if (d->d_embed > 0)
         set(&info[0], "embed.W_E", 2, d->p, d->d_embed, 0, 1.0);
-    int in = d->d_embed > 0 ? 2 * d->d_embed : 2 * d->p;
+    int in = d->n_pixels > 0 ? d->n_pixels : d->d_embed > 0 ? 2 * d->d_embed : 2 * d->p;
     for (int k = 0; k <= d->n_hidden; k++) {
         const int out = k < d->n_hidden ? d->hidden[k] : d->n_out, w = gs_mlp_weight(d, k);
         char key[GS_KEY_MAX];

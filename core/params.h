@@ -34,6 +34,9 @@ typedef struct {
     int n_hidden, hidden[GS_MLP_MAX_HIDDEN];
     gs_act act;
     int bias;
+    /* MLP on images (task mnist, docs/models.md): the input is n_pixels floats, row idx
+     * of the model's pixel table (gs_model.pixels); 0 = token inputs as above */
+    int n_pixels;
 } gs_dims;
 
 /* The transformer's tensors: embeddings, then 8 per block (block l's tensor X is

@@ -9,6 +9,37 @@
 #include "fpenv.h"
 #include "pool.h"
 
+/* Task mnist: loads the images, points the model at their pixels, and sets the
+ * targets (labels) and the test set's rows. */
+static int images_targets(gs_trainer *tr, gs_err *err)
+{
+    const gs_config *c = &tr->cfg;
+    gs_err inner;
+    if (gs_images_load(&tr->images, c->data_dir, c->train_size, c->test_size, &inner) != 0)
+        return gs_err_set(err, "task mnist: %s", inner.msg);
+    const int n_train = tr->split.n_train, n_test = tr->split.n_test;
+    tr->test_rows = malloc((size_t)n_test * sizeof *tr->test_rows);
+    if (!tr->test_rows)
+        return gs_err_set(err, "out of memory allocating the trainer");
+    for (int i = 0; i < n_train; i++) {
+        const int32_t k = tr->split.train_idx[i];
+        if (k < 0 || k >= tr->images.n_train)
+            return gs_err_set(err, "task mnist: training image %d is not among the %d loaded",
+                              (int)k, tr->images.n_train);
+        tr->train_tgt[i] = tr->images.labels[k];
+    }
+    for (int i = 0; i < n_test; i++) {
+        const int32_t k = tr->split.test_idx[i];
+        if (k < 0 || k >= tr->images.n_test)
+            return gs_err_set(err, "task mnist: test image %d is not among the %d loaded",
+                              (int)k, tr->images.n_test);
+        tr->test_rows[i] = tr->images.n_train + k;
+        tr->test_tgt[i] = tr->images.labels[tr->images.n_train + k];
+    }
+    tr->model.pixels = tr->images.pixels;
+    return 0;
+}
+
 int gs_trainer_init(gs_trainer *tr, const gs_config *cfg, gs_split *split, gs_err *err)
 {
     memset(tr, 0, sizeof *tr);
@@ -49,6 +80,12 @@ int gs_trainer_init(gs_trainer *tr, const gs_config *cfg, gs_split *split, gs_er
     if (gs_optim_init(&tr->optim, cfg, tr->model.n_params, tr->adam_m, tr->adam_v, tr->spans,
                       tr->model.n_tensors, err) != 0)
         goto fail;
+    if (cfg->task == GS_TASK_MNIST) {
+        if (images_targets(tr, err) != 0)
+            goto fail;
+        return 0;
+    }
+    tr->test_rows = tr->split.test_idx;
     const int p = cfg->p;
     for (int i = 0; i < n_train; i++)
         tr->train_tgt[i] = gs_task_answer(cfg->op, p, tr->split.train_idx[i] / p, tr->split.train_idx[i] % p);
@@ -72,6 +109,10 @@ void gs_trainer_free(gs_trainer *tr)
     gs_model_free(&tr->model);
     gs_pool_free(tr->pool);
     gs_split_free(&tr->split);
+    if (tr->cfg.task == GS_TASK_MNIST) {
+        gs_images_free(&tr->images);
+        free(tr->test_rows);
+    }
     free(tr->train_tgt);
     free(tr->adam_m);
     free(tr->perm);
@@ -109,7 +150,7 @@ void gs_trainer_measure(gs_trainer *tr, gs_epoch_metrics *out)
      * that recomputing the metrics from a checkpoint (the probes, gs_model_evaluate)
      * gives the same bits. Then the training set, whose activations stay for the
      * update. */
-    const gs_eval te = gs_model_evaluate_chunks(m, tr->split.test_idx, tr->test_tgt, tr->split.n_test,
+    const gs_eval te = gs_model_evaluate_chunks(m, tr->test_rows, tr->test_tgt, tr->split.n_test,
                                                 GS_ROWS_EVAL, NULL, NULL);
     train_metrics(tr, out);
     out->test_loss = te.loss_sum / te.n;

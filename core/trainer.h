@@ -13,6 +13,7 @@
 #define GS_TRAINER_H
 
 #include "config.h"
+#include "images.h"
 #include "model.h"
 #include "optim.h"
 #include "task.h"
@@ -43,10 +44,17 @@ typedef struct {
     long perm_pass;
     int32_t *batch_idx, *batch_tgt; /* minibatch: this step's rows */
     struct gs_pool *pool; /* worker threads (count: OpenBLAS's, as --threads sets it) */
+    /* task mnist: the images, loaded from cfg.data_dir by gs_trainer_init (the model
+     * reads their pixels); the split's test_idx count test images, and test_rows are
+     * their rows of the pixel table (after the training images). Modular: test_rows
+     * is split.test_idx. */
+    gs_images images;
+    int32_t *test_rows;
 } gs_trainer;
 
 /* Takes ownership of *split (it is moved out and zeroed). Parameters and moments are
- * zero: initialize or load them. */
+ * zero: initialize or load them. Task mnist loads the images of cfg.data_dir here (an
+ * unreadable directory or file is the error). */
 int gs_trainer_init(gs_trainer *tr, const gs_config *cfg, gs_split *split, gs_err *err);
 void gs_trainer_free(gs_trainer *tr);
 

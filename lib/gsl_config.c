@@ -52,6 +52,22 @@ GSL_CHOICE(grokfast, int, gs_grokfast_name, gs_grokfast_parse)
 GSL_CHOICE(loss, int, gs_loss_name, gs_loss_parse)
 GSL_CHOICE(model, gs_model_kind, gs_model_kind_name, gs_model_kind_parse)
 GSL_CHOICE(act, gs_act, gs_act_name, gs_act_parse)
+GSL_CHOICE(task, int, gs_task_kind_name, gs_task_kind_parse)
+
+/* data_dir: the IDX files' directory (mnist), as given; train resolves it */
+static int set_data_dir(gs_config *c, const char *s, gs_err *err)
+{
+    if (strlen(s) >= sizeof c->data_dir)
+        return gs_err_set(err, "data_dir: longer than %zu characters", sizeof c->data_dir - 1);
+    snprintf(c->data_dir, sizeof c->data_dir, "%s", s);
+    return 0;
+}
+static void get_data_dir(const gs_config *c, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s", c->data_dir);
+}
+static int index_data_dir(const gs_config *c) { (void)c; return -1; }
+static const gsl_text text_data_dir = {set_data_dir, get_data_dir, index_data_dir};
 
 /* op: an S5 task fixes the token count, as the command line's --op does */
 static int set_op(gs_config *c, const char *s, gs_err *err)
@@ -93,6 +109,12 @@ static const gsl_text text_hidden = {set_hidden, get_hidden, index_hidden};
 #define I64_MAX 9223372036854775807.0
 
 static const gsl_key keys[] = {
+    /* the task: modular (op, p, frac) or mnist (data_dir, train_size, test_size;
+     * docs/tasks.md "Images") */
+    {"task", 's', TEXT(task)},
+    {"data_dir", 's', TEXT(data_dir)},
+    {"train_size", 'i', FIELD(train_size), 0, 100000000, NULL},
+    {"test_size", 'i', FIELD(test_size), 0, 100000000, NULL},
     {"p", 'i', FIELD(p), GS_P_MIN, GS_P_MAX, NULL},
     {"op", 's', TEXT(op)},
     {"frac", 'd', FIELD(frac), 0.0, 1.0, NULL},

@@ -165,7 +165,7 @@ int grokscope_train_create(grokscope_train *t, const char *path, const grokscope
     gs_split split = {0};
     if (gs_config_validate(cfg, &err) != 0)
         return GSL_SET(t, GROKSCOPE_ERR_INVALID, "%s", err.msg);
-    if (gs_split_make(&split, cfg->p, cfg->op, cfg->frac, cfg->seed, &err) != 0 ||
+    if (gs_config_split(cfg, &split, &err) != 0 ||
         trainer_init(t, cfg, &split, &err) != 0) {
         gs_split_free(&split);
         return GSL_FAIL(t, &err);
@@ -242,9 +242,12 @@ int grokscope_train_resume(grokscope_train *t, const char *path, long new_epochs
         return GSL_FAIL(t, &err);
     const long target = new_epochs > 0 ? new_epochs : gs_run_config(look)->epochs;
     const long done = gs_run_n_metrics(look) - 1;
+    const gs_config seen = *gs_run_config(look); /* its data, if any, must be there */
     gsl_h5_lock();
     gs_run_close(look, NULL);
     gsl_h5_unlock();
+    if (gs_config_check_data(&seen, &err) != 0)
+        return GSL_FAIL(t, &err);
     if (done >= target)
         return GSL_SET(t, GROKSCOPE_ERR_INVALID,
                        "%s: the run already has %ld epochs; pass --epochs N with N > %ld to continue it",

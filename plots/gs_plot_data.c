@@ -47,9 +47,11 @@ static int read_all(gs_run *run, gs_plot_data *d, gs_err *err)
     d->cfg = *gs_run_config(run);
     d->p = dims->p;
     d->d_mlp = dims->d_mlp;
-    d->n_basis = gs_circuit_order(d->cfg.op, d->p);
+    /* images have no Fourier basis (the run file's circuit_measures says why) */
+    const int images = d->cfg.task == GS_TASK_MNIST;
+    d->n_basis = images ? 0 : gs_circuit_order(d->cfg.op, d->p);
     d->n_freq = d->n_basis / 2;
-    d->have_circuit = gs_circuit_exists(d->cfg.op, d->p);
+    d->have_circuit = !images && gs_circuit_exists(d->cfg.op, d->p);
     snprintf(d->circuit_note, sizeof d->circuit_note, "%s", gs_run_circuit_note(run));
     d->have_embed = d->cfg.model == GS_MODEL_TRANSFORMER || d->cfg.d_embed > 0;
     d->have_neuron_logit = d->cfg.model == GS_MODEL_TRANSFORMER;

@@ -25,15 +25,19 @@ int gs_plot_run_figures(const gs_plot_env *env, const gs_plot_data *d, const cha
                  has[2] ? "embed_freqs is" : "gini and embed_freqs are", d->model_note);
         env->note(env->ctx, line);
     }
-    /* a task without a basis (S5) has none of those measures: say so, draw the rest */
+    /* a task without a basis (S5) has none of those measures: say so, draw the rest;
+     * images have no restricted or excluded loss either, so progress_measures would
+     * repeat loss */
+    const int images = d->cfg.task == GS_TASK_MNIST;
     if (d->n_basis == 0 && env->note) {
         char line[GS_CIRCUIT_NOTE_MAX + 100];
-        snprintf(line, sizeof line, "gini, embed_freqs and neuron_clusters are not drawn: %s",
-                 d->circuit_note);
+        snprintf(line, sizeof line, "%sgini, embed_freqs and neuron_clusters are not drawn: %s",
+                 images ? "progress_measures, " : "", d->circuit_note);
         env->note(env->ctx, line);
     }
     for (size_t i = 0; i < sizeof figures / sizeof figures[0]; i++)
         if ((d->n_basis > 0 || !figures[i].needs_basis) && has[figures[i].needs] &&
+            !(images && figures[i].draw == gs_plot_fig_progress) &&
             figures[i].draw(env, d, dir, err) != 0)
             return -1;
     return 0;

@@ -9,6 +9,11 @@
 
 void gs_plot_run_label(const gs_plot_data *d, char *out, size_t size)
 {
+    if (d->cfg.task == GS_TASK_MNIST) {
+        snprintf(out, size, "%s:  mnist,  train %d,  test %d,  seed = %lld", d->name,
+                 d->cfg.train_size, d->cfg.test_size, (long long)d->cfg.seed);
+        return;
+    }
     snprintf(out, size, "%s:  p = %d,  op = %s,  frac = %g,  seed = %lld", d->name, d->cfg.p,
              gs_op_name(d->cfg.op), d->cfg.frac, (long long)d->cfg.seed);
 }

@@ -125,15 +125,25 @@ static int print_info(grokscope_run *run, const char *path, gs_err *err)
     printf("run        %s\n", path);
     printf("created by %s\n", grokscope_run_created_by(run));
     printf("command    %s\n", grokscope_run_command_line(run));
-    char op[64];
-    key_text(c, "op", op, sizeof op);
-    const int p = (int)key_int(c, "p"), fixed_p = grokscope_op_fixed_p(op);
-    printf("task       %s: %s, %s%d%s, train fraction %g, seed %lld\n", op, grokscope_op_formula(op),
-           fixed_p ? "" : "p = ", p, fixed_p ? " tokens" : "", key_double(c, "frac"),
-           (long long)key_int(c, "seed"));
-    char why[256];
-    if (grokscope_task_n_defined(op, p, why, sizeof why) < (long)p * p)
-        printf("pairs      %s\n", why);
+    char task[32];
+    key_text(c, "task", task, sizeof task);
+    if (strcmp(task, "mnist") == 0) {
+        char dir[4096];
+        key_text(c, "data_dir", dir, sizeof dir);
+        printf("task       mnist: the first %d training and %d test images of %s, %d classes, "
+               "seed %lld\n", (int)key_int(c, "train_size"), (int)key_int(c, "test_size"), dir,
+               (int)key_int(c, "p"), (long long)key_int(c, "seed"));
+    } else {
+        char op[64];
+        key_text(c, "op", op, sizeof op);
+        const int p = (int)key_int(c, "p"), fixed_p = grokscope_op_fixed_p(op);
+        printf("task       %s: %s, %s%d%s, train fraction %g, seed %lld\n", op, grokscope_op_formula(op),
+               fixed_p ? "" : "p = ", p, fixed_p ? " tokens" : "", key_double(c, "frac"),
+               (long long)key_int(c, "seed"));
+        char why[256];
+        if (grokscope_task_n_defined(op, p, why, sizeof why) < (long)p * p)
+            printf("pairs      %s\n", why);
+    }
     print_wrapped("measures", grokscope_run_circuit_note(run));
     char kind[32];
     key_text(c, "model", kind, sizeof kind);

@@ -1,9 +1,13 @@
 /* grokscope train: option parsing; the work is in train_run.c. */
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "circuit.h"
 #include "commands.h"
+#include "images.h"
 #include "opts.h"
 #include "train_run.h"
 
@@ -22,6 +26,12 @@ static const char train_usage[] =
     "                      Power et al.'s polynomials, mixed and S5 tasks too\n"
     "  --frac F            fraction of the p*p pairs that train (default 0.3)\n"
     "  --seed S            split (CPython random.shuffle) and init seed (default 0)\n"
+    "  --task T            modular (default: the tasks of --op) or mnist: Omnigrok's\n"
+    "                      image classification on MNIST or Fashion-MNIST (--model mlp)\n"
+    "  --data DIR          mnist: the directory of the four IDX files, e.g. Debian's\n"
+    "                      /usr/share/datasets/fashion-mnist\n"
+    "  --train-size N      mnist: the first N training images train (default 1000)\n"
+    "  --test-size N       mnist: the first N test images test (default 10000)\n"
     "model:\n"
     "  --d-model N         residual width (default 128)\n"
     "  --n-heads N         attention heads, dividing d-model (default 4)\n"
@@ -118,8 +128,48 @@ static int check_intervention_options(gs_config *c, const int *given, gs_err *er
     return 0;
 }
 
+/* --task mnist: the options of the modular tasks and of the transformer do not apply;
+ * the MLP reads pixels; the data directory is stored absolute, so resume and analyze
+ * find it from anywhere. */
+static int check_task_options(int argc, char **argv, gs_config *c, const char *data, gs_err *err)
+{
+    static const char *const mnist_only[] = {"--data", "--train-size", "--test-size"};
+    static const char *const modular_only[] = {"--op", "--p", "--frac", "--embed", "--d-embed"};
+    const int mnist = c->task == GS_TASK_MNIST;
+    const char *const *other = mnist ? modular_only : mnist_only;
+    const size_t n = mnist ? sizeof modular_only / sizeof *other : sizeof mnist_only / sizeof *other;
+    for (int i = 1; i < argc; i++)
+        for (size_t k = 0; k < n; k++) {
+            const size_t len = strlen(other[k]);
+            if (strncmp(argv[i], other[k], len) == 0 && (argv[i][len] == '\0' || argv[i][len] == '='))
+                return gs_err_set(err, "%s does not apply to --task %s", other[k],
+                                  gs_task_kind_name(c->task));
+        }
+    if (!mnist)
+        return 0;
+    if (c->model != GS_MODEL_MLP)
+        return gs_err_set(err, "--task mnist needs --model mlp (the transformer reads tokens, not images)");
+    if (!data)
+        return gs_err_set(err, "--task mnist needs --data DIR, the directory of the MNIST or "
+                          "Fashion-MNIST IDX files (e.g. /usr/share/datasets/fashion-mnist)");
+    char *abs = realpath(data, NULL);
+    if (!abs)
+        return gs_err_set(err, "--data %s: %s", data, strerror(errno));
+    const int fits = strlen(abs) < sizeof c->data_dir;
+    if (fits)
+        snprintf(c->data_dir, sizeof c->data_dir, "%s", abs);
+    free(abs);
+    if (!fits)
+        return gs_err_set(err, "--data %s: the path is longer than %zu bytes", data,
+                          sizeof c->data_dir - 1);
+    c->p = GS_IMAGES_CLASSES;
+    c->d_embed = 0;
+    return 0;
+}
+
 static int parse(int argc, char **argv, gs_train_job *job, gs_err *err)
 {
+    const char *data = NULL;
     gs_config *c = &job->cfg;
     long v;
     int p_given = 0, onehot = 0, gf_given[3] = {0};
@@ -156,6 +206,8 @@ static int parse(int argc, char **argv, gs_train_job *job, gs_err *err)
         LONG_OPT("--layers", 1, GS_MAX_LAYERS, c->n_layers)
         LONG_OPT("--d-embed", 1, 8192, c->d_embed)
         LONG_OPT("--batch", 1, 100000000L, c->batch)
+        LONG_OPT("--train-size", 1, 1000000, c->train_size)
+        LONG_OPT("--test-size", 1, 1000000, c->test_size)
         DOUBLE_OPT("--frac", 0.0, 1.0, c->frac)
         DOUBLE_OPT("--lr", 0.0, 1e6, c->lr)
         DOUBLE_OPT("--wd", 0.0, 1e6, c->wd)
@@ -194,6 +246,17 @@ static int parse(int argc, char **argv, gs_train_job *job, gs_err *err)
             if (gs_op_parse(val, &c->op) != 0)
                 return gs_err_set(err, "--op: unknown operation '%s' (grokscope train --list-ops "
                                   "lists them)", val);
+            continue;
+        }
+        if ((r = OPT("--task")) != 0) {
+            if (r < 0 || name_opt("--task", val, gs_task_kind_parse, &c->task, "modular, mnist", err) < 0)
+                return -1;
+            continue;
+        }
+        if ((r = OPT("--data")) != 0) {
+            if (r < 0)
+                return -1;
+            data = val;
             continue;
         }
         if ((r = OPT("--model")) != 0) {
@@ -285,6 +348,8 @@ static int parse(int argc, char **argv, gs_train_job *job, gs_err *err)
     /* the S5 tasks fix the token count; an explicit other --p is refused by validation */
     if (gs_op_get(c->op)->fixed_p && !p_given)
         c->p = gs_op_get(c->op)->fixed_p;
+    if (check_task_options(argc, argv, c, data, err) != 0)
+        return -1;
     return check_intervention_options(c, gf_given, err);
 }
 
@@ -341,7 +406,7 @@ int gs_cmd_train(int argc, char **argv)
                 job.resume_epochs = job.cfg.epochs;
     } else if (gs_config_validate(&job.cfg, &err) != 0) {
         return gs_fail("train", &err);
-    } else if (!job.quiet) {
+    } else if (!job.quiet && job.cfg.task == GS_TASK_MODULAR) {
         char why[256];
         if (gs_task_n_defined(job.cfg.op, job.cfg.p, why, sizeof why) < (long)job.cfg.p * job.cfg.p)
             fprintf(stderr, "grokscope train: op %s: %s\n", gs_op_name(job.cfg.op), why);

@@ -203,6 +203,14 @@ void gs_sweep_config_diff(const gs_config *f, const gs_config *p, char *out, siz
     DOUBLE_FIELD("init_scale", init_scale)
     LONG_FIELD("fix_norm", fix_norm)
     DOUBLE_FIELD("output_scale", output_scale)
+    /* the task kind (mnist) */
+    NAME_FIELD("task", task, gs_task_kind_name)
+    if (strcmp(f->data_dir, p->data_dir) != 0) {
+        snprintf(out, size, "data_dir %.200s, not %.200s", f->data_dir, p->data_dir);
+        return;
+    }
+    LONG_FIELD("train_size", train_size)
+    LONG_FIELD("test_size", test_size)
 #undef LONG_FIELD
 #undef DOUBLE_FIELD
 #undef NAME_FIELD

@@ -70,6 +70,14 @@ OPS = ("add", "sub", "mul", "div", "x2y2", "x2xyy2", "x2xyy2x", "x3xy", "x3xy2y"
 PRIME_OPS = ("div", "div-or-sub")               # they divide: p must be prime
 S5_OPS = ("s5-compose", "s5-conjugate", "s5-xyx")   # p is the 120 permutations of S5
 
+# The task kind (1.3; docs/run-file.md): task always ("modular" when absent); the image
+# task's fields only with task mnist, whose p is its 10 classes and whose model is the
+# MLP on the 784 pixels
+TASK_OPTIONAL = {"task": (STR, 3)}
+TASK_MNIST_ATTRS = {"data_dir": STR, "train_size": I64, "test_size": I64}
+TASKS = ("modular", "mnist")
+MNIST_PIXELS, MNIST_CLASSES = 784, 10
+
 # /analysis attributes added by a minor version (docs/run-file.md)
 ANALYSIS_OPTIONAL = {"circuit_measures": (STR, 2), "model_measures": (STR, 3)}
 
@@ -127,6 +135,8 @@ def param_shapes(c):
         if c["d_embed"] > 0:
             out.append(("embed.W_E", (p, c["d_embed"])))
         width = 2 * (c["d_embed"] if c["d_embed"] > 0 else p)
+        if c.get("task") == "mnist":
+            width = MNIST_PIXELS
         for k, h in enumerate(c["hidden"] + [p]):
             name = f"layers.{k}" if k < len(c["hidden"]) else "unembed"
             out.append((f"{name}.W" if k < len(c["hidden"]) else "unembed.W_U", (width, h)))
@@ -371,7 +381,9 @@ class Checker:
     def check_config(self, f):
         g = self.group(f, "config", {**CONFIG_ATTRS, **{k: t for k, (t, _) in CONFIG_OPTIONAL.items()},
                                      **{k: t for k, (t, _) in INTERVENTIONS.items()},
-                                     **MODEL_ATTRS, **MODEL_TRANSFORMER_ATTRS, **MODEL_MLP_ATTRS})
+                                     **MODEL_ATTRS, **MODEL_TRANSFORMER_ATTRS, **MODEL_MLP_ATTRS,
+                                     **{k: t for k, (t, _) in TASK_OPTIONAL.items()},
+                                     **TASK_MNIST_ATTRS})
         if g is None:
             return None
         cfg = {k: self.attr(g, k, kind) for k, kind in CONFIG_ATTRS.items()}
@@ -398,8 +410,10 @@ class Checker:
             if c[k] not in allowed:
                 self.bad("/config", f"{k} = {c[k]!r} is not one of {', '.join(allowed)}")
                 return None
-        if not self.check_model(g, c):
+        if not self.check_model(g, c) or not self.check_task(g, c):
             return None
+        if c["task"] == "mnist":
+            return self.check_mnist_config(c)
         ranges = [
             (c["p"] >= 3, "p must be at least 3"),
             (c["op"] in OPS, f"op {c['op']!r} is not one of {', '.join(OPS)}"),
@@ -440,6 +454,53 @@ class Checker:
         c["shapes"] = dict(param_shapes(c))
         c["P"] = sum(int(np.prod(s)) for s in c["shapes"].values())
         c["pairs"] = pairs
+        return c
+
+    def check_task(self, g, c):
+        """The 1.3 task fields into c ("modular" when absent); False if unusable."""
+        c["task"] = "modular"
+        for k, (kind, since) in TASK_OPTIONAL.items():
+            if k in g.attrs:
+                c[k] = self.attr(g, k, kind)
+                if c[k] is None:
+                    return False
+            elif getattr(self, "minor", 0) >= since:
+                self.bad("/config", f"missing attribute {k} (format 1.{since} has it)")
+        if c["task"] not in TASKS:
+            self.bad("/config", f"task {c['task']!r} is not one of {', '.join(TASKS)}")
+            return False
+        for k, kind in TASK_MNIST_ATTRS.items():
+            if c["task"] != "mnist":
+                if k in g.attrs:
+                    self.bad("/config", f"attribute {k} does not belong to a {c['task']} run")
+                continue
+            if k not in g.attrs:
+                self.bad("/config", f"missing attribute {k} (a mnist run has it)")
+                return False
+            c[k] = self.attr(g, k, kind)
+            if c[k] is None:
+                return False
+        return True
+
+    def check_mnist_config(self, c):
+        """The image task: its own ranges; p is the class count."""
+        ranges = [
+            (c["p"] == MNIST_CLASSES, f"p must be the {MNIST_CLASSES} classes"),
+            (c["model"] == "mlp" and c["d_embed"] == 0, "the model must be the MLP on pixels (d_embed 0)"),
+            (len(c["data_dir"]) > 0, "data_dir must name a directory"),
+            (1 <= c["n_train"] <= c["train_size"], "n_train must lie in 1..train_size"),
+            (1 <= c["n_test"] <= c["test_size"], "n_test must lie in 1..test_size"),
+            (c["lr"] > 0 and c["wd"] >= 0 and c["epochs"] >= 1 and c["every"] >= 1,
+             "lr, wd, epochs, every out of range"),
+        ]
+        for ok, msg in ranges:
+            if not ok:
+                self.bad("/config", f"task mnist: {msg}")
+        if not all(ok for ok, _ in ranges):
+            return None
+        c["shapes"] = dict(param_shapes(c))
+        c["P"] = sum(int(np.prod(s)) for s in c["shapes"].values())
+        c["pairs"] = c["n_train"] + c["n_test"]
         return c
 
     def check_model(self, g, c):
@@ -523,6 +584,14 @@ class Checker:
         tr = self.read_all(self.dataset(g, "train_idx", I32, (cfg["n_train"],)))
         te = self.read_all(self.dataset(g, "test_idx", I32, (cfg["n_test"],)))
         if tr is None or te is None:
+            return
+        if cfg["task"] == "mnist":
+            # image indices: the training set's and the test set's, each in its own file
+            for name, idx, n in (("train_idx", tr, cfg["train_size"]), ("test_idx", te, cfg["test_size"])):
+                if np.any((idx < 0) | (idx >= n)):
+                    self.bad(f"/data/{name}", f"an image index is outside 0..{n - 1}")
+                elif len(np.unique(idx)) != len(idx):
+                    self.bad(f"/data/{name}", "an image appears twice")
             return
         both = np.concatenate([tr, te]).astype(np.int64)
         valid = (both >= 0) & (both < p * p)
@@ -626,8 +695,12 @@ class Checker:
                 v = self.attr(g, k, kind)
                 if k == "model_measures":
                     want = "all:" if cfg["model"] == "transformer" else cfg["model"] + ":"
+                    want = "mnist:" if cfg["task"] == "mnist" else want
                     if v is not None and not v.startswith(want):
                         self.bad("/analysis", f"{k} = {v!r} does not begin {want!r} (model {cfg['model']})")
+                elif cfg["task"] == "mnist":
+                    if v is not None and not v.startswith("none"):
+                        self.bad("/analysis", f"{k} = {v!r}: images have no Fourier circuit")
                 elif v is not None and v.startswith("none") == has_circuit(cfg["op"], p):
                     self.bad("/analysis", f"{k} = {v!r}: op {cfg['op']} with p = {p} "
                              f"{'has' if has_circuit(cfg['op'], p) else 'has no'} Fourier circuit")
