@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "rng.h"
+
 void gs_dims_make(gs_dims *d, int p, int d_model, int n_heads, int d_mlp)
 {
     assert(n_heads > 0 && d_model % n_heads == 0);
@@ -148,33 +150,9 @@ int gs_act_parse(const char *s, gs_act *a)
     return -1;
 }
 
-/* ---- xoshiro256** (Blackman & Vigna), seeded through splitmix64 ---- */
+/* ---- random numbers: core/rng.h ---- */
 
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-static uint64_t xoshiro_next(uint64_t s[4])
-{
-    const uint64_t result = rotl(s[1] * 5, 7) * 9;
-    const uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
-}
-
-/* Uniform in (0, 1]: 53 random bits, never 0 so log() is finite. */
-static double uniform01(uint64_t s[4]) { return ((xoshiro_next(s) >> 11) + 1) * 0x1.0p-53; }
+static double uniform01(uint64_t s[4]) { return ((gs_xoshiro_next(s) >> 11) + 1) * 0x1.0p-53; }
 
 void gs_params_init(float *params, const gs_dims *d, int64_t seed)
 {
@@ -191,7 +169,7 @@ void gs_params_init(float *params, const gs_dims *d, int64_t seed)
         /* One stream per tensor: changing one tensor's size leaves the others alone. */
         uint64_t x = (uint64_t)seed * 0x100000001b3ULL + (uint64_t)t, s[4];
         for (int k = 0; k < 4; k++)
-            s[k] = splitmix64(&x);
+            s[k] = gs_splitmix64(&x);
         if (info[t].init_bound > 0.0) {
             for (size_t i = 0; i < info[t].count; i++)
                 w[i] = (float)(info[t].init_bound * (2.0 * uniform01(s) - 1.0));

@@ -4,40 +4,20 @@
 #include <string.h>
 
 #include "llc.h"
+#include "rng.h"
 
-/* xoshiro256** (Blackman & Vigna), seeded through splitmix64 */
+/* xoshiro256** seeded through splitmix64 (core/rng.h) */
 typedef struct {
     uint64_t s[4];
 } rng;
 
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-static uint64_t next_u64(rng *r)
-{
-    uint64_t *s = r->s;
-    const uint64_t out = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return out;
-}
+static uint64_t next_u64(rng *r) { return gs_xoshiro_next(r->s); }
 
 static void rng_seed(rng *r, uint64_t seed, uint64_t chain)
 {
     uint64_t x = seed ^ (chain * 0xd1342543de82ef95ULL);
     for (int i = 0; i < 4; i++)
-        r->s[i] = splitmix64(&x);
+        r->s[i] = gs_splitmix64(&x);
 }
 
 /* uniform in (0, 1): 53 bits, never 0 */
