@@ -43,7 +43,7 @@ for op in "${ops[@]}"; do
     "$GS" analyze "$run" --quiet --threads "$THREADS" >/dev/null
     "$GS" info "$run" >"$OUT/$op.info"
     field() { sed -n "s/^$1 .*at epoch \([0-9]*\).*/\1/p" "$OUT/$op.info"; }
-    mem=$(field memorized) grok=$(field grokked)
+    mem=$(field fitted) grok=$(field grokked)
     last=$(sed -n 's/^last       epoch \([0-9]*\):.*/\1/p' "$OUT/$op.info")
     keys=$(sed -n 's/^key freqs  \([0-9 ]*[0-9]\).*/\1/p' "$OUT/$op.info")
     restricted=$(sed -n 's/^final .*restricted loss \([^,]*\),.*/\1/p' "$OUT/$op.info")
