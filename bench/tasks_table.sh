@@ -30,8 +30,8 @@ echo "d_model 128, 4 heads, d_mlp 512, AdamW lr 1e-3, wd 1, full batch; frac $FR
 echo "at most $EPOCHS epochs, stopping once the test loss is below $STOP"
 [ -z "$TRAIN_OPTS" ] || echo "with the train options $TRAIN_OPTS (they override the above)"
 echo
-echo "| op | p | train acc >= 99% | test acc >= 99% | stopped at | wall time | key freqs | final restricted loss |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| op | p | train acc >= 99% | test acc >= 99% | stopped at | test acc there | wall time | key freqs | final restricted loss |"
+echo "|---|---|---|---|---|---|---|---|---|"
 for op in "${ops[@]}"; do
     p=$P
     case $op in s5-*) p=120 ;; esac
@@ -45,8 +45,9 @@ for op in "${ops[@]}"; do
     field() { sed -n "s/^$1 .*at epoch \([0-9]*\).*/\1/p" "$OUT/$op.info"; }
     mem=$(field fitted) grok=$(field grokked)
     last=$(sed -n 's/^last       epoch \([0-9]*\):.*/\1/p' "$OUT/$op.info")
+    lastacc=$(sed -n 's/^last .*test acc \([0-9.]*%\).*/\1/p' "$OUT/$op.info")
     keys=$(sed -n 's/^key freqs  \([0-9 ]*[0-9]\).*/\1/p' "$OUT/$op.info")
     restricted=$(sed -n 's/^final .*restricted loss \([^,]*\),.*/\1/p' "$OUT/$op.info")
-    printf "| %s | %s | %s | %s | %s | %dm%02ds | %s | %s |\n" "$op" "$p" "${mem:-never}" \
-        "${grok:-never}" "$last" $((secs / 60)) $((secs % 60)) "${keys:-—}" "${restricted:-—}"
+    printf "| %s | %s | %s | %s | %s | %s | %dm%02ds | %s | %s |\n" "$op" "$p" "${mem:-never}" \
+        "${grok:-never}" "$last" "${lastacc:-?}" $((secs / 60)) $((secs % 60)) "${keys:-—}" "${restricted:-—}"
 done
