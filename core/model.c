@@ -381,10 +381,7 @@ gs_eval gs_model_evaluate_chunks(gs_model *m, const int32_t *idx, const int32_t 
         const int len = n - at < m->max_batch ? n - at : m->max_batch;
         const gs_eval e = m->fast ? gs_model_fast_rows(m, idx + at, target + at, len, mode)
                                   : gs_model_forward(m, idx + at, target + at, len);
-        total.loss_sum += e.loss_sum;
-        total.n_correct += e.n_correct;
-        total.n += e.n;
-        total.n_collapsed += e.n_collapsed;
+        gs_eval_add(&total, &e);
         if (after)
             after(arg, idx + at, len);
     }

@@ -29,6 +29,16 @@ typedef struct {
     long n_collapsed; /* inputs whose softmax has collapsed (loss.h) */
 } gs_eval;
 
+/* Adds a part's summary to a total. Callers add parts in a fixed order (blocks, then
+ * chunks), so a set's loss has the same bits however it was split. */
+static inline void gs_eval_add(gs_eval *total, const gs_eval *part)
+{
+    total->loss_sum += part->loss_sum;
+    total->n_correct += part->n_correct;
+    total->n += part->n;
+    total->n_collapsed += part->n_collapsed;
+}
+
 #define GS_MLP_MAX_PARTS 128 /* row blocks of one MLP forward */
 
 typedef struct {

@@ -134,12 +134,8 @@ gs_eval gs_deep_forward(gs_model *m, const int32_t *idx, const int32_t *target, 
     gs_jobs_add_blocks(&js, forward_rows, n, c.block);
     gs_jobs_run(&js);
     gs_eval ev = {0};
-    for (int b = 0; b * c.block < n; b++) {
-        ev.loss_sum += m->mlp_parts[b].loss_sum;
-        ev.n_correct += m->mlp_parts[b].n_correct;
-        ev.n += m->mlp_parts[b].n;
-        ev.n_collapsed += m->mlp_parts[b].n_collapsed;
-    }
+    for (int b = 0; b * c.block < n; b++)
+        gs_eval_add(&ev, &m->mlp_parts[b]);
     return ev;
 }
 
