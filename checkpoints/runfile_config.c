@@ -147,45 +147,46 @@ static int read_opt_str(hid_t g, const char *name, char **out, const char *where
     return gs_h5_attr_read_str(g, name, out, where, err) < 0 ? -1 : 1;
 }
 
+/* read_opt_name's parsers for the two enum-typed choices */
+static int parse_model(const char *s, int *k)
+{
+    gs_model_kind m;
+    if (gs_model_kind_parse(s, &m) != 0)
+        return -1;
+    *k = (int)m;
+    return 0;
+}
+
+static int parse_act(const char *s, int *k)
+{
+    gs_act a;
+    if (gs_act_parse(s, &a) != 0)
+        return -1;
+    *k = (int)a;
+    return 0;
+}
+
+/* Absent attributes keep c's values, which read_config set to the defaults. */
 static int read_model(hid_t g, gs_config *c, const char *where, gs_err *err)
 {
-    gs_config def;
-    gs_config_default(&def);
-    c->model = def.model;
-    c->n_layers = def.n_layers;
-    c->d_embed = def.d_embed;
-    c->n_hidden = def.n_hidden;
-    memcpy(c->hidden, def.hidden, sizeof c->hidden);
-    c->act = def.act;
-    c->bias = def.bias;
-    c->batch = def.batch;
-    char *s = NULL;
-    int has = read_opt_str(g, "model", &s, where, err);
-    if (has < 0)
-        return -1;
-    int bad = has && gs_model_kind_parse(s, &c->model) != 0;
-    if (bad)
-        gs_err_set(err, "%s: unknown model '%.100s'", where, s);
-    free(s);
-    if (bad)
-        return -1;
-    if (read_opt_int(g, "n_layers", 1, GS_MAX_LAYERS, &c->n_layers, where, err) < 0 ||
+    int model = (int)c->model, act = (int)c->act;
+    if (read_opt_name(g, "model", parse_model, &model, where, err) < 0 ||
+        read_opt_int(g, "n_layers", 1, GS_MAX_LAYERS, &c->n_layers, where, err) < 0 ||
         read_opt_int(g, "d_embed", 0, INT_MAX, &c->d_embed, where, err) < 0 ||
         read_opt_int(g, "bias", 0, 1, &c->bias, where, err) < 0 ||
-        read_opt_int(g, "batch", 0, INT_MAX, &c->batch, where, err) < 0)
+        read_opt_int(g, "batch", 0, INT_MAX, &c->batch, where, err) < 0 ||
+        read_opt_name(g, "act", parse_act, &act, where, err) < 0)
         return -1;
-    if ((has = read_opt_str(g, "hidden", &s, where, err)) < 0)
+    c->model = (gs_model_kind)model;
+    c->act = (gs_act)act;
+    char *s = NULL;
+    const int has = read_opt_str(g, "hidden", &s, where, err);
+    if (has < 0)
         return -1;
     gs_err inner;
-    bad = has && gs_hidden_parse("hidden", s, &c->n_hidden, c->hidden, &inner) != 0;
+    const int bad = has && gs_hidden_parse("hidden", s, &c->n_hidden, c->hidden, &inner) != 0;
     if (bad)
         gs_err_set(err, "%s: %s", where, inner.msg);
-    free(s);
-    if (bad || (has = read_opt_str(g, "act", &s, where, err)) < 0)
-        return -1;
-    bad = has && gs_act_parse(s, &c->act) != 0;
-    if (bad)
-        gs_err_set(err, "%s: unknown act '%.100s'", where, s);
     free(s);
     return bad ? -1 : 0;
 }
