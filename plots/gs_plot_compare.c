@@ -237,8 +237,13 @@ int gs_plot_compare_figure(const gs_plot_env *env, const gs_plot_data *runs, int
     gs_plot_quoted(g, title);
     gs_plot_printf(g, " noenhanced\n");
     gs_plot_epoch_axis(g, last);
-    gs_plot_printf(g, "set ylabel 'cross-entropy loss (nats, log scale)'\n"
-                      "set logscale y\n"
+    /* runs that trained on different losses share the axis under a neutral name */
+    const char *ylabel = gs_plot_loss_label(&runs[0].cfg);
+    for (int i = 1; i < n; i++)
+        if (runs[i].cfg.loss != runs[0].cfg.loss)
+            ylabel = "training loss of each run (log scale)";
+    gs_plot_printf(g, "set ylabel '%s'\n", ylabel);
+    gs_plot_printf(g, "set logscale y\n"
                       "set format y '10^{%%L}'\n\n");
     for (int i = 0; i < n; i++) {
         const char *c = colours[i % 8];

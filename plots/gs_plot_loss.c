@@ -20,8 +20,8 @@ int gs_plot_fig_loss(const gs_plot_env *env, const gs_plot_data *d, const char *
     gs_plot_file *g = &fig.gp;
     gs_plot_title(g, "Train and test loss", d);
     gs_plot_epoch_axis(g, d->metrics[d->n_metrics - 1].epoch);
+    gs_plot_printf(g, "set ylabel '%s'\n", gs_plot_loss_label(&d->cfg));
     gs_plot_printf(g,
-                   "set ylabel 'cross-entropy loss (nats, log scale)'\n"
                    "set logscale y\n"
                    "set format y '10^{%%L}'\n"
                    "set y2label 'test accuracy (%%)'\n"

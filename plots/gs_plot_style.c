@@ -28,6 +28,21 @@ void gs_plot_title(gs_plot_file *gp, const char *what, const gs_plot_data *d)
     gs_plot_printf(gp, " noenhanced\n");
 }
 
+const char *gs_plot_loss_label(const gs_config *cfg)
+{
+    /* /metrics holds the loss the run trained on (docs/interventions.md): naming it keeps an
+     * MSE run's 10^-3 from reading as a cross-entropy near perfect. /analysis recomputes the
+     * plain cross-entropy whatever the run trained on, so the checkpoint figures keep that. */
+    switch (cfg->loss) {
+    case GS_LOSS_STABLEMAX:
+        return "StableMax cross-entropy loss (nats, log scale)";
+    case GS_LOSS_MSE:
+        return "mean squared error on one-hot targets (log scale)";
+    default:
+        return "cross-entropy loss (nats, log scale)";
+    }
+}
+
 void gs_plot_epoch_axis(gs_plot_file *gp, long last_epoch)
 {
     gs_plot_printf(gp, "set xlabel 'epoch (optimizer steps)'\n"

@@ -84,6 +84,8 @@ void gs_plot_phases(gs_plot_file *gp, const gs_plot_data *d, double x_lo, double
 /* Appends the phases' legend entries (", NaN with boxes ...": epochs, or "from N,
  * unfinished") and the grokked line's (or "not grokked") to a plot command. */
 void gs_plot_phase_keys(gs_plot_file *gp, const gs_plot_data *d);
+/* The y label of a per-epoch (/metrics) loss axis: the loss the run trained on. */
+const char *gs_plot_loss_label(const gs_config *cfg);
 /* `set xrange [0:last]` and the epoch axis label. */
 void gs_plot_epoch_axis(gs_plot_file *gp, long last_epoch);
 /* 1 if the double at byte offset `field` of any analysis row is finite. */

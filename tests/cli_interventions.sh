@@ -87,4 +87,19 @@ with h5py.File(f"{T}/s6.h5") as f:
     assert np.all((m["collapse_frac"][:] >= 0) & (m["collapse_frac"][:] <= 1))
 PY
 fi
+# the per-epoch loss axes name the loss the run trained on (the MSE run's metrics are
+# squared errors, not nats); overlaid runs of different losses get a neutral name
+if command -v gnuplot >/dev/null; then
+    "$GS" plot "$T/s7.h5" --out "$T/p7" --quiet >/dev/null 2>&1 &&
+        grep -q "set ylabel 'mean squared error" "$T/p7/loss.gp" && ok || bad "MSE loss figure's y label"
+    "$GS" plot "$T/s6.h5" --out "$T/p6" --quiet >/dev/null 2>&1 &&
+        grep -q "set ylabel 'StableMax cross-entropy" "$T/p6/loss.gp" && ok || bad "StableMax loss figure's y label"
+    grep -q "set ylabel 'cross-entropy loss" "$T/p7/progress_measures.gp" && ok ||
+        bad "the checkpoint losses (plain cross-entropy) lost their label"
+    "$GS" plot "$T/s6.h5" "$T/s7.h5" --out "$T/p67" --quiet >/dev/null 2>&1 &&
+        grep -q "set ylabel 'training loss of each run" "$T/p67/compare_loss.gp" && ok ||
+        bad "overlay of two losses: y label"
+else
+    skip "gnuplot is not installed: loss axis labels"
+fi
 finish
