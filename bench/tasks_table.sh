@@ -23,7 +23,7 @@ else
     trap 'rm -rf "$OUT"' EXIT
 fi
 ops=("$@")
-[ ${#ops[@]} -gt 0 ] || mapfile -t ops < <("$GS" train --list-ops | sed -n 's/^  \([a-z0-9-]*\)  .*/\1/p')
+[ ${#ops[@]} -gt 0 ] || mapfile -t ops < <("$GS" train --list-ops | sed -n 's/^  \([a-z0-9][a-z0-9-]*\)  .*/\1/p')
 
 echo "grokscope $("$GS" --version | cut -d' ' -f2), $(nproc) CPUs ($THREADS threads), $(date -u +%Y-%m-%d)"
 echo "d_model 128, 4 heads, d_mlp 512, AdamW lr 1e-3, wd 1, full batch; frac $FRAC, seed $SEED;"
