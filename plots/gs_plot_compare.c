@@ -103,6 +103,55 @@ static void make_labels(const gs_plot_data *runs, int n, char (*labels)[LABEL_SI
 static const char *const colours[] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7",
                                       "#E69F00", "#56B4E9", "#000000", "#F0E442"};
 
+/* A run's columns of one .dat row. */
+typedef void (*row_columns)(gs_plot_file *dat, const gs_metrics_row *r);
+
+static void loss_columns(gs_plot_file *dat, const gs_metrics_row *r)
+{
+    gs_plot_value(dat, r->train_loss);
+    gs_plot_value(dat, r->test_loss);
+}
+
+static void measures_columns(gs_plot_file *dat, const gs_metrics_row *r)
+{
+    gs_plot_value(dat, r->test_acc);
+    gs_plot_value(dat, r->collapse_frac);
+    gs_plot_value(dat, r->grad_norm > 0 ? r->grad_norm : NAN);
+    gs_plot_value(dat, r->grad_cos);
+}
+
+/* The runs' /metrics merged by epoch (ascending in each run): one row per epoch any run
+ * has, each run's n_columns columns from `columns`, NaN where a run has no row there (a
+ * shorter run, another --every). Returns the last epoch of any run. */
+static long write_merged(gs_plot_file *dat, const gs_plot_data *runs, int n, row_columns columns,
+                         int n_columns)
+{
+    long at[GS_PLOT_MAX_RUNS], last = 0;
+    for (int i = 0; i < n; i++) {
+        at[i] = 0;
+        const long e = runs[i].metrics[runs[i].n_metrics - 1].epoch;
+        last = e > last ? e : last;
+    }
+    for (;;) {
+        long e = -1;
+        for (int i = 0; i < n; i++)
+            if (at[i] < runs[i].n_metrics && (e < 0 || runs[i].metrics[at[i]].epoch < e))
+                e = runs[i].metrics[at[i]].epoch;
+        if (e < 0)
+            break;
+        gs_plot_printf(dat, "%ld", e);
+        for (int i = 0; i < n; i++) {
+            if (at[i] < runs[i].n_metrics && runs[i].metrics[at[i]].epoch == e)
+                columns(dat, &runs[i].metrics[at[i]++]);
+            else
+                for (int c = 0; c < n_columns; c++)
+                    gs_plot_printf(dat, " NaN");
+        }
+        gs_plot_printf(dat, "\n");
+    }
+    return last;
+}
+
 /* A run has the per-epoch measures of format 1.3 if any of its gradient norms is. */
 static int has_measures(const gs_plot_data *d)
 {
@@ -128,33 +177,7 @@ static int compare_measures(const gs_plot_env *env, const gs_plot_data *runs, in
                                   "test accuracy, softmax collapse, gradient norm and cos(gradient, "
                                   "weights) of several runs overlaid", source, columns, 2.2, err) != 0)
         return -1;
-    long at[GS_PLOT_MAX_RUNS], last = 0;
-    for (int i = 0; i < n; i++) {
-        at[i] = 0;
-        const long e = runs[i].metrics[runs[i].n_metrics - 1].epoch;
-        last = e > last ? e : last;
-    }
-    for (;;) {
-        long e = -1;
-        for (int i = 0; i < n; i++)
-            if (at[i] < runs[i].n_metrics && (e < 0 || runs[i].metrics[at[i]].epoch < e))
-                e = runs[i].metrics[at[i]].epoch;
-        if (e < 0)
-            break;
-        gs_plot_printf(&fig.dat, "%ld", e);
-        for (int i = 0; i < n; i++) {
-            if (at[i] < runs[i].n_metrics && runs[i].metrics[at[i]].epoch == e) {
-                const gs_metrics_row *r = &runs[i].metrics[at[i]++];
-                gs_plot_value(&fig.dat, r->test_acc);
-                gs_plot_value(&fig.dat, r->collapse_frac);
-                gs_plot_value(&fig.dat, r->grad_norm > 0 ? r->grad_norm : NAN);
-                gs_plot_value(&fig.dat, r->grad_cos);
-            } else {
-                gs_plot_printf(&fig.dat, " NaN NaN NaN NaN");
-            }
-        }
-        gs_plot_printf(&fig.dat, "\n");
-    }
+    const long last = write_merged(&fig.dat, runs, n, measures_columns, 4);
     gs_plot_file *g = &fig.gp;
     char title[900];
     snprintf(title, sizeof title, "Per-epoch measures of %d runs\n%s", n, common[0] ? common : "runs of different tasks");
@@ -203,32 +226,7 @@ int gs_plot_compare_figure(const gs_plot_env *env, const gs_plot_data *runs, int
     if (gs_plot_figure_begin(&fig, env, dir, "compare_loss", "train and test loss of several runs overlaid",
                              source, columns, err) != 0)
         return -1;
-    /* merge the runs' epochs (ascending in each); a run without a row there gets NaN */
-    long at[GS_PLOT_MAX_RUNS], last = 0;
-    for (int i = 0; i < n; i++) {
-        at[i] = 0;
-        const long e = runs[i].metrics[runs[i].n_metrics - 1].epoch;
-        last = e > last ? e : last;
-    }
-    for (;;) {
-        long e = -1;
-        for (int i = 0; i < n; i++)
-            if (at[i] < runs[i].n_metrics && (e < 0 || runs[i].metrics[at[i]].epoch < e))
-                e = runs[i].metrics[at[i]].epoch;
-        if (e < 0)
-            break;
-        gs_plot_printf(&fig.dat, "%ld", e);
-        for (int i = 0; i < n; i++) {
-            if (at[i] < runs[i].n_metrics && runs[i].metrics[at[i]].epoch == e) {
-                gs_plot_value(&fig.dat, runs[i].metrics[at[i]].train_loss);
-                gs_plot_value(&fig.dat, runs[i].metrics[at[i]].test_loss);
-                at[i]++;
-            } else {
-                gs_plot_printf(&fig.dat, " NaN NaN");
-            }
-        }
-        gs_plot_printf(&fig.dat, "\n");
-    }
+    const long last = write_merged(&fig.dat, runs, n, loss_columns, 2);
     gs_plot_file *g = &fig.gp;
     char title[900];
     snprintf(title, sizeof title, "Train (dashed) and test (solid) loss of %d runs\n%s", n,
