@@ -326,10 +326,7 @@ int grokscope_config_validate(grokscope_config *cfg)
     return GROKSCOPE_OK;
 }
 
-grokscope_config *gsl_config_from(const gs_config *cfg)
+const gs_config *gsl_config_internal(const grokscope_config *cfg)
 {
-    grokscope_config *c = calloc(1, sizeof *c);
-    if (c)
-        c->cfg = *cfg;
-    return c;
+    return &cfg->cfg;
 }

@@ -115,9 +115,9 @@ static int create(int argc, char **argv)
             n_base = argc - i - 1;
             break;
         }
-        const int grid = (r = gs_opt_value(argv, argc, &i, "--grid", &val, &err)) != 0;
+        const int grid = (r = gs_opt_value(argv, argc, &i, "--grid", &val, err.msg)) != 0;
         if (!grid)
-            r = gs_opt_value(argv, argc, &i, "--seeds", &val, &err);
+            r = gs_opt_value(argv, argc, &i, "--seeds", &val, err.msg);
         if (r < 0)
             goto out;
         if (r > 0) {

@@ -2,6 +2,7 @@
 #ifndef GS_CMD_SWEEP_H
 #define GS_CMD_SWEEP_H
 
+#include "cmd_sweep_plot.h"
 #include "sweep_cli.h"
 
 int gs_sweep_cmd_run(int argc, char **argv);
@@ -19,10 +20,5 @@ int gs_sweep_one_dir(int argc, char **argv, const char *what, const char **dir, 
 int gs_sweep_collect_results(const gs_sweep_dir *s, int threads, int quiet, const char *who,
                              gs_sweep_result **res, gs_err *err);
 
-/* grokscope plot DIR: 1 if path is a sweep directory (holds sweep.plan); 1 if the
- * first thing plot's arguments name to plot is one. */
-int gs_sweep_is_dir(const char *path);
-int gs_sweep_plot_wanted(int argc, char **argv);
-int gs_cmd_plot_sweep(int argc, char **argv);
 
 #endif

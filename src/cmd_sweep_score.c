@@ -54,8 +54,8 @@ int gs_sweep_cmd_score(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *val;
         int r;
-        if ((r = gs_opt_value(argv, argc, &i, "--threads", &val, &err)) != 0) {
-            if (r < 0 || gs_parse_long("--threads", val, 1, 256, &threads, &err) != 0)
+        if ((r = gs_opt_value(argv, argc, &i, "--threads", &val, err.msg)) != 0) {
+            if (r < 0 || gs_parse_long("--threads", val, 1, 256, &threads, err.msg) != 0)
                 return gs_sweep_fail(&err);
         } else if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0) {
             quiet = 1;

@@ -11,13 +11,23 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "gsl_cli.h"
+
+_Static_assert(sizeof ((gs_err *)0)->msg == GS_CLI_MSG, "gs_err.msg is a command-line message");
 
 /* Options a sweep sets itself for each point; never an axis or a base option. */
 static const char *const reserved[] = {"out", "resume", "force", "threads", "quiet", "q"};
 
-static int parse_args(int argc, char **argv, gs_train_job *job, gs_err *err)
+/* train's parser; job->cfg is freed unless cfg asks for it. */
+static int parse_args(int argc, char **argv, gs_train_job *job, gs_err *err, grokscope_config **cfg)
 {
-    return gs_train_parse_options(argc, argv, job, err);
+    const int rc = gs_train_parse_options(argc, argv, job, err->msg);
+    if (rc == 0 && cfg) {
+        *cfg = job->cfg;
+        job->cfg = NULL;
+    }
+    gs_train_job_free(job);
+    return rc;
 }
 
 int gs_sweep_check_base(int n_base, char *const *base, gs_err *err)
@@ -30,7 +40,7 @@ int gs_sweep_check_base(int n_base, char *const *base, gs_err *err)
         argv[i + 1] = base[i];
     gs_train_job job;
     gs_err e;
-    int rc = parse_args(n_base + 1, argv, &job, &e);
+    int rc = parse_args(n_base + 1, argv, &job, &e, NULL);
     free(argv);
     if (rc != 0)
         return gs_err_set(err, "train options: %s", e.msg);
@@ -69,11 +79,11 @@ int gs_sweep_check_axis(const gs_sweep_axis *axis, int n_base, char *const *base
     gs_err e;
     /* A switch parses alone; an option with a value does not. */
     char *alone[] = {(char *)"train", flag, NULL};
-    if (parse_args(2, alone, &job, &e) == 0)
+    if (parse_args(2, alone, &job, &e, NULL) == 0)
         return gs_err_set(err, "axis '%s': --%s is a switch without a value, so it cannot be an axis "
                                "(give it after -- to set it for every point)", name, name);
     char *probe[] = {(char *)"train", flag, axis->values[0], NULL};
-    if (parse_args(3, probe, &job, &e) != 0) {
+    if (parse_args(3, probe, &job, &e, NULL) != 0) {
         /* train's parser says "unknown option '--NAME'" for a name it does not know */
         char unknown[120];
         snprintf(unknown, sizeof unknown, "unknown option '%s'", flag);
@@ -93,7 +103,7 @@ int gs_sweep_check_axis(const gs_sweep_axis *axis, int n_base, char *const *base
     int rc = 0;
     for (int v = 0; v < axis->n_values && rc == 0; v++) {
         argv[n_base + 2] = axis->values[v];
-        if (parse_args(n_base + 3, argv, &job, &e) != 0)
+        if (parse_args(n_base + 3, argv, &job, &e, NULL) != 0)
             rc = gs_err_set(err, "axis '%s': %s", name, e.msg);
     }
     free(argv);
@@ -108,19 +118,21 @@ int gs_sweep_check_points(const gs_sweep_plan *plan, gs_config *cfg, gs_err *err
             return gs_err_set(err, "out of memory");
         gs_train_job job;
         gs_err e;
-        int rc = parse_args(args.argc, args.argv, &job, &e);
+        grokscope_config *c = NULL;
+        int rc = parse_args(args.argc, args.argv, &job, &e, &c);
         gs_sweep_args_free(&args);
         if (rc == 0 && job.out)
             rc = gs_err_set(&e, "the train options name a run file (--out or --resume)");
-        if (rc == 0)
-            rc = gs_config_validate(&job.cfg, &e);
+        if (rc == 0 && grokscope_config_validate(c) != GROKSCOPE_OK)
+            rc = gs_err_set(&e, "%s", grokscope_config_error(c));
+        if (rc == 0 && cfg)
+            cfg[i] = *gsl_config_internal(c);
+        grokscope_config_free(c);
         if (rc != 0) {
             char label[600];
             gs_sweep_point_label(plan, i, label, sizeof label);
             return gs_err_set(err, "point %ld (%s): %s", i, label, e.msg);
         }
-        if (cfg)
-            cfg[i] = job.cfg;
     }
     return 0;
 }
