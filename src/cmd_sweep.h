@@ -15,6 +15,19 @@ int gs_sweep_fail(const gs_err *err);
 /* The first non-option argument (the sweep directory) of a subcommand. */
 int gs_sweep_one_dir(int argc, char **argv, const char *what, const char **dir, gs_err *err);
 
+/* The options of a subcommand over a finished sweep directory (collect, score):
+ * DIR, --threads N, --quiet and one switch of its own (collect's --csv, score's
+ * --no-plot). */
+typedef struct {
+    const char *dir;
+    long threads; /* 0: all CPUs */
+    int quiet;
+    int flag;     /* the switch was given */
+} gs_sweep_dir_opts;
+/* Parses them for subcommand `what`; usage is its usage line for a missing DIR. */
+int gs_sweep_parse_dir_opts(int argc, char **argv, const char *what, const char *flag, const char *usage,
+                            gs_sweep_dir_opts *o, gs_err *err);
+
 /* Every point's result (res[n_points], malloc'd), analysing first the runs that ended
  * but are not analysed (as grokscope analyze would), saying so on stderr as `who`. */
 int gs_sweep_collect_results(const gs_sweep_dir *s, int threads, int quiet, const char *who,

@@ -52,30 +52,12 @@ int gs_sweep_collect_results(const gs_sweep_dir *s, int threads, int quiet, cons
 int gs_sweep_cmd_collect(int argc, char **argv)
 {
     gs_err err;
-    const char *dir = NULL;
-    int csv = 0, quiet = 0;
-    long threads = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *val;
-        int r;
-        if ((r = gs_opt_value(argv, argc, &i, "--threads", &val, err.msg)) != 0) {
-            if (r < 0 || gs_parse_long("--threads", val, 1, 256, &threads, err.msg) != 0)
-                return gs_sweep_fail(&err);
-        } else if (strcmp(argv[i], "--csv") == 0) {
-            csv = 1;
-        } else if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0) {
-            quiet = 1;
-        } else if (argv[i][0] != '-' && !dir) {
-            dir = argv[i];
-        } else {
-            gs_err_set(&err, "collect: unexpected argument '%s' (see grokscope sweep --help)", argv[i]);
-            return gs_sweep_fail(&err);
-        }
-    }
-    if (!dir) {
-        gs_err_set(&err, "collect: expected a sweep directory (usage: grokscope sweep collect DIR [--csv])");
+    gs_sweep_dir_opts o;
+    if (gs_sweep_parse_dir_opts(argc, argv, "collect", "--csv", "grokscope sweep collect DIR [--csv]", &o, &err) != 0)
         return gs_sweep_fail(&err);
-    }
+    const char *dir = o.dir;
+    const int csv = o.flag, quiet = o.quiet;
+    const long threads = o.threads;
     gs_sweep_dir s;
     if (gs_sweep_dir_open(&s, dir, &err) != 0)
         return gs_sweep_fail(&err);
