@@ -288,7 +288,9 @@ static int plan_point(executor *x, point_job *p, gs_err *err)
     gs_sweep_result r;
     if (gs_sweep_dir_read_point(x->s, p->point, &r, NULL, NULL, err) != 0)
         return -1;
-    const long epochs = x->s->cfg[p->point].epochs;
+    int64_t total = 0;
+    grokscope_config_get_int(x->s->cfg[p->point], "epochs", &total);
+    const long epochs = (long)total;
     p->state = PT_QUEUED;
     switch (r.status) {
     case GS_SWEEP_PENDING:

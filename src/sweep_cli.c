@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "commands.h"
-#include "gsl_cli.h"
 
 _Static_assert(sizeof ((gs_err *)0)->msg == GS_CLI_MSG, "gs_err.msg is a command-line message");
 
@@ -110,7 +109,7 @@ int gs_sweep_check_axis(const gs_sweep_axis *axis, int n_base, char *const *base
     return rc;
 }
 
-int gs_sweep_check_points(const gs_sweep_plan *plan, gs_config *cfg, gs_err *err)
+int gs_sweep_check_points(const gs_sweep_plan *plan, grokscope_config **cfg, gs_err *err)
 {
     for (long i = 0; i < plan->n_points; i++) {
         gs_sweep_args args;
@@ -125,8 +124,10 @@ int gs_sweep_check_points(const gs_sweep_plan *plan, gs_config *cfg, gs_err *err
             rc = gs_err_set(&e, "the train options name a run file (--out or --resume)");
         if (rc == 0 && grokscope_config_validate(c) != GROKSCOPE_OK)
             rc = gs_err_set(&e, "%s", grokscope_config_error(c));
-        if (rc == 0 && cfg)
-            cfg[i] = *gsl_config_internal(c);
+        if (rc == 0 && cfg) {
+            cfg[i] = c;
+            c = NULL;
+        }
         grokscope_config_free(c);
         if (rc != 0) {
             char label[600];
@@ -184,7 +185,7 @@ int gs_sweep_dir_open(gs_sweep_dir *s, const char *dir, gs_err *err)
     char plan_path[PATH_MAX];
     snprintf(plan_path, sizeof plan_path, "%s/%s", dir, GS_SWEEP_PLAN_FILE);
     gs_err e;
-    s->cfg = malloc((size_t)s->plan.n_points * sizeof *s->cfg);
+    s->cfg = calloc((size_t)s->plan.n_points, sizeof *s->cfg);
     if (!s->cfg) {
         gs_sweep_dir_close(s);
         return gs_err_set(err, "out of memory");
@@ -203,6 +204,8 @@ int gs_sweep_dir_open(gs_sweep_dir *s, const char *dir, gs_err *err)
 
 void gs_sweep_dir_close(gs_sweep_dir *s)
 {
+    for (long i = 0; s->cfg && i < s->plan.n_points; i++)
+        grokscope_config_free(s->cfg[i]);
     gs_sweep_plan_free(&s->plan);
     free(s->cfg);
     s->cfg = NULL;
@@ -218,19 +221,29 @@ int gs_sweep_dir_read_point(const gs_sweep_dir *s, long i, gs_sweep_result *r, g
 {
     char path[PATH_MAX], log[PATH_MAX + 16];
     gs_sweep_dir_run_path(s, i, path, sizeof path);
-    gs_config cfg;
-    if (gs_sweep_read_point(path, r, &cfg, rows, n_rows, err) != 0)
+    if (gs_sweep_read_point(path, r, NULL, rows, n_rows, err) != 0)
         return -1;
     if (r->status == GS_SWEEP_PENDING) {
-        r->epochs = s->cfg[i].epochs;
+        int64_t epochs = 0;
+        grokscope_config_get_int(s->cfg[i], "epochs", &epochs);
+        r->epochs = (long)epochs;
     } else if (r->status != GS_SWEEP_UNREADABLE) {
-        char diff[300];
-        gs_sweep_config_diff(&cfg, &s->cfg[i], diff, sizeof diff);
-        if (diff[0]) {
+        /* the file was read just now: its configuration against the point's */
+        char diff[512] = "";
+        grokscope_run *run;
+        const int code = grokscope_run_open(path, &run);
+        if (code == GROKSCOPE_OK)
+            grokscope_config_diff(grokscope_run_config(run), s->cfg[i], diff, sizeof diff);
+        else
+            gs_err_set(err, "%s", run ? grokscope_run_error(run) : "out of memory");
+        grokscope_run_close(run);
+        if (code != GROKSCOPE_OK || diff[0]) {
             if (rows) {
                 free(*rows);
                 *rows = NULL;
             }
+            if (code != GROKSCOPE_OK)
+                return -1;
             char label[600];
             gs_sweep_point_label(&s->plan, i, label, sizeof label);
             return gs_err_set(err, "%s belongs to no point of the sweep: it holds a run with %s (point %ld is %s); "
