@@ -97,16 +97,22 @@ static void list_ops(void)
            "(docs/tasks.md has the details).\n\n");
     for (int i = 0; grokscope_op_name(i); i++) {
         const char *op = grokscope_op_name(i);
-        printf("  %-13s %s%s\n", op, grokscope_op_formula(op),
-               grokscope_op_needs_prime(op) ? "; p prime" : grokscope_op_fixed_p(op) ? "; p = 120" : "");
+        char p[32] = "";
+        if (grokscope_op_needs_prime(op))
+            snprintf(p, sizeof p, "; p prime");
+        else if (grokscope_op_fixed_p(op))
+            snprintf(p, sizeof p, "; p = %d", grokscope_op_fixed_p(op));
+        printf("  %-13s %s%s\n", op, grokscope_op_formula(op), p);
         printf("      pairs: %s\n", grokscope_op_pairs(op));
         printf("      Fourier measures: %s\n", grokscope_op_circuit(op));
     }
 }
 
-/* The options that set one key. lo < hi (integers): the command line's range, narrower
- * than the key's (checked here, so the message names the option and this range);
- * lo == hi: the key's own range (its message, naming the option). why: for a choice, what the message about an unknown one adds. */
+/* The options that set one key. lo < hi (integers): the command line's range, checked
+ * here first so that the message names the option and this range (narrower than the
+ * key's, or, for the seed, the key's own printed exactly); lo == hi: the key's range and
+ * message, with the option's name for the key's. why: for a choice, what the message
+ * about an unknown one adds. */
 typedef struct {
     const char *flag, *key; /* key NULL: the flag without "--", '-' for '_' */
     char type;              /* 'i' integer, 'd' number, 's' text, 'c' choice */
