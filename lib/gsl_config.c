@@ -4,7 +4,6 @@
  * needs one row here (tests/test_api.c fails naming any /config attribute without
  * one). Ranges are the command line's. */
 #include "gsl_internal.h"
-#include "gsl_cli.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -13,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "sweep_result.h"
 
 /* A text key: set from text (0, or -1 with one line in err), written as text, and for
  * a choice among names its index (-1: not a choice, e.g. the hidden widths). */
@@ -326,10 +327,11 @@ int grokscope_config_validate(grokscope_config *cfg)
     return GROKSCOPE_OK;
 }
 
-grokscope_config *gsl_config_from(const gs_config *cfg)
+int grokscope_config_diff(const grokscope_config *a, const grokscope_config *b, char *buf,
+                          size_t size)
 {
-    grokscope_config *c = calloc(1, sizeof *c);
-    if (c)
-        c->cfg = *cfg;
-    return c;
+    char text[512]; /* the longest difference (two op names, two hidden lists) fits */
+    gs_sweep_config_diff(&a->cfg, &b->cfg, text, sizeof text);
+    const int n = buf && size ? snprintf(buf, size, "%s", text) : -1;
+    return n >= 0 && (size_t)n < size ? GROKSCOPE_OK : GROKSCOPE_ERR_INVALID;
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "circuit.h"
 #include "phases.h"
 
 const char *grokscope_op_formula(const char *op)
@@ -16,6 +17,29 @@ int grokscope_op_fixed_p(const char *op)
 {
     gs_op o;
     return op && gs_op_parse(op, &o) == 0 ? gs_op_get(o)->fixed_p : 0;
+}
+
+const char *grokscope_op_name(int i)
+{
+    return i >= 0 && i < GS_OP_COUNT ? gs_op_get((gs_op)i)->name : NULL;
+}
+
+const char *grokscope_op_pairs(const char *op)
+{
+    gs_op o;
+    return op && gs_op_parse(op, &o) == 0 ? gs_op_get(o)->pairs : NULL;
+}
+
+int grokscope_op_needs_prime(const char *op)
+{
+    gs_op o;
+    return op && gs_op_parse(op, &o) == 0 ? gs_op_get(o)->needs_prime != 0 : -1;
+}
+
+const char *grokscope_op_circuit(const char *op)
+{
+    gs_op o;
+    return op && gs_op_parse(op, &o) == 0 ? gs_circuit_summary(o) : NULL;
 }
 
 long grokscope_task_n_defined(const char *op, int p, char *why, size_t size)

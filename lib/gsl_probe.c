@@ -1,6 +1,7 @@
 /* grokscope_probe: the measures and key frequencies of one checkpoint (probes/measures.h). */
 #include "gsl_internal.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -108,5 +109,84 @@ int grokscope_probe_measure(grokscope_probe *pr, int index, const int *key_freqs
         .gini_embed = me.gini_embed, .gini_neuron_logit = me.gini_neuron_logit,
         .weight_norm = me.weight_norm,
     };
+    return GROKSCOPE_OK;
+}
+
+int grokscope_probe_n_freq(const grokscope_probe *pr)
+{
+    return pr->have_probe && pr->probe.basis.n > 0 ? gs_fourier_n_freq(pr->probe.basis.n) : 0;
+}
+
+int grokscope_probe_n_neurons(const grokscope_probe *pr)
+{
+    return pr->have_probe ? pr->probe.d.d_mlp : 0;
+}
+
+int grokscope_probe_has_embed(const grokscope_probe *pr)
+{
+    return pr->have_probe && pr->probe.has_embed;
+}
+
+int grokscope_probe_clusters(grokscope_probe *pr, int index, double threshold, int best,
+                             int *neuron_freq, double *frac, int n, int *key_freqs, int max_key,
+                             int *n_key)
+{
+    int rc = load(pr, index);
+    if (rc != GROKSCOPE_OK)
+        return rc;
+    const int d_mlp = pr->probe.d.d_mlp;
+    if (threshold > 1.0)
+        return GSL_SET(pr, GROKSCOPE_ERR_INVALID, "threshold %g is above 1", threshold);
+    if ((neuron_freq || frac) && n < d_mlp)
+        return GSL_SET(pr, GROKSCOPE_ERR_INVALID, "%d neurons do not fit in %d", d_mlp, n);
+    if (!n_key || max_key < 0 || (max_key > 0 && !key_freqs))
+        return GSL_SET(pr, GROKSCOPE_ERR_INVALID, "no place for the key frequencies");
+    gs_probe_forward(&pr->probe, pr->run->params, 1, NULL);
+    gs_cluster_result cl;
+    gs_err err = {0};
+    if (gs_probe_clusters(&pr->probe, best ? GS_CLUSTER_BEST : GS_CLUSTER_THRESHOLD,
+                          threshold >= 0 ? threshold : GS_PROBE_CLUSTER_THRESHOLD, &cl, &err) != 0)
+        return GSL_FAIL(pr, &err);
+    if (neuron_freq)
+        memcpy(neuron_freq, cl.neuron_freq, (size_t)d_mlp * sizeof *neuron_freq);
+    if (frac)
+        memcpy(frac, cl.frac, (size_t)d_mlp * sizeof *frac);
+    *n_key = cl.n_key;
+    if (cl.n_key > max_key)
+        return GSL_SET(pr, GROKSCOPE_ERR_INVALID, "%d key frequencies do not fit in %d", cl.n_key,
+                       max_key);
+    memcpy(key_freqs, cl.key_freqs, (size_t)cl.n_key * sizeof *key_freqs);
+    return GROKSCOPE_OK;
+}
+
+int grokscope_probe_embed_norms(grokscope_probe *pr, int index, double *norm, int n)
+{
+    int rc = load(pr, index);
+    if (rc != GROKSCOPE_OK)
+        return rc;
+    const int order = pr->probe.basis.n, n_freq = grokscope_probe_n_freq(pr);
+    if (order == 0)
+        return GSL_SET(pr, GROKSCOPE_ERR_INVALID, "%s", gs_run_circuit_note(pr->run->run));
+    if (!pr->probe.has_embed)
+        return GSL_SET(pr, GROKSCOPE_ERR_INVALID, "no embedding matrix (%s)",
+                       gs_run_model_note(pr->run->run));
+    if (!norm || n < n_freq + 1)
+        return GSL_SET(pr, GROKSCOPE_ERR_INVALID, "%d frequency norms do not fit in %d",
+                       n_freq + 1, n);
+    const int p = pr->probe.d.p;
+    double *embed = malloc((size_t)p * sizeof *embed);
+    if (!embed)
+        return GSL_SET(pr, GROKSCOPE_ERR_NOMEM, "out of memory");
+    gs_probe_forward(&pr->probe, pr->run->params, 0, NULL);
+    gs_probe_fourier_norms(&pr->probe, embed, NULL);
+    /* norm per frequency over its cos and sin rows (an even order's last frequency
+     * has no sin row) */
+    norm[0] = embed[0];
+    for (int w = 1; w <= n_freq; w++) {
+        const int s = gs_fourier_sin_row(order, w);
+        const double c2 = embed[gs_fourier_cos_row(w)] * embed[gs_fourier_cos_row(w)];
+        norm[w] = sqrt(c2 + (s >= 0 ? embed[s] * embed[s] : 0));
+    }
+    free(embed);
     return GROKSCOPE_OK;
 }

@@ -45,19 +45,19 @@ static const char analyze_usage[] =
  * a live run. */
 static int fail(grokscope_analysis *an, int code, const char *path)
 {
-    gs_err err = {0};
-    gs_err_set(&err, "%s", grokscope_analysis_error(an));
+    gs_cli_err err;
+    gs_cli_set(err.msg, "%s", grokscope_analysis_error(an));
     if (code == GROKSCOPE_ERR_BUSY) {
         const size_t len = strlen(err.msg);
         snprintf(err.msg + len, sizeof err.msg - len, "; use grokscope analyze --follow %s", path);
     }
     grokscope_analysis_free(an);
-    return gs_fail("analyze", &err);
+    return gs_fail("analyze", err.msg);
 }
 
 /* The LLC and spectral options (--llc-every is the API's key llc_every): 1 if argv[*i]
  * was one (consumed into an), 0 if not, -1 on a bad value with err naming the option. */
-static int llc_option(char **argv, int argc, int *i, grokscope_analysis *an, gs_err *err)
+static int llc_option(char **argv, int argc, int *i, grokscope_analysis *an, char *msg)
 {
     if (strcmp(argv[*i], "--no-llc") == 0)
         return grokscope_analysis_set_option(an, "llc_every", "0") == GROKSCOPE_OK ? 1 : -1;
@@ -67,7 +67,7 @@ static int llc_option(char **argv, int argc, int *i, grokscope_analysis *an, gs_
                                         "--llc-gamma"};
     for (size_t k = 0; k < sizeof flags / sizeof *flags; k++) {
         const char *val;
-        const int r = gs_opt_value(argv, argc, i, flags[k], &val, err);
+        const int r = gs_opt_value(argv, argc, i, flags[k], &val, msg);
         if (r == 0)
             continue;
         if (r < 0)
@@ -79,9 +79,9 @@ static int llc_option(char **argv, int argc, int *i, grokscope_analysis *an, gs_
         if (grokscope_analysis_set_option(an, key, val) == GROKSCOPE_OK)
             return 1;
         /* the library's message begins with the key; the command line names its flag */
-        const char *msg = grokscope_analysis_error(an);
+        const char *lib = grokscope_analysis_error(an);
         const size_t n = strlen(key);
-        gs_err_set(err, "%s%s", flags[k], strncmp(msg, key, n) == 0 ? msg + n : msg);
+        gs_cli_set(msg, "%s%s", flags[k], strncmp(lib, key, n) == 0 ? lib + n : lib);
         return -1;
     }
     return 0;
@@ -93,33 +93,33 @@ int gs_cmd_analyze(int argc, char **argv)
         fputs(analyze_usage, stdout);
         return 0;
     }
-    gs_err err;
+    gs_cli_err err;
     const char *keys = NULL, *path = NULL;
     long threads = 0, cluster_epoch = -1;
     double threshold = -1;
     int quiet = 0, best = 0, follow = 0;
     grokscope_analysis *an = grokscope_analysis_new();
     if (!an) {
-        gs_err_set(&err, "out of memory");
-        return gs_fail("analyze", &err);
+        gs_cli_set(err.msg, "out of memory");
+        return gs_fail("analyze", err.msg);
     }
     for (int i = 1; i < argc; i++) {
         const char *val;
         int r;
-        if ((r = gs_opt_value(argv, argc, &i, "--key-freqs", &val, &err)) != 0) {
+        if ((r = gs_opt_value(argv, argc, &i, "--key-freqs", &val, err.msg)) != 0) {
             if (r < 0)
                 goto bad_usage;
             keys = val;
-        } else if ((r = gs_opt_value(argv, argc, &i, "--epoch", &val, &err)) != 0) {
-            if (r < 0 || gs_parse_long("--epoch", val, 0, 1000000000L, &cluster_epoch, &err) != 0)
+        } else if ((r = gs_opt_value(argv, argc, &i, "--epoch", &val, err.msg)) != 0) {
+            if (r < 0 || gs_parse_long("--epoch", val, 0, 1000000000L, &cluster_epoch, err.msg) != 0)
                 goto bad_usage;
-        } else if ((r = gs_opt_value(argv, argc, &i, "--threshold", &val, &err)) != 0) {
-            if (r < 0 || gs_parse_double("--threshold", val, 0.0, 1.0, &threshold, &err) != 0)
+        } else if ((r = gs_opt_value(argv, argc, &i, "--threshold", &val, err.msg)) != 0) {
+            if (r < 0 || gs_parse_double("--threshold", val, 0.0, 1.0, &threshold, err.msg) != 0)
                 goto bad_usage;
-        } else if ((r = gs_opt_value(argv, argc, &i, "--threads", &val, &err)) != 0) {
-            if (r < 0 || gs_parse_long("--threads", val, 1, 256, &threads, &err) != 0)
+        } else if ((r = gs_opt_value(argv, argc, &i, "--threads", &val, err.msg)) != 0) {
+            if (r < 0 || gs_parse_long("--threads", val, 1, 256, &threads, err.msg) != 0)
                 goto bad_usage;
-        } else if ((r = llc_option(argv, argc, &i, an, &err)) != 0) {
+        } else if ((r = llc_option(argv, argc, &i, an, err.msg)) != 0) {
             if (r < 0)
                 goto bad_usage;
         } else if (strcmp(argv[i], "--best-freq") == 0) {
@@ -131,12 +131,12 @@ int gs_cmd_analyze(int argc, char **argv)
         } else if (argv[i][0] != '-' && !path) {
             path = argv[i];
         } else {
-            gs_err_set(&err, "unexpected argument '%s' (see grokscope analyze --help)", argv[i]);
+            gs_cli_set(err.msg, "unexpected argument '%s' (see grokscope analyze --help)", argv[i]);
             goto bad_usage;
         }
     }
     if (!path) {
-        gs_err_set(&err, "expected a run file (usage: grokscope analyze RUN.h5)");
+        gs_cli_set(err.msg, "expected a run file (usage: grokscope analyze RUN.h5)");
         goto bad_usage;
     }
     gs_progress pr;
@@ -166,13 +166,13 @@ int gs_cmd_analyze(int argc, char **argv)
     grokscope_run *run;
     if (grokscope_run_open(path, &run) != GROKSCOPE_OK ||
         grokscope_run_print_summary(run, stdout) != GROKSCOPE_OK) {
-        gs_err_set(&err, "%s", run ? grokscope_run_error(run) : "out of memory");
+        gs_cli_set(err.msg, "%s", run ? grokscope_run_error(run) : "out of memory");
         grokscope_run_close(run);
-        return gs_fail("analyze", &err);
+        return gs_fail("analyze", err.msg);
     }
     grokscope_run_close(run);
     return 0;
 bad_usage:
     grokscope_analysis_free(an);
-    return gs_fail("analyze", &err);
+    return gs_fail("analyze", err.msg);
 }

@@ -1,12 +1,12 @@
 /* grokscope data check: reads an MNIST / Fashion-MNIST directory as training would
- * (core/images.h) and reports what it holds, so a user can check a download before a
- * run. */
+ * (grokscope_images) and reports what it holds, so a user can check a download before
+ * a run. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "commands.h"
-#include "images.h"
+#include "grokscope.h"
 #include "opts.h"
 
 static const char data_usage[] =
@@ -31,27 +31,31 @@ static const char data_usage[] =
 static double mean_pixel(const float *pixels, int n)
 {
     double s = 0;
-    for (size_t j = 0; j < (size_t)n * GS_IMAGES_PIXELS; j++)
+    for (size_t j = 0; j < (size_t)n * GROKSCOPE_IMAGE_PIXELS; j++)
         s += pixels[j];
-    return n > 0 ? s / ((double)n * GS_IMAGES_PIXELS) : 0;
+    return n > 0 ? s / ((double)n * GROKSCOPE_IMAGE_PIXELS) : 0;
 }
 
-static void report_split(const char *name, const char *images, const char *labels, const float *pixels,
-                         const int32_t *label, int n, int n_file)
+/* The training (test = 0) or test images kept: count, files, mean pixel, labels. */
+static void report_split(const char *name, const grokscope_images *im, int test)
 {
-    long hist[GS_IMAGES_CLASSES] = {0};
+    int n_file;
+    const int n = grokscope_images_count(im, test, &n_file);
+    long hist[GROKSCOPE_IMAGE_CLASSES] = {0};
     for (int i = 0; i < n; i++)
-        hist[label[i]]++;
-    printf("%-10s %d images of %dx%d", name, n, GS_IMAGES_SIDE, GS_IMAGES_SIDE);
+        hist[grokscope_images_label(im, test, i)]++;
+    printf("%-10s %d images of %dx%d", name, n, GROKSCOPE_IMAGE_SIDE, GROKSCOPE_IMAGE_SIDE);
     if (n < n_file)
         printf(" (the first %d of the %d in the file)", n, n_file);
-    printf(", mean pixel %.4f\n", mean_pixel(pixels, n));
-    printf("%-10s %s\n%-10s %s\n", "", images, "", labels);
+    /* the images are contiguous: image 0's pixels start them all */
+    printf(", mean pixel %.4f\n", mean_pixel(grokscope_images_pixels(im, test, 0), n));
+    printf("%-10s %s\n%-10s %s\n", "", grokscope_images_path(im, test, 0), "",
+           grokscope_images_path(im, test, 1));
     printf("%-10s label", "");
-    for (int k = 0; k < GS_IMAGES_CLASSES; k++)
+    for (int k = 0; k < GROKSCOPE_IMAGE_CLASSES; k++)
         printf(" %6d", k);
     printf("\n%-10s count", "");
-    for (int k = 0; k < GS_IMAGES_CLASSES; k++)
+    for (int k = 0; k < GROKSCOPE_IMAGE_CLASSES; k++)
         printf(" %6ld", hist[k]);
     printf("\n");
 }
@@ -61,23 +65,23 @@ static void show_image(const float *px, int index, int label)
 {
     static const char ramp[] = " .:-=+*#%@";
     printf("training image %d, label %d:\n", index, label);
-    for (int r = 0; r < GS_IMAGES_SIDE; r++) {
-        char line[2 * GS_IMAGES_SIDE + 1];
-        for (int c = 0; c < GS_IMAGES_SIDE; c++) {
-            int level = (int)lrintf(px[r * GS_IMAGES_SIDE + c] * (float)(sizeof ramp - 2));
+    for (int r = 0; r < GROKSCOPE_IMAGE_SIDE; r++) {
+        char line[2 * GROKSCOPE_IMAGE_SIDE + 1];
+        for (int c = 0; c < GROKSCOPE_IMAGE_SIDE; c++) {
+            int level = (int)lrintf(px[r * GROKSCOPE_IMAGE_SIDE + c] * (float)(sizeof ramp - 2));
             line[2 * c] = line[2 * c + 1] = ramp[level]; /* two characters: a square-ish pixel */
         }
-        line[2 * GS_IMAGES_SIDE] = '\0';
+        line[2 * GROKSCOPE_IMAGE_SIDE] = '\0';
         printf("  |%s|\n", line);
     }
 }
 
-static int any_gzip(const gs_images *im)
+static int any_gzip(const grokscope_images *im)
 {
-    const char *paths[4] = {im->train_images, im->train_labels, im->test_images, im->test_labels};
     for (int i = 0; i < 4; i++) {
-        size_t n = strlen(paths[i]);
-        if (n > 3 && strcmp(paths[i] + n - 3, ".gz") == 0)
+        const char *path = grokscope_images_path(im, i / 2, i % 2);
+        size_t n = strlen(path);
+        if (n > 3 && strcmp(path + n - 3, ".gz") == 0)
             return 1;
     }
     return 0;
@@ -85,52 +89,55 @@ static int any_gzip(const gs_images *im)
 
 static int data_check(int argc, char **argv)
 {
-    gs_err err = {0};
+    gs_cli_err err;
     const char *dir = NULL;
     long train_size = 0, test_size = 0, show = -1;
     for (int i = 1; i < argc; i++) {
         const char *val;
         int r;
-        if ((r = gs_opt_value(argv, argc, &i, "--train-size", &val, &err)) != 0) {
-            if (r < 0 || gs_parse_long("--train-size", val, 1, 1000000000L, &train_size, &err) != 0)
-                return gs_fail("data check", &err);
-        } else if ((r = gs_opt_value(argv, argc, &i, "--test-size", &val, &err)) != 0) {
-            if (r < 0 || gs_parse_long("--test-size", val, 1, 1000000000L, &test_size, &err) != 0)
-                return gs_fail("data check", &err);
-        } else if ((r = gs_opt_value(argv, argc, &i, "--show", &val, &err)) != 0) {
-            if (r < 0 || gs_parse_long("--show", val, 0, 1000000000L, &show, &err) != 0)
-                return gs_fail("data check", &err);
+        if ((r = gs_opt_value(argv, argc, &i, "--train-size", &val, err.msg)) != 0) {
+            if (r < 0 || gs_parse_long("--train-size", val, 1, 1000000000L, &train_size, err.msg) != 0)
+                return gs_fail("data check", err.msg);
+        } else if ((r = gs_opt_value(argv, argc, &i, "--test-size", &val, err.msg)) != 0) {
+            if (r < 0 || gs_parse_long("--test-size", val, 1, 1000000000L, &test_size, err.msg) != 0)
+                return gs_fail("data check", err.msg);
+        } else if ((r = gs_opt_value(argv, argc, &i, "--show", &val, err.msg)) != 0) {
+            if (r < 0 || gs_parse_long("--show", val, 0, 1000000000L, &show, err.msg) != 0)
+                return gs_fail("data check", err.msg);
         } else if (argv[i][0] != '-' && !dir) {
             dir = argv[i];
         } else {
-            gs_err_set(&err, "unexpected argument '%s' (see grokscope data --help)", argv[i]);
-            return gs_fail("data check", &err);
+            gs_cli_set(err.msg, "unexpected argument '%s' (see grokscope data --help)", argv[i]);
+            return gs_fail("data check", err.msg);
         }
     }
     if (!dir) {
-        gs_err_set(&err, "expected a directory (usage: grokscope data check DIR)");
-        return gs_fail("data check", &err);
+        gs_cli_set(err.msg, "expected a directory (usage: grokscope data check DIR)");
+        return gs_fail("data check", err.msg);
     }
-    gs_images im;
-    if (gs_images_load(&im, dir, (int)train_size, (int)test_size, &err) != 0)
-        return gs_fail("data check", &err);
-    if (show >= im.n_train) {
-        gs_err_set(&err, "--show %ld: there are %d training images (0..%d)", show, im.n_train,
-                   im.n_train - 1);
-        gs_images_free(&im);
-        return gs_fail("data check", &err);
+    grokscope_images *im;
+    if (grokscope_images_open(dir, (int)train_size, (int)test_size, &im) != GROKSCOPE_OK) {
+        gs_cli_set(err.msg, "%s", im ? grokscope_images_error(im) : "out of memory");
+        grokscope_images_close(im);
+        return gs_fail("data check", err.msg);
+    }
+    const int n_train = grokscope_images_count(im, 0, NULL);
+    if (show >= n_train) {
+        gs_cli_set(err.msg, "--show %ld: there are %d training images (0..%d)", show, n_train,
+                   n_train - 1);
+        grokscope_images_close(im);
+        return gs_fail("data check", err.msg);
     }
     printf("%-10s %s\n", "data", dir);
-    report_split("train", im.train_images, im.train_labels, gs_images_train(&im, 0), im.labels, im.n_train,
-                 im.n_train_file);
-    report_split("test", im.test_images, im.test_labels, gs_images_test(&im, 0), im.labels + im.n_train,
-                 im.n_test, im.n_test_file);
+    report_split("train", im, 0);
+    report_split("test", im, 1);
     printf("%-10s all four files to their end: headers, 28x28, counts, labels 0..9, lengths%s\n",
-           "checked", any_gzip(&im) ? ", gzip checksums" : "");
+           "checked", any_gzip(im) ? ", gzip checksums" : "");
     printf("%-10s mean pixel of the training images: MNIST 0.1307, Fashion-MNIST 0.2860\n", "hint");
     if (show >= 0)
-        show_image(gs_images_train(&im, (int)show), (int)show, im.labels[show]);
-    gs_images_free(&im);
+        show_image(grokscope_images_pixels(im, 0, (int)show), (int)show,
+                   grokscope_images_label(im, 0, (int)show));
+    grokscope_images_close(im);
     return 0;
 }
 
@@ -141,9 +148,9 @@ int gs_cmd_data(int argc, char **argv)
         return argc < 2 ? GS_EXIT_USAGE : 0;
     }
     if (strcmp(argv[1], "check") != 0) {
-        gs_err err = {0};
-        gs_err_set(&err, "unknown subcommand '%s' (the one there is: check)", argv[1]);
-        return gs_fail("data", &err);
+        gs_cli_err err;
+        gs_cli_set(err.msg, "unknown subcommand '%s' (the one there is: check)", argv[1]);
+        return gs_fail("data", err.msg);
     }
     if (gs_wants_help(argc - 1, argv + 1)) {
         fputs(data_usage, stdout);

@@ -4,10 +4,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "grokscope.h"
 #include "commands.h"
+#include "grokscope.h"
 #include "opts.h"
-#include "plot.h"
 #include "progress.h"
 #include "train_run.h"
 
@@ -22,12 +21,16 @@ static const char demo_usage[] =
 
 /* The demo configuration: the paper's model and optimizer on the easier split
  * (frac 0.5 instead of 0.3), which groks in about 1,000-1,200 epochs. */
-static void demo_config(gs_config *c)
+static grokscope_config *demo_config(void)
 {
-    gs_config_default(c);
-    c->frac = 0.5;
-    c->epochs = 1500;
-    c->every = 50;
+    grokscope_config *c = grokscope_config_new();
+    if (c && (grokscope_config_set(c, "frac", "0.5") != GROKSCOPE_OK ||
+              grokscope_config_set(c, "epochs", "1500") != GROKSCOPE_OK ||
+              grokscope_config_set(c, "every", "50") != GROKSCOPE_OK)) {
+        grokscope_config_free(c);
+        return NULL;
+    }
+    return c;
 }
 
 static void print_image(void *ctx, const char *image)
@@ -39,28 +42,29 @@ static void print_image(void *ctx, const char *image)
 /* The demo ends with its figures; without gnuplot it says how to get them. */
 static int demo_plots(const char *dir, const char *path)
 {
-    char gnuplot[4096], plots[4096];
-    gs_err err;
-    if (gs_plot_find_gnuplot(gnuplot, sizeof gnuplot) != 0) {
+    char plots[4096];
+    grokscope_plot *pl = grokscope_plot_new();
+    if (!pl) {
+        fprintf(stderr, "grokscope demo: out of memory\n");
+        return GS_EXIT_USAGE;
+    }
+    if (!grokscope_plot_gnuplot(pl)) {
         printf("figures: gnuplot not found; install it with: apt-get install gnuplot-nox, "
                "then run: grokscope plot %s\n", path);
+        grokscope_plot_free(pl);
         return 0;
     }
     snprintf(plots, sizeof plots, "%s/plots", dir);
-    gs_plot_data data;
-    gs_plot_env env = {.format = GS_PLOT_PNG, .gnuplot = gnuplot, .written = print_image};
-    if (gs_plot_mkdirs(plots, &err) != 0 || gs_plot_data_load(&data, path, &err) != 0) {
-        fprintf(stderr, "grokscope demo: %s\n", err.msg);
-        return GS_EXIT_USAGE;
+    grokscope_plot_set_callbacks(pl, print_image, NULL, NULL);
+    int rc = grokscope_plot_load(pl, path);
+    if (rc == GROKSCOPE_OK) {
+        printf("figures (data and gnuplot script beside each image):\n");
+        rc = grokscope_plot_draw_run(pl, 0, plots);
     }
-    printf("figures (data and gnuplot script beside each image):\n");
-    int rc = gs_plot_run_figures(&env, &data, plots, &err);
-    gs_plot_data_free(&data);
-    if (rc != 0) {
-        fprintf(stderr, "grokscope demo: %s\n", err.msg);
-        return GS_EXIT_USAGE;
-    }
-    return 0;
+    if (rc != GROKSCOPE_OK)
+        fprintf(stderr, "grokscope demo: %s\n", grokscope_plot_error(pl));
+    grokscope_plot_free(pl);
+    return rc == GROKSCOPE_OK ? 0 : GS_EXIT_USAGE;
 }
 
 int gs_cmd_demo(int argc, char **argv)
@@ -69,20 +73,19 @@ int gs_cmd_demo(int argc, char **argv)
         fputs(demo_usage, stdout);
         return 0;
     }
-    gs_err err;
+    gs_cli_err err;
     const char *dir = "grokscope-demo";
     gs_train_job job = {0};
-    demo_config(&job.cfg);
     int have_dir = 0;
     for (int i = 1; i < argc; i++) {
         const char *val;
         long v;
-        int r = gs_opt_value(argv, argc, &i, "--threads", &val, &err);
+        int r = gs_opt_value(argv, argc, &i, "--threads", &val, err.msg);
         if (r < 0)
-            return gs_fail("demo", &err);
+            return gs_fail("demo", err.msg);
         if (r) {
-            if (gs_parse_long("--threads", val, 1, 256, &v, &err) != 0)
-                return gs_fail("demo", &err);
+            if (gs_parse_long("--threads", val, 1, 256, &v, err.msg) != 0)
+                return gs_fail("demo", err.msg);
             job.threads = (int)v;
         } else if (strcmp(argv[i], "--quiet") == 0) {
             job.quiet = 1;
@@ -90,13 +93,18 @@ int gs_cmd_demo(int argc, char **argv)
             dir = argv[i];
             have_dir = 1;
         } else {
-            gs_err_set(&err, "unexpected argument '%s' (see grokscope demo --help)", argv[i]);
-            return gs_fail("demo", &err);
+            gs_cli_set(err.msg, "unexpected argument '%s' (see grokscope demo --help)", argv[i]);
+            return gs_fail("demo", err.msg);
         }
     }
     if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-        gs_err_set(&err, "cannot create directory %s: %s", dir, strerror(errno));
-        return gs_fail("demo", &err);
+        gs_cli_set(err.msg, "cannot create directory %s: %s", dir, strerror(errno));
+        return gs_fail("demo", err.msg);
+    }
+    job.cfg = demo_config();
+    if (!job.cfg) {
+        gs_cli_set(err.msg, "out of memory");
+        return gs_fail("demo", err.msg);
     }
     char path[4096], cmdline[4096];
     snprintf(path, sizeof path, "%s/demo.h5", dir);
@@ -104,10 +112,16 @@ int gs_cmd_demo(int argc, char **argv)
     job.out = path;
     job.force = 1;
     job.command_line = cmdline;
-    printf("grokscope demo: training (a + b) mod %d, frac %g, %ld epochs -> %s\n", job.cfg.p,
-           job.cfg.frac, job.cfg.epochs, path);
+    int64_t p = 0, epochs = 0;
+    double frac = 0;
+    grokscope_config_get_int(job.cfg, "p", &p);
+    grokscope_config_get_int(job.cfg, "epochs", &epochs);
+    grokscope_config_get_double(job.cfg, "frac", &frac);
+    printf("grokscope demo: training (a + b) mod %d, frac %g, %ld epochs -> %s\n", (int)p, frac,
+           (long)epochs, path);
     fflush(stdout);
-    int status = gs_train_run(&job, &err);
+    int status = gs_train_run(&job, err.msg);
+    gs_train_job_free(&job);
     if (status != 0) {
         fprintf(stderr, "grokscope demo: %s\n", err.msg);
         return status;

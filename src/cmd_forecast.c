@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "commands.h"
-#include "forecast.h"
+#include "grokscope.h"
 
 static const char forecast_usage[] =
     "usage: grokscope forecast RUN.h5\n"
@@ -24,37 +24,36 @@ int gs_cmd_forecast(int argc, char **argv)
         fputs(forecast_usage, stdout);
         return 0;
     }
-    gs_err err = {0};
+    gs_cli_err err = {{0}};
     const char *path = NULL;
     for (int i = 1; i < argc; i++) {
         if (argv[i][0] != '-' && !path) {
             path = argv[i];
         } else {
-            gs_err_set(&err, "unexpected argument '%s' (see grokscope forecast --help)", argv[i]);
-            return gs_fail("forecast", &err);
+            gs_cli_set(err.msg, "unexpected argument '%s' (see grokscope forecast --help)", argv[i]);
+            return gs_fail("forecast", err.msg);
         }
     }
     if (!path) {
-        gs_err_set(&err, "expected a run file (usage: grokscope forecast RUN.h5)");
-        return gs_fail("forecast", &err);
+        gs_cli_set(err.msg, "expected a run file (usage: grokscope forecast RUN.h5)");
+        return gs_fail("forecast", err.msg);
     }
-    gs_run *run;
-    if (gs_run_open(&run, path, GS_RUN_READ, 0, &err) != 0)
-        return gs_fail("forecast", &err);
-    if (!gs_run_has_analysis(run) || gs_run_n_analyzed(run) == 0) {
-        gs_err_set(&err, "%s: no analysed checkpoint yet; run grokscope analyze %s first "
+    grokscope_run *run;
+    if (grokscope_run_open(path, &run) != GROKSCOPE_OK) {
+        gs_cli_set(err.msg, "%s", run ? grokscope_run_error(run) : "out of memory");
+        grokscope_run_close(run);
+        return gs_fail("forecast", err.msg);
+    }
+    if (grokscope_run_n_analyzed(run) <= 0) {
+        gs_cli_set(err.msg, "%s: no analysed checkpoint yet; run grokscope analyze %s first "
                    "(or analyze --follow on a live run)", path, path);
-        gs_run_close(run, NULL);
-        return gs_fail("forecast", &err);
+        grokscope_run_close(run);
+        return gs_fail("forecast", err.msg);
     }
-    gs_forecast_data fd;
-    int rc = gs_forecast_load(run, &fd, &err);
-    gs_run_close(run, NULL);
-    if (rc != 0)
-        return gs_fail("forecast", &err);
-    gs_forecast f;
-    gs_forecast_compute(&fd.in, &f);
-    gs_forecast_print(&f, stdout);
-    gs_forecast_data_free(&fd);
-    return 0;
+    /* the table goes out only once the whole forecast is computed */
+    const int code = grokscope_run_print_forecast(run, stdout);
+    if (code != GROKSCOPE_OK)
+        gs_cli_set(err.msg, "%s", grokscope_run_error(run));
+    grokscope_run_close(run);
+    return code == GROKSCOPE_OK ? 0 : gs_fail("forecast", err.msg);
 }

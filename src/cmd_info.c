@@ -115,7 +115,7 @@ static void print_optimizer(const grokscope_config *c)
         print_wrapped("interv.", line + 2);
 }
 
-static int print_info(grokscope_run *run, const char *path, gs_err *err)
+static int print_info(grokscope_run *run, const char *path, char *msg)
 {
     const grokscope_config *c = grokscope_run_config(run);
     const int n_ck = grokscope_run_n_checkpoints(run);
@@ -174,13 +174,13 @@ static int print_info(grokscope_run *run, const char *path, gs_err *err)
     long first_ck, last_ck;
     int rc = -1;
     if (!rows) {
-        gs_err_set(err, "out of memory");
+        gs_cli_set(msg, "out of memory");
         goto out;
     }
     if (grokscope_run_checkpoint_epoch(run, 0, &first_ck) != GROKSCOPE_OK ||
         grokscope_run_checkpoint_epoch(run, n_ck - 1, &last_ck) != GROKSCOPE_OK ||
         grokscope_run_read_epochs(run, 0, n_rows, rows) != GROKSCOPE_OK) {
-        gs_err_set(err, "%s", grokscope_run_error(run));
+        gs_cli_set(msg, "%s", grokscope_run_error(run));
         goto out;
     }
     printf("progress   %ld of %ld epochs, %d checkpoints (epochs %ld .. %ld)\n", rows[n_rows - 1].epoch,
@@ -217,22 +217,22 @@ int gs_cmd_info(int argc, char **argv)
         fputs(info_usage, stdout);
         return 0;
     }
-    gs_err err;
+    gs_cli_err err;
     if (argc != 2 || argv[1][0] == '-') {
-        gs_err_set(&err, "expected one run file (usage: grokscope info RUN.h5)");
-        return gs_fail("info", &err);
+        gs_cli_set(err.msg, "expected one run file (usage: grokscope info RUN.h5)");
+        return gs_fail("info", err.msg);
     }
     grokscope_run *run;
     if (grokscope_run_open(argv[1], &run) != GROKSCOPE_OK) {
-        gs_err_set(&err, "%s", run ? grokscope_run_error(run) : "out of memory");
+        gs_cli_set(err.msg, "%s", run ? grokscope_run_error(run) : "out of memory");
         grokscope_run_close(run);
-        return gs_fail("info", &err);
+        return gs_fail("info", err.msg);
     }
-    int rc = print_info(run, argv[1], &err);
+    int rc = print_info(run, argv[1], err.msg);
     if (rc == 0 && grokscope_run_print_summary(run, stdout) != GROKSCOPE_OK) {
-        gs_err_set(&err, "%s", grokscope_run_error(run));
+        gs_cli_set(err.msg, "%s", grokscope_run_error(run));
         rc = -1;
     }
     grokscope_run_close(run);
-    return rc == 0 ? 0 : gs_fail("info", &err);
+    return rc == 0 ? 0 : gs_fail("info", err.msg);
 }

@@ -4,11 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analyze.h"
-#include "cmd_sweep.h"
+#include "analyse_run.h"
+#include "cmd_sweep_plot.h"
 #include "commands.h"
+#include "grokscope.h"
 #include "opts.h"
-#include "plot.h"
 #include "progress.h"
 
 static const char plot_usage[] =
@@ -57,36 +57,26 @@ static const char *base_name(const char *path)
 
 /* Brings the run's analysis up to date if it does not cover every checkpoint, saying
  * so on stderr. Key frequencies the user gave (analyze --key-freqs) are kept. */
-static int ensure_analysis(const char *path, int quiet, gs_err *err)
+static int ensure_analysis(const char *path, int quiet, int threads, char *msg)
 {
-    gs_run *run;
-    if (gs_run_open(&run, path, GS_RUN_READ, 0, err) != 0)
+    grokscope_run *run;
+    if (grokscope_run_open(path, &run) != GROKSCOPE_OK) {
+        gs_cli_set(msg, "%s", run ? grokscope_run_error(run) : "out of memory");
+        grokscope_run_close(run);
         return -1;
-    const int n_ck = gs_run_n_checkpoints(run);
-    const long n_done = gs_run_has_analysis(run) ? gs_run_n_analyzed(run) : 0;
-    gs_analyze_opts o;
-    gs_analyze_opts_default(&o);
-    o.path = path;
-    int rc = 0;
-    if (n_ck == 0) {
-        rc = gs_err_set(err, "%s: the run has no checkpoint yet, so it cannot be analysed or plotted", path);
-    } else if (!gs_run_has_analysis(run)) {
-        rc = gs_err_set(err, "%s: the file has no /analysis group (written by another program?)", path);
-    } else if (n_done < n_ck) {
-        const int d_mlp = gs_run_dims(run)->d_mlp;
-        int *nf = malloc((size_t)d_mlp * sizeof *nf);
-        double *frac = malloc((size_t)d_mlp * sizeof *frac);
-        gs_analysis_keys keys = {.neuron_freq = nf, .neuron_frac = frac};
-        if (!nf || !frac)
-            rc = gs_err_set(err, "out of memory");
-        else if ((rc = gs_run_read_keys(run, &keys, err)) == 0 && keys.n_key >= 0 && keys.epoch < 0) {
-            o.n_user_keys = keys.n_key;
-            memcpy(o.user_keys, keys.key_freqs, (size_t)keys.n_key * sizeof(int));
-        }
-        free(nf);
-        free(frac);
     }
-    gs_run_close(run, NULL);
+    const int n_ck = grokscope_run_n_checkpoints(run);
+    const long analyzed = grokscope_run_n_analyzed(run), n_done = analyzed > 0 ? analyzed : 0;
+    char keys[GS_KEYS_TEXT];
+    int rc = 0;
+    keys[0] = '\0';
+    if (n_ck == 0)
+        rc = gs_cli_set(msg, "%s: the run has no checkpoint yet, so it cannot be analysed or plotted", path);
+    else if (analyzed < 0)
+        rc = gs_cli_set(msg, "%s: the file has no /analysis group (written by another program?)", path);
+    else if (n_done < n_ck)
+        rc = gs_user_keys(run, keys, msg);
+    grokscope_run_close(run);
     if (rc != 0 || n_done >= n_ck)
         return rc;
     if (n_done == 0)
@@ -94,13 +84,7 @@ static int ensure_analysis(const char *path, int quiet, gs_err *err)
     else
         fprintf(stderr, "grokscope plot: the analysis of %s covers %ld of %d checkpoints; analysing the rest first\n",
                 path, n_done, n_ck);
-    gs_progress pr;
-    gs_progress_start(&pr, "checkpoint", 0, 0, quiet);
-    o.progress = gs_progress_callback;
-    o.progress_ctx = &pr;
-    rc = gs_analyze_run(&o, err);
-    gs_progress_end(&pr);
-    return rc;
+    return gs_analyse_run(path, keys, quiet, threads, msg);
 }
 
 void gs_plot_print_image(void *ctx, const char *path)
@@ -116,6 +100,12 @@ void gs_plot_print_note(void *ctx, const char *line)
     fprintf(stderr, "grokscope plot: note: %s\n", line);
 }
 
+static int plot_fail(grokscope_plot *pl, const char *msg)
+{
+    grokscope_plot_free(pl);
+    return gs_fail("plot", msg);
+}
+
 int gs_cmd_plot(int argc, char **argv)
 {
     if (gs_wants_help(argc, argv)) {
@@ -124,60 +114,55 @@ int gs_cmd_plot(int argc, char **argv)
     }
     if (gs_sweep_plot_wanted(argc, argv))
         return gs_cmd_plot_sweep(argc, argv);
-    gs_err err;
-    const char *out = NULL, *paths[GS_PLOT_MAX_RUNS];
+    gs_cli_err err;
+    const char *out = NULL, *paths[GROKSCOPE_PLOT_MAX_RUNS];
     int n_runs = 0, quiet = 0;
     long threads = 0;
-    gs_plot_format format = GS_PLOT_PNG;
+    grokscope_plot *pl = grokscope_plot_new();
+    if (!pl)
+        return gs_fail("plot", "out of memory");
     for (int i = 1; i < argc; i++) {
         const char *val;
         int r;
-        if ((r = gs_opt_value(argv, argc, &i, "--out", &val, &err)) != 0) {
+        if ((r = gs_opt_value(argv, argc, &i, "--out", &val, err.msg)) != 0) {
             if (r < 0)
-                return gs_fail("plot", &err);
-            if (!val[0]) {
-                gs_err_set(&err, "--out: empty directory name");
-                return gs_fail("plot", &err);
-            }
+                return plot_fail(pl, err.msg);
+            if (!val[0])
+                return plot_fail(pl, "--out: empty directory name");
             out = val;
-        } else if ((r = gs_opt_value(argv, argc, &i, "--format", &val, &err)) != 0) {
+        } else if ((r = gs_opt_value(argv, argc, &i, "--format", &val, err.msg)) != 0) {
             if (r < 0)
-                return gs_fail("plot", &err);
-            if (gs_plot_format_parse(val, &format) != 0) {
-                gs_err_set(&err, "--format: '%s' is not png, svg or pdf", val);
-                return gs_fail("plot", &err);
+                return plot_fail(pl, err.msg);
+            if (grokscope_plot_set_format(pl, val) != GROKSCOPE_OK) {
+                gs_cli_set(err.msg, "--format: '%s' is not png, svg or pdf", val);
+                return plot_fail(pl, err.msg);
             }
-        } else if ((r = gs_opt_value(argv, argc, &i, "--threads", &val, &err)) != 0) {
-            if (r < 0 || gs_parse_long("--threads", val, 1, 256, &threads, &err) != 0)
-                return gs_fail("plot", &err);
+        } else if ((r = gs_opt_value(argv, argc, &i, "--threads", &val, err.msg)) != 0) {
+            if (r < 0 || gs_parse_long("--threads", val, 1, 256, &threads, err.msg) != 0)
+                return plot_fail(pl, err.msg);
         } else if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0) {
             quiet = 1;
         } else if (argv[i][0] != '-') {
-            if (n_runs == GS_PLOT_MAX_RUNS) {
-                gs_err_set(&err, "more than %d runs given", GS_PLOT_MAX_RUNS);
-                return gs_fail("plot", &err);
+            if (n_runs == GROKSCOPE_PLOT_MAX_RUNS) {
+                gs_cli_set(err.msg, "more than %d runs given", GROKSCOPE_PLOT_MAX_RUNS);
+                return plot_fail(pl, err.msg);
             }
             paths[n_runs++] = argv[i];
         } else {
-            gs_err_set(&err, "unexpected argument '%s' (see grokscope plot --help)", argv[i]);
-            return gs_fail("plot", &err);
+            gs_cli_set(err.msg, "unexpected argument '%s' (see grokscope plot --help)", argv[i]);
+            return plot_fail(pl, err.msg);
         }
     }
-    if (n_runs == 0) {
-        gs_err_set(&err, "expected a run file (usage: grokscope plot RUN.h5 [MORE.h5 ...])");
-        return gs_fail("plot", &err);
-    }
-    char gnuplot[4096];
-    if (gs_plot_find_gnuplot(gnuplot, sizeof gnuplot) != 0) {
-        gs_err_set(&err, "gnuplot not found; install it with: apt-get install gnuplot-nox");
-        return gs_fail("plot", &err);
-    }
+    if (n_runs == 0)
+        return plot_fail(pl, "expected a run file (usage: grokscope plot RUN.h5 [MORE.h5 ...])");
+    if (!grokscope_plot_gnuplot(pl))
+        return plot_fail(pl, "gnuplot not found; install it with: apt-get install gnuplot-nox");
+    grokscope_plot_set_callbacks(pl, gs_plot_print_image, gs_plot_print_note, NULL);
     /* where each run's figures go; two runs must not share a directory */
     char (*dirs)[4200] = calloc((size_t)n_runs + 1, sizeof *dirs);
-    gs_plot_data *data = calloc((size_t)n_runs, sizeof *data);
-    int rc = GS_EXIT_USAGE, loaded = 0;
-    if (!dirs || !data) {
-        gs_err_set(&err, "out of memory");
+    int rc = -1;
+    if (!dirs) {
+        gs_cli_set(err.msg, "out of memory");
         goto fail;
     }
     for (int i = 0; i < n_runs; i++) {
@@ -193,8 +178,8 @@ int gs_cmd_plot(int argc, char **argv)
         }
         for (int j = 0; j < i; j++)
             if (strcmp(dirs[i], dirs[j]) == 0) {
-                gs_err_set(&err, "%s and %s would both be plotted into %s; rename one", paths[j], paths[i],
-                           dirs[i]);
+                gs_cli_set(err.msg, "%s and %s would both be plotted into %s; rename one", paths[j],
+                           paths[i], dirs[i]);
                 goto fail;
             }
     }
@@ -206,24 +191,23 @@ int gs_cmd_plot(int argc, char **argv)
         else
             snprintf(dirs[n_runs], sizeof dirs[n_runs], "%s-compare-plots", s);
     }
-    gs_set_threads((int)threads);
     for (int i = 0; i < n_runs; i++) {
-        if (ensure_analysis(paths[i], quiet, &err) != 0 || gs_plot_data_load(&data[i], paths[i], &err) != 0)
+        if (ensure_analysis(paths[i], quiet, (int)threads, err.msg) != 0)
             goto fail;
-        loaded = i + 1;
+        if (grokscope_plot_load(pl, paths[i]) != GROKSCOPE_OK)
+            goto fail_lib;
     }
-    gs_plot_env env = {.format = format, .gnuplot = gnuplot, .written = gs_plot_print_image, .note = gs_plot_print_note};
     for (int i = 0; i < n_runs; i++)
-        if (gs_plot_mkdirs(dirs[i], &err) != 0 || gs_plot_run_figures(&env, &data[i], dirs[i], &err) != 0)
-            goto fail;
-    if (n_runs > 1 && (gs_plot_mkdirs(dirs[n_runs], &err) != 0 ||
-                       gs_plot_compare_figure(&env, data, n_runs, dirs[n_runs], &err) != 0))
-        goto fail;
+        if (grokscope_plot_draw_run(pl, i, dirs[i]) != GROKSCOPE_OK)
+            goto fail_lib;
+    if (n_runs > 1 && grokscope_plot_draw_compare(pl, dirs[n_runs]) != GROKSCOPE_OK)
+        goto fail_lib;
     rc = 0;
+    goto fail;
+fail_lib:
+    gs_cli_set(err.msg, "%s", grokscope_plot_error(pl));
 fail:
-    for (int i = 0; i < loaded; i++)
-        gs_plot_data_free(&data[i]);
-    free(data);
     free(dirs);
-    return rc == 0 ? 0 : gs_fail("plot", &err);
+    grokscope_plot_free(pl);
+    return rc == 0 ? 0 : gs_fail("plot", err.msg);
 }

@@ -115,9 +115,9 @@ static int create(int argc, char **argv)
             n_base = argc - i - 1;
             break;
         }
-        const int grid = (r = gs_opt_value(argv, argc, &i, "--grid", &val, &err)) != 0;
+        const int grid = (r = gs_opt_value(argv, argc, &i, "--grid", &val, err.msg)) != 0;
         if (!grid)
-            r = gs_opt_value(argv, argc, &i, "--seeds", &val, &err);
+            r = gs_opt_value(argv, argc, &i, "--seeds", &val, err.msg);
         if (r < 0)
             goto out;
         if (r > 0) {
@@ -199,6 +199,31 @@ int gs_sweep_one_dir(int argc, char **argv, const char *what, const char **dir, 
             *dir = argv[i];
     if (!*dir)
         return gs_err_set(err, "%s: expected a sweep directory (usage: grokscope sweep %s DIR)", what, what);
+    return 0;
+}
+
+int gs_sweep_parse_dir_opts(int argc, char **argv, const char *what, const char *flag, const char *usage,
+                            gs_sweep_dir_opts *o, gs_err *err)
+{
+    *o = (gs_sweep_dir_opts){0};
+    for (int i = 1; i < argc; i++) {
+        const char *val;
+        int r;
+        if ((r = gs_opt_value(argv, argc, &i, "--threads", &val, err->msg)) != 0) {
+            if (r < 0 || gs_parse_long("--threads", val, 1, 256, &o->threads, err->msg) != 0)
+                return -1;
+        } else if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0) {
+            o->quiet = 1;
+        } else if (strcmp(argv[i], flag) == 0) {
+            o->flag = 1;
+        } else if (argv[i][0] != '-' && !o->dir) {
+            o->dir = argv[i];
+        } else {
+            return gs_err_set(err, "%s: unexpected argument '%s' (see grokscope sweep --help)", what, argv[i]);
+        }
+    }
+    if (!o->dir)
+        return gs_err_set(err, "%s: expected a sweep directory (usage: %s)", what, usage);
     return 0;
 }
 

@@ -2,6 +2,7 @@
 #ifndef GS_CMD_SWEEP_H
 #define GS_CMD_SWEEP_H
 
+#include "cmd_sweep_plot.h"
 #include "sweep_cli.h"
 
 int gs_sweep_cmd_run(int argc, char **argv);
@@ -14,15 +15,23 @@ int gs_sweep_fail(const gs_err *err);
 /* The first non-option argument (the sweep directory) of a subcommand. */
 int gs_sweep_one_dir(int argc, char **argv, const char *what, const char **dir, gs_err *err);
 
+/* The options of a subcommand over a finished sweep directory (collect, score):
+ * DIR, --threads N, --quiet and one switch of its own (collect's --csv, score's
+ * --no-plot). */
+typedef struct {
+    const char *dir;
+    long threads; /* 0: all CPUs */
+    int quiet;
+    int flag;     /* the switch was given */
+} gs_sweep_dir_opts;
+/* Parses them for subcommand `what`; usage is its usage line for a missing DIR. */
+int gs_sweep_parse_dir_opts(int argc, char **argv, const char *what, const char *flag, const char *usage,
+                            gs_sweep_dir_opts *o, gs_err *err);
+
 /* Every point's result (res[n_points], malloc'd), analysing first the runs that ended
  * but are not analysed (as grokscope analyze would), saying so on stderr as `who`. */
 int gs_sweep_collect_results(const gs_sweep_dir *s, int threads, int quiet, const char *who,
                              gs_sweep_result **res, gs_err *err);
 
-/* grokscope plot DIR: 1 if path is a sweep directory (holds sweep.plan); 1 if the
- * first thing plot's arguments name to plot is one. */
-int gs_sweep_is_dir(const char *path);
-int gs_sweep_plot_wanted(int argc, char **argv);
-int gs_cmd_plot_sweep(int argc, char **argv);
 
 #endif

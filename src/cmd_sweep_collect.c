@@ -7,40 +7,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "analyze.h"
+#include "analyse_run.h"
 #include "cmd_sweep.h"
 #include "commands.h"
 #include "opts.h"
 #include "plot.h"
 #include "progress.h"
-
-/* Analyses one run as `grokscope analyze RUN` would; key frequencies a user gave with
- * analyze --key-freqs are kept. */
-static int analyse(const char *path, int quiet, gs_err *err)
-{
-    gs_analyze_opts o;
-    gs_analyze_opts_default(&o);
-    o.path = path;
-    gs_run *run;
-    if (gs_run_open(&run, path, GS_RUN_READ, 0, err) != 0)
-        return -1;
-    gs_analysis_keys keys = {0};
-    int rc = gs_run_read_keys(run, &keys, err);
-    if (rc == 0 && keys.n_key >= 0 && keys.epoch == -1) {
-        o.n_user_keys = keys.n_key;
-        memcpy(o.user_keys, keys.key_freqs, (size_t)keys.n_key * sizeof(int));
-    }
-    gs_run_close(run, NULL);
-    if (rc != 0)
-        return -1;
-    gs_progress pr;
-    gs_progress_start(&pr, "checkpoint", 0, 0, quiet);
-    o.progress = gs_progress_callback;
-    o.progress_ctx = &pr;
-    rc = gs_analyze_run(&o, err);
-    gs_progress_end(&pr);
-    return rc;
-}
 
 int gs_sweep_collect_results(const gs_sweep_dir *s, int threads, int quiet, const char *who, gs_sweep_result **out,
                              gs_err *err)
@@ -55,21 +27,16 @@ int gs_sweep_collect_results(const gs_sweep_dir *s, int threads, int quiet, cons
             free(res);
             return -1;
         }
-    int threads_set = 0;
     for (long i = 0; i < n; i++) {
         const gs_sweep_status st = res[i].status;
         if ((st != GS_SWEEP_FINISHED && st != GS_SWEEP_STOPPED_EARLY) || res[i].analysed)
             continue;
-        if (!threads_set) {
-            gs_set_threads(threads);
-            threads_set = 1;
-        }
         char path[PATH_MAX];
         gs_err e;
         gs_sweep_dir_run_path(s, i, path, sizeof path);
         fprintf(stderr, "grokscope %s: analysing %s (point %ld), which has ended but is not analysed yet\n", who,
                 path, i);
-        if (analyse(path, quiet, &e) != 0) {
+        if (gs_analyse_run(path, NULL, quiet, threads, e.msg) != 0) {
             fprintf(stderr, "grokscope %s: note: point %ld stays unanalysed: %s\n", who, i, e.msg);
             continue;
         }
@@ -85,30 +52,12 @@ int gs_sweep_collect_results(const gs_sweep_dir *s, int threads, int quiet, cons
 int gs_sweep_cmd_collect(int argc, char **argv)
 {
     gs_err err;
-    const char *dir = NULL;
-    int csv = 0, quiet = 0;
-    long threads = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *val;
-        int r;
-        if ((r = gs_opt_value(argv, argc, &i, "--threads", &val, &err)) != 0) {
-            if (r < 0 || gs_parse_long("--threads", val, 1, 256, &threads, &err) != 0)
-                return gs_sweep_fail(&err);
-        } else if (strcmp(argv[i], "--csv") == 0) {
-            csv = 1;
-        } else if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0) {
-            quiet = 1;
-        } else if (argv[i][0] != '-' && !dir) {
-            dir = argv[i];
-        } else {
-            gs_err_set(&err, "collect: unexpected argument '%s' (see grokscope sweep --help)", argv[i]);
-            return gs_sweep_fail(&err);
-        }
-    }
-    if (!dir) {
-        gs_err_set(&err, "collect: expected a sweep directory (usage: grokscope sweep collect DIR [--csv])");
+    gs_sweep_dir_opts o;
+    if (gs_sweep_parse_dir_opts(argc, argv, "collect", "--csv", "grokscope sweep collect DIR [--csv]", &o, &err) != 0)
         return gs_sweep_fail(&err);
-    }
+    const char *dir = o.dir;
+    const int csv = o.flag, quiet = o.quiet;
+    const long threads = o.threads;
     gs_sweep_dir s;
     if (gs_sweep_dir_open(&s, dir, &err) != 0)
         return gs_sweep_fail(&err);
@@ -186,7 +135,7 @@ int gs_cmd_plot_sweep(int argc, char **argv)
         const char *val;
         int r, matched = 0;
         for (int k = 0; k < 3 && !matched; k++)
-            if ((r = gs_opt_value(argv, argc, &i, axis_opt[k], &val, &err)) != 0) {
+            if ((r = gs_opt_value(argv, argc, &i, axis_opt[k], &val, err.msg)) != 0) {
                 if (r < 0)
                     return plot_fail(&err);
                 axis_name[k] = val;
@@ -194,7 +143,7 @@ int gs_cmd_plot_sweep(int argc, char **argv)
             }
         if (matched)
             continue;
-        if ((r = gs_opt_value(argv, argc, &i, "--out", &val, &err)) != 0) {
+        if ((r = gs_opt_value(argv, argc, &i, "--out", &val, err.msg)) != 0) {
             if (r < 0)
                 return plot_fail(&err);
             if (!val[0]) {
@@ -202,15 +151,15 @@ int gs_cmd_plot_sweep(int argc, char **argv)
                 return plot_fail(&err);
             }
             out = val;
-        } else if ((r = gs_opt_value(argv, argc, &i, "--format", &val, &err)) != 0) {
+        } else if ((r = gs_opt_value(argv, argc, &i, "--format", &val, err.msg)) != 0) {
             if (r < 0)
                 return plot_fail(&err);
             if (gs_plot_format_parse(val, &format) != 0) {
                 gs_err_set(&err, "--format: '%s' is not png, svg or pdf", val);
                 return plot_fail(&err);
             }
-        } else if ((r = gs_opt_value(argv, argc, &i, "--threads", &val, &err)) != 0) {
-            if (r < 0 || gs_parse_long("--threads", val, 1, 256, &threads, &err) != 0)
+        } else if ((r = gs_opt_value(argv, argc, &i, "--threads", &val, err.msg)) != 0) {
+            if (r < 0 || gs_parse_long("--threads", val, 1, 256, &threads, err.msg) != 0)
                 return plot_fail(&err);
         } else if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0) {
             quiet = 1;

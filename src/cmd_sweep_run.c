@@ -288,7 +288,9 @@ static int plan_point(executor *x, point_job *p, gs_err *err)
     gs_sweep_result r;
     if (gs_sweep_dir_read_point(x->s, p->point, &r, NULL, NULL, err) != 0)
         return -1;
-    const long epochs = x->s->cfg[p->point].epochs;
+    int64_t total = 0;
+    grokscope_config_get_int(x->s->cfg[p->point], "epochs", &total);
+    const long epochs = (long)total;
     p->state = PT_QUEUED;
     switch (r.status) {
     case GS_SWEEP_PENDING:
@@ -341,13 +343,13 @@ static int parse_options(int argc, char **argv, const char **dir, long *jobs, lo
     for (int i = 1; i < argc; i++) {
         const char *val;
         int r;
-        if ((r = gs_opt_value(argv, argc, &i, "--jobs", &val, err)) != 0) {
-            if (r < 0 || gs_parse_long("--jobs", val, 1, 1024, jobs, err) != 0)
+        if ((r = gs_opt_value(argv, argc, &i, "--jobs", &val, err->msg)) != 0) {
+            if (r < 0 || gs_parse_long("--jobs", val, 1, 1024, jobs, err->msg) != 0)
                 return -1;
-        } else if ((r = gs_opt_value(argv, argc, &i, "--threads", &val, err)) != 0) {
-            if (r < 0 || gs_parse_long("--threads", val, 1, 256, threads, err) != 0)
+        } else if ((r = gs_opt_value(argv, argc, &i, "--threads", &val, err->msg)) != 0) {
+            if (r < 0 || gs_parse_long("--threads", val, 1, 256, threads, err->msg) != 0)
                 return -1;
-        } else if ((r = gs_opt_value(argv, argc, &i, "--only", &val, err)) != 0) {
+        } else if ((r = gs_opt_value(argv, argc, &i, "--only", &val, err->msg)) != 0) {
             if (r < 0)
                 return -1;
             *only = val;

@@ -48,30 +48,12 @@ static int write_tsv(const char *path, const gs_score *sc, gs_err *err)
 int gs_sweep_cmd_score(int argc, char **argv)
 {
     gs_err err = {0};
-    const char *dir = NULL;
-    int quiet = 0, plot = 1;
-    long threads = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *val;
-        int r;
-        if ((r = gs_opt_value(argv, argc, &i, "--threads", &val, &err)) != 0) {
-            if (r < 0 || gs_parse_long("--threads", val, 1, 256, &threads, &err) != 0)
-                return gs_sweep_fail(&err);
-        } else if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0) {
-            quiet = 1;
-        } else if (strcmp(argv[i], "--no-plot") == 0) {
-            plot = 0;
-        } else if (argv[i][0] != '-' && !dir) {
-            dir = argv[i];
-        } else {
-            gs_err_set(&err, "score: unexpected argument '%s' (see grokscope sweep --help)", argv[i]);
-            return gs_sweep_fail(&err);
-        }
-    }
-    if (!dir) {
-        gs_err_set(&err, "score: expected a sweep directory (usage: grokscope sweep score DIR)");
+    gs_sweep_dir_opts o;
+    if (gs_sweep_parse_dir_opts(argc, argv, "score", "--no-plot", "grokscope sweep score DIR", &o, &err) != 0)
         return gs_sweep_fail(&err);
-    }
+    const char *dir = o.dir;
+    const int quiet = o.quiet, plot = !o.flag;
+    const long threads = o.threads;
     gs_sweep_dir s;
     if (gs_sweep_dir_open(&s, dir, &err) != 0)
         return gs_sweep_fail(&err);

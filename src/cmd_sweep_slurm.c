@@ -34,21 +34,21 @@ static int parse_options(int argc, char **argv, slurm_opts *o, gs_err *err)
     for (int i = 1; i < argc; i++) {
         const char *val;
         int r;
-        if ((r = gs_opt_value(argv, argc, &i, "--partition", &val, err)) != 0) {
+        if ((r = gs_opt_value(argv, argc, &i, "--partition", &val, err->msg)) != 0) {
             if (r < 0)
                 return -1;
             o->partition = val;
-        } else if ((r = gs_opt_value(argv, argc, &i, "--time", &val, err)) != 0) {
+        } else if ((r = gs_opt_value(argv, argc, &i, "--time", &val, err->msg)) != 0) {
             if (r < 0)
                 return -1;
             o->time = val;
-        } else if ((r = gs_opt_value(argv, argc, &i, "--cpus-per-task", &val, err)) != 0) {
-            if (r < 0 || gs_parse_long("--cpus-per-task", val, 1, 1024, &o->cpus, err) != 0)
+        } else if ((r = gs_opt_value(argv, argc, &i, "--cpus-per-task", &val, err->msg)) != 0) {
+            if (r < 0 || gs_parse_long("--cpus-per-task", val, 1, 1024, &o->cpus, err->msg) != 0)
                 return -1;
-        } else if ((r = gs_opt_value(argv, argc, &i, "--points-per-task", &val, err)) != 0) {
-            if (r < 0 || gs_parse_long("--points-per-task", val, 1, GS_SWEEP_MAX_POINTS, &o->per_task, err) != 0)
+        } else if ((r = gs_opt_value(argv, argc, &i, "--points-per-task", &val, err->msg)) != 0) {
+            if (r < 0 || gs_parse_long("--points-per-task", val, 1, GS_SWEEP_MAX_POINTS, &o->per_task, err->msg) != 0)
                 return -1;
-        } else if ((r = gs_opt_value(argv, argc, &i, "--sbatch-arg", &val, err)) != 0) {
+        } else if ((r = gs_opt_value(argv, argc, &i, "--sbatch-arg", &val, err->msg)) != 0) {
             if (r < 0)
                 return -1;
             if (o->n_extra == MAX_SBATCH_ARGS)

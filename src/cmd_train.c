@@ -1,13 +1,14 @@
-/* grokscope train: option parsing; the work is in train_run.c. */
+/* grokscope train: option parsing onto the public API's configuration (each --name
+ * option is the key name, '-' for '_', of grokscope_config_set); the work is in
+ * train_run.c. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "circuit.h"
 #include "commands.h"
-#include "images.h"
+#include "grokscope.h"
 #include "opts.h"
 #include "train_run.h"
 
@@ -94,163 +95,227 @@ static void list_ops(void)
 {
     printf("Operations for --op: the answer to the pair (x, y) of tokens x, y in 0..p-1\n"
            "(docs/tasks.md has the details).\n\n");
-    for (int i = 0; i < GS_OP_COUNT; i++) {
-        const gs_op_info *o = gs_op_get((gs_op)i);
-        printf("  %-13s %s%s\n", o->name, o->formula,
-               o->needs_prime ? "; p prime" : o->fixed_p ? "; p = 120" : "");
-        printf("      pairs: %s\n", o->pairs);
-        printf("      Fourier measures: %s\n", gs_circuit_summary((gs_op)i));
+    for (int i = 0; grokscope_op_name(i); i++) {
+        const char *op = grokscope_op_name(i);
+        char p[32] = "";
+        if (grokscope_op_needs_prime(op))
+            snprintf(p, sizeof p, "; p prime");
+        else if (grokscope_op_fixed_p(op))
+            snprintf(p, sizeof p, "; p = %d", grokscope_op_fixed_p(op));
+        printf("  %-13s %s%s\n", op, grokscope_op_formula(op), p);
+        printf("      pairs: %s\n", grokscope_op_pairs(op));
+        printf("      Fourier measures: %s\n", grokscope_op_circuit(op));
     }
 }
 
-/* Choices named on the command line. */
-static int name_opt(const char *flag, const char *val, int (*parse)(const char *, int *), int *dst,
-                    const char *choices, gs_err *err)
+/* The options that set one key. lo < hi (integers): the command line's range, checked
+ * here first so that the message names the option and this range (narrower than the
+ * key's, or, for the seed, the key's own printed exactly); lo == hi: the key's range and
+ * message, with the option's name for the key's. why: for a choice, what the message
+ * about an unknown one adds. */
+typedef struct {
+    const char *flag, *key; /* key NULL: the flag without "--", '-' for '_' */
+    char type;              /* 'i' integer, 'd' number, 's' text, 'c' choice */
+    long lo, hi;
+    const char *why;
+} train_opt;
+
+static const train_opt train_opts[] = {
+    {"--p", NULL, 'i', 0, 0, NULL},
+    {"--seed", NULL, 'i', -9223372036854775807L, 9223372036854775807L, NULL},
+    {"--d-model", NULL, 'i', 0, 0, NULL},
+    {"--n-heads", NULL, 'i', 0, 0, NULL},
+    {"--d-mlp", NULL, 'i', 0, 0, NULL},
+    {"--epochs", NULL, 'i', 0, 0, NULL},
+    {"--every", NULL, 'i', 0, 0, NULL},
+    {"--layers", "n_layers", 'i', 0, 0, NULL},
+    {"--d-embed", NULL, 'i', 1, 8192, NULL}, /* 0 is --embed onehot */
+    {"--batch", NULL, 'i', 1, 100000000, NULL}, /* 0 is the default, the full batch */
+    {"--train-size", NULL, 'i', 1, 1000000, NULL},
+    {"--test-size", NULL, 'i', 1, 1000000, NULL},
+    {"--frac", NULL, 'd', 0, 0, NULL},
+    {"--lr", NULL, 'd', 0, 0, NULL},
+    {"--wd", NULL, 'd', 0, 0, NULL},
+    {"--beta1", NULL, 'd', 0, 0, NULL},
+    {"--beta2", NULL, 'd', 0, 0, NULL},
+    {"--stop-test-loss", NULL, 'd', 0, 0, NULL},
+    {"--eps", NULL, 'd', 0, 0, NULL},
+    {"--warmup", NULL, 'i', 0, 0, NULL},
+    {"--momentum", NULL, 'd', 0, 0, NULL},
+    {"--init-scale", NULL, 'd', 0, 0, NULL},
+    {"--output-scale", NULL, 'd', 0, 0, NULL},
+    {"--loss-precision", NULL, 'i', 0, 0, NULL},
+    {"--gf-alpha", NULL, 'd', 0, 0, NULL},
+    {"--gf-lambda", NULL, 'd', 0, 0, NULL},
+    {"--gf-window", NULL, 'i', 0, 0, NULL},
+    {"--hidden", NULL, 's', 0, 0, NULL},
+    {"--optimizer", NULL, 'c', 0, 0, "unknown choice '%s' (one of adamw, adam, sgd)"},
+    {"--grokfast", NULL, 'c', 0, 0, "unknown choice '%s' (one of none, ema, ma)"},
+    {"--loss", NULL, 'c', 0, 0, "unknown choice '%s' (one of ce, stablemax, mse)"},
+    {"--task", NULL, 'c', 0, 0, "unknown choice '%s' (one of modular, mnist)"},
+    {"--op", NULL, 'c', 0, 0, "unknown operation '%s' (grokscope train --list-ops lists them)"},
+    {"--model", NULL, 'c', 0, 0, "unknown model '%s' (transformer or mlp)"},
+    {"--act", NULL, 'c', 0, 0, "unknown activation '%s' (relu, gelu or quad)"},
+};
+
+/* The switches that set a key to a fixed value. */
+static const struct {
+    const char *flag, *key, *value;
+} train_switches[] = {
+    {"--bias", "bias", "1"},
+    {"--no-bias", "bias", "0"},
+    {"--ieee-subnormals", "flush_subnormals", "0"},
+    {"--wd-to-init", "wd_to_init", "1"},
+    {"--orthograd", "orthograd", "1"},
+    {"--fix-norm", "fix_norm", "1"},
+};
+
+static void opt_key(const train_opt *o, char *key, size_t size)
 {
-    if (parse(val, dst) != 0)
-        return gs_err_set(err, "%s: unknown choice '%s' (one of %s)", flag, val, choices);
+    snprintf(key, size, "%s", o->key ? o->key : o->flag + 2);
+    for (char *c = key; *c; c++)
+        if (*c == '-')
+            *c = '_';
+}
+
+/* Sets a key the parser computed itself (a value the key always accepts). */
+static int set_key(grokscope_config *c, const char *key, const char *value, char *msg)
+{
+    if (grokscope_config_set(c, key, value) != GROKSCOPE_OK)
+        return gs_cli_set(msg, "%s", grokscope_config_error(c));
     return 0;
+}
+
+/* One option's value into its key; the message names the option, not the key. */
+static int set_opt(grokscope_config *c, const train_opt *o, const char *val, char *msg)
+{
+    char key[64];
+    opt_key(o, key, sizeof key);
+    long l;
+    if (o->lo < o->hi && gs_parse_long(o->flag, val, o->lo, o->hi, &l, msg) != 0)
+        return -1;
+    if (grokscope_config_set(c, key, val) == GROKSCOPE_OK)
+        return 0;
+    if (o->type == 'c') {
+        char why[256];
+        snprintf(why, sizeof why, o->why, val);
+        return gs_cli_set(msg, "%s: %s", o->flag, why);
+    }
+    /* the library's message begins with the key: name the option instead */
+    const char *e = grokscope_config_error(c);
+    const size_t n = strlen(key);
+    if (strncmp(e, key, n) == 0 && e[n] == ':')
+        return gs_cli_set(msg, "%s%s", o->flag, e + n);
+    return gs_cli_set(msg, "%s: %s", o->flag, e);
+}
+
+/* 1 if argv[i] is the option flag, alone or as flag=value. */
+static int is_flag(const char *arg, const char *flag)
+{
+    const size_t len = strlen(flag);
+    return strncmp(arg, flag, len) == 0 && (arg[len] == '\0' || arg[len] == '=');
+}
+
+/* A choice key's value as text ("" if it cannot be read). */
+static const char *choice(const grokscope_config *c, const char *key, char *buf, size_t size)
+{
+    if (grokscope_config_get(c, key, buf, size) != GROKSCOPE_OK)
+        buf[0] = '\0';
+    return buf;
 }
 
 /* Options of one intervention given without it (or with another) would be ignored
  * silently: refuse them. */
-static int check_intervention_options(gs_config *c, const int *given, gs_err *err)
+static int check_intervention_options(grokscope_config *c, const int *given, char *msg)
 {
     enum { G_ALPHA, G_WINDOW, G_LAMBDA };
-    if ((given[G_ALPHA] || given[G_WINDOW] || given[G_LAMBDA]) && c->grokfast == GS_GF_NONE)
-        return gs_err_set(err, "--gf-alpha, --gf-window and --gf-lambda need --grokfast ema or ma");
-    if (given[G_ALPHA] && c->grokfast != GS_GF_EMA)
-        return gs_err_set(err, "--gf-alpha is the EMA filter's: it needs --grokfast ema");
-    if (given[G_WINDOW] && c->grokfast != GS_GF_MA)
-        return gs_err_set(err, "--gf-window is the MA filter's: it needs --grokfast ma");
-    if (c->grokfast == GS_GF_MA && !given[G_LAMBDA])
-        c->gf_lambda = 5.0; /* grokfast.py's MA default (its EMA default is 2) */
+    char gf[16];
+    choice(c, "grokfast", gf, sizeof gf);
+    if ((given[G_ALPHA] || given[G_WINDOW] || given[G_LAMBDA]) && strcmp(gf, "none") == 0)
+        return gs_cli_set(msg, "--gf-alpha, --gf-window and --gf-lambda need --grokfast ema or ma");
+    if (given[G_ALPHA] && strcmp(gf, "ema") != 0)
+        return gs_cli_set(msg, "--gf-alpha is the EMA filter's: it needs --grokfast ema");
+    if (given[G_WINDOW] && strcmp(gf, "ma") != 0)
+        return gs_cli_set(msg, "--gf-window is the MA filter's: it needs --grokfast ma");
+    if (strcmp(gf, "ma") == 0 && !given[G_LAMBDA])
+        return set_key(c, "gf_lambda", "5", msg); /* grokfast.py's MA default (its EMA default is 2) */
     return 0;
 }
 
 /* --task mnist: the options of the modular tasks and of the transformer do not apply;
  * the MLP reads pixels; the data directory is stored absolute, so resume and analyze
  * find it from anywhere. */
-static int check_task_options(int argc, char **argv, gs_config *c, const char *data, gs_err *err)
+static int check_task_options(int argc, char **argv, grokscope_config *c, const char *data, char *msg)
 {
     static const char *const mnist_only[] = {"--data", "--train-size", "--test-size"};
     static const char *const modular_only[] = {"--op", "--p", "--frac", "--embed", "--d-embed"};
-    const int mnist = c->task == GS_TASK_MNIST;
+    char task[16], model[16];
+    choice(c, "task", task, sizeof task);
+    const int mnist = strcmp(task, "mnist") == 0;
     const char *const *other = mnist ? modular_only : mnist_only;
     const size_t n = mnist ? sizeof modular_only / sizeof *other : sizeof mnist_only / sizeof *other;
     for (int i = 1; i < argc; i++)
-        for (size_t k = 0; k < n; k++) {
-            const size_t len = strlen(other[k]);
-            if (strncmp(argv[i], other[k], len) == 0 && (argv[i][len] == '\0' || argv[i][len] == '='))
-                return gs_err_set(err, "%s does not apply to --task %s", other[k],
-                                  gs_task_kind_name(c->task));
-        }
+        for (size_t k = 0; k < n; k++)
+            if (is_flag(argv[i], other[k]))
+                return gs_cli_set(msg, "%s does not apply to --task %s", other[k], task);
     if (!mnist)
         return 0;
-    if (c->model != GS_MODEL_MLP)
-        return gs_err_set(err, "--task mnist needs --model mlp (the transformer reads tokens, not images)");
+    if (strcmp(choice(c, "model", model, sizeof model), "mlp") != 0)
+        return gs_cli_set(msg, "--task mnist needs --model mlp (the transformer reads tokens, not images)");
     if (!data)
-        return gs_err_set(err, "--task mnist needs --data DIR, the directory of the MNIST or "
+        return gs_cli_set(msg, "--task mnist needs --data DIR, the directory of the MNIST or "
                           "Fashion-MNIST IDX files (e.g. /usr/share/datasets/fashion-mnist)");
     char *abs = realpath(data, NULL);
     if (!abs)
-        return gs_err_set(err, "--data %s: %s", data, strerror(errno));
-    const int fits = strlen(abs) < sizeof c->data_dir;
-    if (fits)
-        snprintf(c->data_dir, sizeof c->data_dir, "%s", abs);
+        return gs_cli_set(msg, "--data %s: %s", data, strerror(errno));
+    const int rc = grokscope_config_set(c, "data_dir", abs);
     free(abs);
-    if (!fits)
-        return gs_err_set(err, "--data %s: the path is longer than %zu bytes", data,
-                          sizeof c->data_dir - 1);
-    c->p = GS_IMAGES_CLASSES;
-    c->d_embed = 0;
-    return 0;
+    if (rc != GROKSCOPE_OK)
+        return gs_cli_set(msg, "--data %s: %s", data, grokscope_config_error(c));
+    char classes[16];
+    snprintf(classes, sizeof classes, "%d", GROKSCOPE_IMAGE_CLASSES);
+    if (set_key(c, "p", classes, msg) != 0)
+        return -1;
+    return set_key(c, "d_embed", "0", msg);
 }
 
-static int parse(int argc, char **argv, gs_train_job *job, gs_err *err)
+static int parse(int argc, char **argv, gs_train_job *job, char *msg)
 {
-    const char *data = NULL;
-    gs_config *c = &job->cfg;
-    long v;
-    int p_given = 0, onehot = 0, gf_given[3] = {0};
+    const char *data = NULL, *p_text = NULL;
+    grokscope_config *c = job->cfg;
+    int onehot = 0, gf_given[3] = {0};
     static const char *const mlp_only[] = {"--embed", "--d-embed", "--hidden", "--act",
                                            "--bias", "--no-bias"};
     static const char *const transformer_only[] = {"--layers", "--d-model", "--n-heads", "--d-mlp"};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = NULL;
-        int r;
-#define OPT(name) ((r = gs_opt_value(argv, argc, &i, name, &val, err)) < 0 ? -1 : r)
-#define LONG_OPT(name, lo, hi, dst)                                                       \
-    if ((r = OPT(name)) != 0) {                                                           \
-        if (r < 0 || gs_parse_long(name, val, lo, hi, &v, err) != 0)                      \
-            return -1;                                                                    \
-        dst = v;                                                                          \
-        continue;                                                                         \
-    }
-#define DOUBLE_OPT(name, lo, hi, dst)                                                     \
-    if ((r = OPT(name)) != 0) {                                                           \
-        if (r < 0 || gs_parse_double(name, val, lo, hi, &dst, err) != 0)                  \
-            return -1;                                                                    \
-        continue;                                                                         \
-    }
-        if (strcmp(a, "--p") == 0 || strncmp(a, "--p=", 4) == 0)
-            p_given = 1;
-        LONG_OPT("--p", GS_P_MIN, GS_P_MAX, c->p)
-        LONG_OPT("--seed", -9223372036854775807L, 9223372036854775807L, c->seed)
-        LONG_OPT("--d-model", 1, 8192, c->d_model)
-        LONG_OPT("--n-heads", 1, 8192, c->n_heads)
-        LONG_OPT("--d-mlp", 1, 8192, c->d_mlp)
-        LONG_OPT("--epochs", 1, 100000000L, c->epochs)
-        LONG_OPT("--every", 1, 100000000L, c->every)
-        LONG_OPT("--threads", 1, 256, job->threads)
-        LONG_OPT("--layers", 1, GS_MAX_LAYERS, c->n_layers)
-        LONG_OPT("--d-embed", 1, 8192, c->d_embed)
-        LONG_OPT("--batch", 1, 100000000L, c->batch)
-        LONG_OPT("--train-size", 1, 1000000, c->train_size)
-        LONG_OPT("--test-size", 1, 1000000, c->test_size)
-        DOUBLE_OPT("--frac", 0.0, 1.0, c->frac)
-        DOUBLE_OPT("--lr", 0.0, 1e6, c->lr)
-        DOUBLE_OPT("--wd", 0.0, 1e6, c->wd)
-        DOUBLE_OPT("--beta1", 0.0, 1.0, c->beta1)
-        DOUBLE_OPT("--beta2", 0.0, 1.0, c->beta2)
-        DOUBLE_OPT("--stop-test-loss", 0.0, 1e6, c->stop_test_loss)
-        DOUBLE_OPT("--eps", 0.0, 1.0, c->eps)
-        LONG_OPT("--warmup", 1, 100000000L, c->warmup)
-        DOUBLE_OPT("--momentum", 0.0, 1.0, c->momentum)
-        DOUBLE_OPT("--init-scale", 0.0, 1e6, c->init_scale)
-        DOUBLE_OPT("--output-scale", 0.0, 1e6, c->output_scale)
-        LONG_OPT("--loss-precision", 32, 64, c->loss_precision)
+        int r, matched = 0;
         if (strncmp(a, "--gf-", 5) == 0)
             gf_given[strncmp(a, "--gf-alpha", 10) == 0 ? 0 : strncmp(a, "--gf-window", 11) == 0 ? 1 : 2] = 1;
-        DOUBLE_OPT("--gf-alpha", 0.0, 1.0, c->gf_alpha)
-        DOUBLE_OPT("--gf-lambda", 0.0, 1e6, c->gf_lambda)
-        LONG_OPT("--gf-window", 1, 100000, c->gf_window)
-        if ((r = OPT("--optimizer")) != 0) {
-            if (r < 0 || name_opt("--optimizer", val, gs_optimizer_parse, &c->optimizer, "adamw, adam, sgd", err) < 0)
+        for (size_t k = 0; k < sizeof train_opts / sizeof *train_opts && !matched; k++) {
+            const train_opt *o = &train_opts[k];
+            if ((r = gs_opt_value(argv, argc, &i, o->flag, &val, msg)) == 0)
+                continue;
+            if (r < 0 || set_opt(c, o, val, msg) != 0)
                 return -1;
-            continue;
+            if (strcmp(o->flag, "--p") == 0)
+                p_text = val;
+            matched = 1;
         }
-        if ((r = OPT("--grokfast")) != 0) {
-            if (r < 0 || name_opt("--grokfast", val, gs_grokfast_parse, &c->grokfast, "none, ema, ma", err) < 0)
-                return -1;
+        for (size_t k = 0; k < sizeof train_switches / sizeof *train_switches && !matched; k++)
+            if (strcmp(a, train_switches[k].flag) == 0) {
+                if (set_key(c, train_switches[k].key, train_switches[k].value, msg) != 0)
+                    return -1;
+                matched = 1;
+            }
+        if (matched)
             continue;
-        }
-        if ((r = OPT("--loss")) != 0) {
-            if (r < 0 || name_opt("--loss", val, gs_loss_parse, &c->loss, "ce, stablemax, mse", err) < 0)
+#define OPT(name) ((r = gs_opt_value(argv, argc, &i, name, &val, msg)) < 0 ? -1 : r)
+        if ((r = OPT("--threads")) != 0) {
+            long v;
+            if (r < 0 || gs_parse_long("--threads", val, 1, 256, &v, msg) != 0)
                 return -1;
-            continue;
-        }
-        if ((r = OPT("--op")) != 0) {
-            if (r < 0)
-                return -1;
-            if (gs_op_parse(val, &c->op) != 0)
-                return gs_err_set(err, "--op: unknown operation '%s' (grokscope train --list-ops "
-                                  "lists them)", val);
-            continue;
-        }
-        if ((r = OPT("--task")) != 0) {
-            if (r < 0 || name_opt("--task", val, gs_task_kind_parse, &c->task, "modular, mnist", err) < 0)
-                return -1;
+            job->threads = (int)v;
             continue;
         }
         if ((r = OPT("--data")) != 0) {
@@ -259,31 +324,12 @@ static int parse(int argc, char **argv, gs_train_job *job, gs_err *err)
             data = val;
             continue;
         }
-        if ((r = OPT("--model")) != 0) {
-            if (r < 0)
-                return -1;
-            if (gs_model_kind_parse(val, &c->model) != 0)
-                return gs_err_set(err, "--model: unknown model '%s' (transformer or mlp)", val);
-            continue;
-        }
         if ((r = OPT("--embed")) != 0) {
             if (r < 0)
                 return -1;
             if (strcmp(val, "onehot") != 0 && strcmp(val, "learned") != 0)
-                return gs_err_set(err, "--embed: '%s' is neither learned nor onehot", val);
+                return gs_cli_set(msg, "--embed: '%s' is neither learned nor onehot", val);
             onehot = strcmp(val, "onehot") == 0;
-            continue;
-        }
-        if ((r = OPT("--hidden")) != 0) {
-            if (r < 0 || gs_hidden_parse("--hidden", val, &c->n_hidden, c->hidden, err) != 0)
-                return -1;
-            continue;
-        }
-        if ((r = OPT("--act")) != 0) {
-            if (r < 0)
-                return -1;
-            if (gs_act_parse(val, &c->act) != 0)
-                return gs_err_set(err, "--act: unknown activation '%s' (relu, gelu or quad)", val);
             continue;
         }
         if ((r = OPT("--out")) != 0) {
@@ -306,77 +352,76 @@ static int parse(int argc, char **argv, gs_train_job *job, gs_err *err)
             continue;
         }
 #undef OPT
-#undef LONG_OPT
-#undef DOUBLE_OPT
         if (strcmp(a, "--force") == 0)
             job->force = 1;
-        else if (strcmp(a, "--bias") == 0)
-            c->bias = 1;
-        else if (strcmp(a, "--no-bias") == 0)
-            c->bias = 0;
-        else if (strcmp(a, "--ieee-subnormals") == 0)
-            c->flush_subnormals = 0;
-        else if (strcmp(a, "--wd-to-init") == 0)
-            c->wd_to_init = 1;
-        else if (strcmp(a, "--orthograd") == 0)
-            c->orthograd = 1;
-        else if (strcmp(a, "--fix-norm") == 0)
-            c->fix_norm = 1;
         else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0)
             job->quiet = 1;
         else if (strcmp(a, "--list-ops") == 0)
-            return gs_err_set(err, "--list-ops takes no other option (grokscope train --list-ops)");
+            return gs_cli_set(msg, "--list-ops takes no other option (grokscope train --list-ops)");
         else
-            return gs_err_set(err, "unknown option '%s' (see grokscope train --help)", a);
+            return gs_cli_set(msg, "unknown option '%s' (see grokscope train --help)", a);
     }
-    if (onehot)
-        c->d_embed = 0;
-    /* an option of the other model would be silently ignored: refuse it */
-    for (int i = 1; i < argc; i++) {
-        const char *const *own = c->model == GS_MODEL_MLP ? transformer_only : mlp_only;
-        const size_t n = c->model == GS_MODEL_MLP ? sizeof transformer_only / sizeof *own
-                                                  : sizeof mlp_only / sizeof *own;
-        for (size_t k = 0; k < n; k++) {
-            const size_t len = strlen(own[k]);
-            if (strncmp(argv[i], own[k], len) == 0 && (argv[i][len] == '\0' || argv[i][len] == '='))
-                return gs_err_set(err, "%s does not apply to --model %s", own[k],
-                                  gs_model_kind_name(c->model));
-        }
-        if (onehot && strncmp(argv[i], "--d-embed", 9) == 0)
-            return gs_err_set(err, "--d-embed does not apply to --embed onehot");
-    }
-    /* the S5 tasks fix the token count; an explicit other --p is refused by validation */
-    if (gs_op_get(c->op)->fixed_p && !p_given)
-        c->p = gs_op_get(c->op)->fixed_p;
-    if (check_task_options(argc, argv, c, data, err) != 0)
+    if (onehot && set_key(c, "d_embed", "0", msg) != 0)
         return -1;
-    return check_intervention_options(c, gf_given, err);
+    /* an option of the other model would be silently ignored: refuse it */
+    char model[16];
+    const int mlp = strcmp(choice(c, "model", model, sizeof model), "mlp") == 0;
+    for (int i = 1; i < argc; i++) {
+        const char *const *own = mlp ? transformer_only : mlp_only;
+        const size_t n = mlp ? sizeof transformer_only / sizeof *own : sizeof mlp_only / sizeof *own;
+        for (size_t k = 0; k < n; k++)
+            if (is_flag(argv[i], own[k]))
+                return gs_cli_set(msg, "%s does not apply to --model %s", own[k], model);
+        if (onehot && strncmp(argv[i], "--d-embed", 9) == 0)
+            return gs_cli_set(msg, "--d-embed does not apply to --embed onehot");
+    }
+    /* p: the last --p given (an S5 task's own p is then refused by validation), else
+     * the token count the last --op fixes, else the default (setting op sets p to the
+     * count it fixes; a later op that fixes none puts the default back) */
+    char op[32], p_buf[32];
+    choice(c, "op", op, sizeof op);
+    if (!p_text && grokscope_op_fixed_p(op)) {
+        snprintf(p_buf, sizeof p_buf, "%d", grokscope_op_fixed_p(op));
+        p_text = p_buf;
+    } else if (!p_text) {
+        grokscope_config *def = grokscope_config_new();
+        if (!def || grokscope_config_get(def, "p", p_buf, sizeof p_buf) != GROKSCOPE_OK) {
+            grokscope_config_free(def);
+            return gs_cli_set(msg, "out of memory");
+        }
+        grokscope_config_free(def);
+        p_text = p_buf;
+    }
+    if (set_key(c, "p", p_text, msg) != 0)
+        return -1;
+    if (check_task_options(argc, argv, c, data, msg) != 0)
+        return -1;
+    return check_intervention_options(c, gf_given, msg);
 }
 
 /* Options that define a run cannot change on resume: the file already holds them. */
-static int check_resume_options(int argc, char **argv, gs_err *err)
+static int check_resume_options(int argc, char **argv, char *msg)
 {
     static const char *allowed[] = {"--resume", "--epochs", "--threads", "--quiet", "-q"};
     for (int i = 1; i < argc; i++) {
         if (strncmp(argv[i], "--", 2) != 0 && argv[i][0] != '-')
             continue;
         int ok = 0;
-        for (size_t k = 0; k < sizeof allowed / sizeof *allowed; k++) {
-            size_t n = strlen(allowed[k]);
-            if (strncmp(argv[i], allowed[k], n) == 0 && (argv[i][n] == '\0' || argv[i][n] == '='))
-                ok = 1;
-        }
+        for (size_t k = 0; k < sizeof allowed / sizeof *allowed; k++)
+            ok |= is_flag(argv[i], allowed[k]);
         if (!ok)
-            return gs_err_set(err, "%s cannot be combined with --resume: the run file fixes it", argv[i]);
+            return gs_cli_set(msg, "%s cannot be combined with --resume: the run file fixes it", argv[i]);
     }
     return 0;
 }
 
-int gs_train_parse_options(int argc, char **argv, gs_train_job *job, gs_err *err)
+int gs_train_parse_options(int argc, char **argv, gs_train_job *job, char *msg)
 {
     *job = (gs_train_job){0};
-    gs_config_default(&job->cfg);
-    return parse(argc, argv, job, err);
+    job->cfg = grokscope_config_new();
+    if (!job->cfg)
+        return gs_cli_set(msg, "out of memory");
+    return parse(argc, argv, job, msg);
 }
 
 int gs_cmd_train(int argc, char **argv)
@@ -390,33 +435,47 @@ int gs_cmd_train(int argc, char **argv)
         return 0;
     }
     gs_train_job job;
-    gs_err err;
+    gs_cli_err err;
     char cmdline[4096];
-    if (gs_train_parse_options(argc, argv, &job, &err) != 0)
-        return gs_fail("train", &err);
+    int status = GS_EXIT_USAGE;
+    if (gs_train_parse_options(argc, argv, &job, err.msg) != 0)
+        goto fail;
     if (!job.out) {
-        gs_err_set(&err, "missing --out FILE (or --resume FILE)");
-        return gs_fail("train", &err);
+        gs_cli_set(err.msg, "missing --out FILE (or --resume FILE)");
+        goto fail;
     }
     if (job.resume) {
-        if (check_resume_options(argc, argv, &err) != 0)
-            return gs_fail("train", &err);
+        if (check_resume_options(argc, argv, err.msg) != 0)
+            goto fail;
         for (int i = 1; i < argc; i++)
-            if (strncmp(argv[i], "--epochs", 8) == 0)
-                job.resume_epochs = job.cfg.epochs;
-    } else if (gs_config_validate(&job.cfg, &err) != 0) {
-        return gs_fail("train", &err);
-    } else if (!job.quiet && job.cfg.task == GS_TASK_MODULAR) {
-        char why[256];
-        if (gs_task_n_defined(job.cfg.op, job.cfg.p, why, sizeof why) < (long)job.cfg.p * job.cfg.p)
-            fprintf(stderr, "grokscope train: op %s: %s\n", gs_op_name(job.cfg.op), why);
+            if (strncmp(argv[i], "--epochs", 8) == 0) {
+                int64_t epochs = 0;
+                grokscope_config_get_int(job.cfg, "epochs", &epochs);
+                job.resume_epochs = (long)epochs;
+            }
+    } else if (grokscope_config_validate(job.cfg) != GROKSCOPE_OK) {
+        gs_cli_set(err.msg, "%s", grokscope_config_error(job.cfg));
+        goto fail;
+    } else if (!job.quiet) {
+        char task[16], op[32], why[256];
+        int64_t p = 0;
+        choice(job.cfg, "task", task, sizeof task);
+        choice(job.cfg, "op", op, sizeof op);
+        grokscope_config_get_int(job.cfg, "p", &p);
+        if (strcmp(task, "modular") == 0 &&
+            grokscope_task_n_defined(op, (int)p, why, sizeof why) < (long)(p * p))
+            fprintf(stderr, "grokscope train: op %s: %s\n", op, why);
     }
     gs_join_args(cmdline, sizeof cmdline, argc, argv);
     job.command_line = cmdline;
-    int status = gs_train_run(&job, &err);
+    status = gs_train_run(&job, err.msg);
     if (status != 0)
         fprintf(stderr, "grokscope train: %s\n", err.msg);
     else if (!job.quiet)
         fprintf(stderr, "wrote %s\n", job.out);
+    gs_train_job_free(&job);
     return status;
+fail:
+    gs_train_job_free(&job);
+    return gs_fail("train", err.msg);
 }

@@ -19,9 +19,9 @@ static const char usage[] =
     "          its phase diagram\n"
     "  data    check an MNIST / Fashion-MNIST download: data check DIR\n";
 
-int gs_fail(const char *cmd, const gs_err *err)
+int gs_fail(const char *cmd, const char *msg)
 {
-    fprintf(stderr, "grokscope %s: %s\n", cmd, err->msg);
+    fprintf(stderr, "grokscope %s: %s\n", cmd, msg);
     return GS_EXIT_USAGE;
 }
 

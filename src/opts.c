@@ -5,39 +5,44 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#include <stdarg.h>
 
-#include <cblas.h>
+int gs_cli_set(char *msg, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, GS_CLI_MSG, fmt, ap);
+    va_end(ap);
+    return -1;
+}
 
-#include "pool.h"
-
-int gs_parse_long(const char *opt, const char *s, long lo, long hi, long *out, gs_err *err)
+int gs_parse_long(const char *opt, const char *s, long lo, long hi, long *out, char *msg)
 {
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
     if (end == s || *end != '\0')
-        return gs_err_set(err, "%s: '%s' is not an integer", opt, s);
+        return gs_cli_set(msg, "%s: '%s' is not an integer", opt, s);
     if (errno == ERANGE || v < lo || v > hi)
-        return gs_err_set(err, "%s: %s is out of range (%ld..%ld)", opt, s, lo, hi);
+        return gs_cli_set(msg, "%s: %s is out of range (%ld..%ld)", opt, s, lo, hi);
     *out = v;
     return 0;
 }
 
-int gs_parse_double(const char *opt, const char *s, double lo, double hi, double *out, gs_err *err)
+int gs_parse_double(const char *opt, const char *s, double lo, double hi, double *out, char *msg)
 {
     char *end;
     errno = 0;
     double v = strtod(s, &end);
     if (end == s || *end != '\0' || isnan(v))
-        return gs_err_set(err, "%s: '%s' is not a number", opt, s);
+        return gs_cli_set(msg, "%s: '%s' is not a number", opt, s);
     if (errno == ERANGE || !isfinite(v) || v < lo || v > hi)
-        return gs_err_set(err, "%s: %s is out of range (%g..%g)", opt, s, lo, hi);
+        return gs_cli_set(msg, "%s: %s is out of range (%g..%g)", opt, s, lo, hi);
     *out = v;
     return 0;
 }
 
-int gs_opt_value(char **argv, int argc, int *i, const char *name, const char **value, gs_err *err)
+int gs_opt_value(char **argv, int argc, int *i, const char *name, const char **value, char *msg)
 {
     const char *a = argv[*i];
     size_t n = strlen(name);
@@ -50,7 +55,7 @@ int gs_opt_value(char **argv, int argc, int *i, const char *name, const char **v
     if (a[n] != '\0')
         return 0;
     if (*i + 1 >= argc)
-        return gs_err_set(err, "%s needs a value", name);
+        return gs_cli_set(msg, "%s needs a value", name);
     *value = argv[++*i];
     return 1;
 }
@@ -65,18 +70,4 @@ void gs_join_args(char *out, size_t size, int argc, char **argv)
             break;
         at += (size_t)w;
     }
-}
-
-int gs_set_threads(int threads)
-{
-    if (threads <= 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = n > 0 ? (int)n : 1;
-    }
-    /* The pool runs every product, OpenBLAS single-threaded inside each task: OpenBLAS's
-     * own threads, started before main with the default floating-point mode, would not
-     * follow a run's subnormal mode (core/fpenv.h), so they never compute. */
-    gs_pool_set_default_threads(threads);
-    openblas_set_num_threads(1);
-    return threads;
 }

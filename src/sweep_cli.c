@@ -12,12 +12,21 @@
 
 #include "commands.h"
 
+_Static_assert(sizeof ((gs_err *)0)->msg == GS_CLI_MSG, "gs_err.msg is a command-line message");
+
 /* Options a sweep sets itself for each point; never an axis or a base option. */
 static const char *const reserved[] = {"out", "resume", "force", "threads", "quiet", "q"};
 
-static int parse_args(int argc, char **argv, gs_train_job *job, gs_err *err)
+/* train's parser; job->cfg is freed unless cfg asks for it. */
+static int parse_args(int argc, char **argv, gs_train_job *job, gs_err *err, grokscope_config **cfg)
 {
-    return gs_train_parse_options(argc, argv, job, err);
+    const int rc = gs_train_parse_options(argc, argv, job, err->msg);
+    if (rc == 0 && cfg) {
+        *cfg = job->cfg;
+        job->cfg = NULL;
+    }
+    gs_train_job_free(job);
+    return rc;
 }
 
 int gs_sweep_check_base(int n_base, char *const *base, gs_err *err)
@@ -30,7 +39,7 @@ int gs_sweep_check_base(int n_base, char *const *base, gs_err *err)
         argv[i + 1] = base[i];
     gs_train_job job;
     gs_err e;
-    int rc = parse_args(n_base + 1, argv, &job, &e);
+    int rc = parse_args(n_base + 1, argv, &job, &e, NULL);
     free(argv);
     if (rc != 0)
         return gs_err_set(err, "train options: %s", e.msg);
@@ -69,11 +78,11 @@ int gs_sweep_check_axis(const gs_sweep_axis *axis, int n_base, char *const *base
     gs_err e;
     /* A switch parses alone; an option with a value does not. */
     char *alone[] = {(char *)"train", flag, NULL};
-    if (parse_args(2, alone, &job, &e) == 0)
+    if (parse_args(2, alone, &job, &e, NULL) == 0)
         return gs_err_set(err, "axis '%s': --%s is a switch without a value, so it cannot be an axis "
                                "(give it after -- to set it for every point)", name, name);
     char *probe[] = {(char *)"train", flag, axis->values[0], NULL};
-    if (parse_args(3, probe, &job, &e) != 0) {
+    if (parse_args(3, probe, &job, &e, NULL) != 0) {
         /* train's parser says "unknown option '--NAME'" for a name it does not know */
         char unknown[120];
         snprintf(unknown, sizeof unknown, "unknown option '%s'", flag);
@@ -93,14 +102,14 @@ int gs_sweep_check_axis(const gs_sweep_axis *axis, int n_base, char *const *base
     int rc = 0;
     for (int v = 0; v < axis->n_values && rc == 0; v++) {
         argv[n_base + 2] = axis->values[v];
-        if (parse_args(n_base + 3, argv, &job, &e) != 0)
+        if (parse_args(n_base + 3, argv, &job, &e, NULL) != 0)
             rc = gs_err_set(err, "axis '%s': %s", name, e.msg);
     }
     free(argv);
     return rc;
 }
 
-int gs_sweep_check_points(const gs_sweep_plan *plan, gs_config *cfg, gs_err *err)
+int gs_sweep_check_points(const gs_sweep_plan *plan, grokscope_config **cfg, gs_err *err)
 {
     for (long i = 0; i < plan->n_points; i++) {
         gs_sweep_args args;
@@ -108,19 +117,23 @@ int gs_sweep_check_points(const gs_sweep_plan *plan, gs_config *cfg, gs_err *err
             return gs_err_set(err, "out of memory");
         gs_train_job job;
         gs_err e;
-        int rc = parse_args(args.argc, args.argv, &job, &e);
+        grokscope_config *c = NULL;
+        int rc = parse_args(args.argc, args.argv, &job, &e, &c);
         gs_sweep_args_free(&args);
         if (rc == 0 && job.out)
             rc = gs_err_set(&e, "the train options name a run file (--out or --resume)");
-        if (rc == 0)
-            rc = gs_config_validate(&job.cfg, &e);
+        if (rc == 0 && grokscope_config_validate(c) != GROKSCOPE_OK)
+            rc = gs_err_set(&e, "%s", grokscope_config_error(c));
+        if (rc == 0 && cfg) {
+            cfg[i] = c;
+            c = NULL;
+        }
+        grokscope_config_free(c);
         if (rc != 0) {
             char label[600];
             gs_sweep_point_label(plan, i, label, sizeof label);
             return gs_err_set(err, "point %ld (%s): %s", i, label, e.msg);
         }
-        if (cfg)
-            cfg[i] = job.cfg;
     }
     return 0;
 }
@@ -172,7 +185,7 @@ int gs_sweep_dir_open(gs_sweep_dir *s, const char *dir, gs_err *err)
     char plan_path[PATH_MAX];
     snprintf(plan_path, sizeof plan_path, "%s/%s", dir, GS_SWEEP_PLAN_FILE);
     gs_err e;
-    s->cfg = malloc((size_t)s->plan.n_points * sizeof *s->cfg);
+    s->cfg = calloc((size_t)s->plan.n_points, sizeof *s->cfg);
     if (!s->cfg) {
         gs_sweep_dir_close(s);
         return gs_err_set(err, "out of memory");
@@ -191,6 +204,8 @@ int gs_sweep_dir_open(gs_sweep_dir *s, const char *dir, gs_err *err)
 
 void gs_sweep_dir_close(gs_sweep_dir *s)
 {
+    for (long i = 0; s->cfg && i < s->plan.n_points; i++)
+        grokscope_config_free(s->cfg[i]);
     gs_sweep_plan_free(&s->plan);
     free(s->cfg);
     s->cfg = NULL;
@@ -206,19 +221,29 @@ int gs_sweep_dir_read_point(const gs_sweep_dir *s, long i, gs_sweep_result *r, g
 {
     char path[PATH_MAX], log[PATH_MAX + 16];
     gs_sweep_dir_run_path(s, i, path, sizeof path);
-    gs_config cfg;
-    if (gs_sweep_read_point(path, r, &cfg, rows, n_rows, err) != 0)
+    if (gs_sweep_read_point(path, r, NULL, rows, n_rows, err) != 0)
         return -1;
     if (r->status == GS_SWEEP_PENDING) {
-        r->epochs = s->cfg[i].epochs;
+        int64_t epochs = 0;
+        grokscope_config_get_int(s->cfg[i], "epochs", &epochs);
+        r->epochs = (long)epochs;
     } else if (r->status != GS_SWEEP_UNREADABLE) {
-        char diff[300];
-        gs_sweep_config_diff(&cfg, &s->cfg[i], diff, sizeof diff);
-        if (diff[0]) {
+        /* the file was read just now: its configuration against the point's */
+        char diff[512] = "";
+        grokscope_run *run;
+        const int code = grokscope_run_open(path, &run);
+        if (code == GROKSCOPE_OK)
+            grokscope_config_diff(grokscope_run_config(run), s->cfg[i], diff, sizeof diff);
+        else
+            gs_err_set(err, "%s", run ? grokscope_run_error(run) : "out of memory");
+        grokscope_run_close(run);
+        if (code != GROKSCOPE_OK || diff[0]) {
             if (rows) {
                 free(*rows);
                 *rows = NULL;
             }
+            if (code != GROKSCOPE_OK)
+                return -1;
             char label[600];
             gs_sweep_point_label(&s->plan, i, label, sizeof label);
             return gs_err_set(err, "%s belongs to no point of the sweep: it holds a run with %s (point %ld is %s); "

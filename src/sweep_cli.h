@@ -4,14 +4,14 @@
 #ifndef GS_SWEEP_CLI_H
 #define GS_SWEEP_CLI_H
 
-#include "config.h"
+#include "grokscope.h"
 #include "sweep_plan.h"
 #include "sweep_result.h"
 
 typedef struct {
     const char *dir;
     gs_sweep_plan plan;
-    gs_config *cfg;     /* [n_points]: each point's run as train would configure it */
+    grokscope_config **cfg; /* [n_points]: each point's run as train would configure it */
 } gs_sweep_dir;
 
 /* Checks the train options shared by every point: train must accept them, and they
@@ -21,8 +21,8 @@ int gs_sweep_check_base(int n_base, char *const *base, gs_err *err);
  * train accepts after the base options; refuses an axis the base options also set. */
 int gs_sweep_check_axis(const gs_sweep_axis *axis, int n_base, char *const *base, gs_err *err);
 /* Parses every point's options with train's parser and validates its config, into
- * cfg[n_points] (may be NULL). */
-int gs_sweep_check_points(const gs_sweep_plan *plan, gs_config *cfg, gs_err *err);
+ * cfg[n_points] (may be NULL; the configs are the caller's to free). */
+int gs_sweep_check_points(const gs_sweep_plan *plan, grokscope_config **cfg, gs_err *err);
 
 /* Reads DIR/sweep.plan and checks it as above; refuses a *.h5 file in DIR that
  * belongs to no point. */

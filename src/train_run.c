@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "grokscope.h"
-#include "gsl_cli.h"
+#include "opts.h"
 #include "progress.h"
 
 static volatile sig_atomic_t interrupted;
@@ -37,18 +37,18 @@ static int on_epoch(void *ctx, const grokscope_epoch *e, int final)
 }
 
 /* The library's message, with what the command line adds. */
-static int fail(grokscope_train *t, int code, const gs_train_job *job, gs_err *err)
+static int fail(grokscope_train *t, int code, const gs_train_job *job, char *msg)
 {
-    gs_err_set(err, "%s", grokscope_train_error(t));
+    gs_cli_set(msg, "%s", grokscope_train_error(t));
     switch (code) {
     case GROKSCOPE_ERR_EXISTS: {
         /* the library refuses; the command line knows the flag that allows it */
-        const size_t n = strlen(err->msg);
-        snprintf(err->msg + n, sizeof err->msg - n, " (use --force to overwrite)");
+        const size_t n = strlen(msg);
+        snprintf(msg + n, GS_CLI_MSG - n, " (use --force to overwrite)");
         return GS_EXIT_USAGE;
     }
     case GROKSCOPE_STOPPED:
-        gs_err_set(err, "%s: interrupted at epoch %ld (checkpoint written); continue with: grokscope train --resume %s",
+        gs_cli_set(msg, "%s: interrupted at epoch %ld (checkpoint written); continue with: grokscope train --resume %s",
                    job->out, grokscope_train_epoch(t), job->out);
         return GS_EXIT_INTERRUPTED;
     case GROKSCOPE_ERR_DIVERGED: return GS_EXIT_DIVERGED;
@@ -57,15 +57,11 @@ static int fail(grokscope_train *t, int code, const gs_train_job *job, gs_err *e
     }
 }
 
-int gs_train_run(const gs_train_job *job, gs_err *err)
+int gs_train_run(const gs_train_job *job, char *msg)
 {
     grokscope_train *t = grokscope_train_new();
-    grokscope_config *cfg = job->resume ? NULL : gsl_config_from(&job->cfg);
-    if (!t || (!job->resume && !cfg)) {
-        grokscope_train_free(t);
-        grokscope_config_free(cfg);
-        return gs_err_set(err, "out of memory"), GS_EXIT_USAGE;
-    }
+    if (!t)
+        return gs_cli_set(msg, "out of memory"), GS_EXIT_USAGE;
     train_view view = {0};
     int code = grokscope_train_set_threads(t, job->threads);
     if (code == GROKSCOPE_OK)
@@ -78,11 +74,10 @@ int gs_train_run(const gs_train_job *job, gs_err *err)
         code = grokscope_train_set_callback(t, on_epoch, &view);
     if (code == GROKSCOPE_OK)
         code = job->resume ? grokscope_train_resume(t, job->out, job->resume_epochs)
-                           : grokscope_train_create(t, job->out, cfg);
-    grokscope_config_free(cfg);
+                           : grokscope_train_create(t, job->out, job->cfg);
     int status = 0;
     if (code != GROKSCOPE_OK) {
-        status = fail(t, code, job, err);
+        status = fail(t, code, job, msg);
         grokscope_train_free(t);
         return status;
     }
@@ -107,7 +102,7 @@ int gs_train_run(const gs_train_job *job, gs_err *err)
     code = grokscope_train_run(t);
     gs_progress_end(&view.progress);
     if (code != GROKSCOPE_OK) {
-        status = fail(t, code, job, err);
+        status = fail(t, code, job, msg);
     } else if (grokscope_train_outcome(t) == GROKSCOPE_RUN_STOPPED_EARLY && !job->quiet) {
         double stop_loss = 0;
         grokscope_config_get_double(grokscope_train_config(t), "stop_test_loss", &stop_loss);
@@ -116,4 +111,10 @@ int gs_train_run(const gs_train_job *job, gs_err *err)
     }
     grokscope_train_free(t);
     return status;
+}
+
+void gs_train_job_free(gs_train_job *job)
+{
+    grokscope_config_free(job->cfg);
+    job->cfg = NULL;
 }

@@ -3,11 +3,10 @@
 #ifndef GS_TRAIN_RUN_H
 #define GS_TRAIN_RUN_H
 
-#include "config.h"
-#include "error.h"
+#include "grokscope.h"
 
 typedef struct {
-    gs_config cfg;          /* ignored when resuming (taken from the file) */
+    grokscope_config *cfg;  /* owned; ignored when resuming (taken from the file) */
     const char *out;        /* run file */
     int resume;             /* continue `out` from its last checkpoint */
     long resume_epochs;     /* new total epochs when resuming (0 = keep) */
@@ -21,7 +20,10 @@ typedef struct {
 #define GS_EXIT_NO_SPACE 4
 #define GS_EXIT_INTERRUPTED 130
 
-/* Returns an exit status; on failure err holds the one line to print. */
-int gs_train_run(const gs_train_job *job, gs_err *err);
+/* Returns an exit status; on failure msg (GS_CLI_MSG characters) holds the one line
+ * to print. */
+int gs_train_run(const gs_train_job *job, char *msg);
+/* Frees job->cfg (NULL is fine). */
+void gs_train_job_free(gs_train_job *job);
 
 #endif

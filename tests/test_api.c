@@ -83,6 +83,19 @@ static void test_config(void)
     CHECK(strstr(grokscope_config_error(c), "n_heads") != NULL);
     CHECK(grokscope_config_key_type("op") == 's' && grokscope_config_key_type("lr") == 'd' &&
           grokscope_config_key_type("p") == 'i' && grokscope_config_key_type("nope") == 0);
+    /* what differs between two configs: the first key, both values, "" for none */
+    char diff[128];
+    grokscope_config *a = grokscope_config_new(), *b = grokscope_config_copy(a);
+    CHECK(grokscope_config_diff(a, b, diff, sizeof diff) == GROKSCOPE_OK && diff[0] == '\0');
+    CHECK(grokscope_config_set(b, "lr", "0.01") == GROKSCOPE_OK);
+    CHECK(grokscope_config_diff(a, b, diff, sizeof diff) == GROKSCOPE_OK &&
+          strcmp(diff, "lr 0.001, not 0.01") == 0);
+    CHECK(grokscope_config_set(a, "op", "sub") == GROKSCOPE_OK);
+    CHECK(grokscope_config_diff(a, b, diff, sizeof diff) == GROKSCOPE_OK &&
+          strcmp(diff, "op sub, not add") == 0);
+    CHECK(grokscope_config_diff(a, b, diff, 4) == GROKSCOPE_ERR_INVALID);
+    grokscope_config_free(a);
+    grokscope_config_free(b);
     grokscope_config_free(other);
     grokscope_config_free(c);
 
