@@ -19,9 +19,11 @@ int gs_model_create(gs_model *m, const gs_dims *d, int max_batch, gs_path path, 
     m->n_params = gs_params_layout(d, m->info);
     m->max_batch = max_batch;
     if (d->kind == GS_MODEL_TRANSFORMER && d->n_layers > 1) {
-        /* several blocks: the reference path of model_deep.c (the fast path's tables
-         * are for one block) */
-        m->n_acts = gs_deep_acts_size(d, max_batch);
+        /* several blocks: model_deep.c's reference path, or model_deep_fast.c's path,
+         * which uses the same buffers and its own tables after them */
+        m->deep_fast = path == GS_PATH_FAST;
+        m->n_tab = m->deep_fast ? gs_deep_fast_tables_size(d, max_batch) : 0;
+        m->n_acts = gs_deep_acts_size(d, max_batch) + m->n_tab;
         m->params = calloc(2 * m->n_params, sizeof(float));
         m->acts = calloc(m->n_acts, sizeof(float));
         if (!m->params || !m->acts) {
@@ -30,6 +32,7 @@ int gs_model_create(gs_model *m, const gs_dims *d, int max_batch, gs_path path, 
         }
         m->grads = m->params + m->n_params;
         gs_deep_carve(m);
+        m->tab = m->deep_fast ? m->acts + (m->n_acts - m->n_tab) : NULL;
         return 0;
     }
     if (d->kind == GS_MODEL_MLP) {
@@ -252,7 +255,7 @@ gs_eval gs_model_forward(gs_model *m, const int32_t *idx, const int32_t *target,
     if (m->d.kind == GS_MODEL_MLP)
         return gs_mlp_forward(m, idx, target, n);
     if (m->d.n_layers > 1)
-        return gs_deep_forward(m, idx, target, n);
+        return m->deep_fast ? gs_deep_fast_forward(m, idx, target, n) : gs_deep_forward(m, idx, target, n);
     if (m->fast)
         return gs_model_fast_forward(m, idx, target, n);
     const gs_dims *d = &m->d;
@@ -344,7 +347,10 @@ void gs_model_backward(gs_model *m, const int32_t *idx, const int32_t *target, i
         return;
     }
     if (m->d.n_layers > 1) {
-        gs_deep_backward(m, idx, target, n);
+        if (m->deep_fast)
+            gs_deep_fast_backward(m, idx, target, n);
+        else
+            gs_deep_backward(m, idx, target, n);
         return;
     }
     if (m->fast) {

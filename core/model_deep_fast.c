@@ -1,0 +1,707 @@
+/* The transformer of several blocks, fast path: the reference path's model
+ * (model_deep.c) with the work that cannot reach the loss left out and the work that
+ * depends on one token done once per token instead of once per input. Three facts of
+ * the algebra, all exact:
+ *
+ *  1. The logits read the last position (2, the "=" token) only, so the last block
+ *     needs keys and values at every position but its query, attention, W_O and MLP at
+ *     position 2 only.
+ *  2. Position 0 attends to itself alone (causal), so its attention weight is 1 and
+ *     its residual stream through every block is a function of token a: a table over
+ *     the p tokens (the "chain"), computed once per forward. Its gradient is the sum,
+ *     per token, of the gradients of the inputs that start with that token.
+ *  3. The first block's input is the token embedding plus the position embedding, so
+ *     its queries, keys and values are tables over (token, position): 2p + 1 rows,
+ *     a at position 0, b at position 1, "=" at position 2.
+ *
+ * What remains per input is positions 1 and 2 of every block but the last (attention
+ * over three keys, W_O, the MLP; from the second block on also the projections), the
+ * last block's keys and values at positions 1 and 2, and its position 2.
+ *
+ * Per-input activations use the reference path's buffers (gs_deep_carve) in a
+ * position-major order: row (t, i) of a batch of n inputs is t*n + i, so the rows of
+ * one position, or of positions 1 and 2, are one contiguous matrix. Row 0 of q, k, v
+ * holds copies of the chain's keys and values, so attention reads three rows as in the
+ * reference path. Both passes run on the pool in blocks whose size depends on n (or
+ * p) only; sums over inputs are split by output or gathered per token in input order,
+ * so the bits do not depend on the thread count. */
+#include "model.h"
+#include "model_fast.h"
+#include "pool.h"
+
+#include <assert.h>
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#define P(m, id) ((m)->params + (m)->info[id].offset)
+#define G(m, id) ((m)->grads + (m)->info[id].offset)
+#define WB(m, id, l) P(m, gs_tf_block(id, l))
+#define GB(m, id, l) G(m, gs_tf_block(id, l))
+
+enum { TAB_BLOCK = 16, COL_BLOCK = 32 };
+
+/* The tables, carved from m->tab. Row r of a [T, D] table (T = 2p + 1) is token r at
+ * position 0 (r < p), token r - p at position 1 (r < 2p), or "=" at position 2; from
+ * the second block on only the p rows of position 0 are used. */
+typedef struct {
+    float *x[GS_MAX_LAYERS];    /* [T, D] block input */
+    float *k[GS_MAX_LAYERS], *v[GS_MAX_LAYERS]; /* [T, D] */
+    float *q;                   /* [T, D] first block's queries */
+    float *mid[GS_MAX_LAYERS];  /* [p, D] chain: after attention (z = v) */
+    float *pre[GS_MAX_LAYERS], *post[GS_MAX_LAYERS]; /* [p, M] chain MLP */
+    /* backward: gradients of q, k, v, of the residual after attention (dres), of the
+     * block input (g), of the chain's MLP post-activation */
+    float *dq, *dk[GS_MAX_LAYERS], *dv[GS_MAX_LAYERS], *dres[GS_MAX_LAYERS], *g[GS_MAX_LAYERS];
+    float *dpost[GS_MAX_LAYERS];
+    int *by_a, *by_b, *start_a, *start_b; /* inputs grouped by token (backward) */
+} deep_tab;
+
+size_t gs_deep_fast_tables_size(const gs_dims *d, int max_batch)
+{
+    const size_t p = (size_t)d->p, T = 2 * p + 1, D = (size_t)d->d_model, M = (size_t)d->d_mlp,
+                 L = (size_t)d->n_layers;
+    /* the int arrays are carved from the same floats (sizeof(int) == sizeof(float)) */
+    return L * (7 * T * D + p * D + 3 * p * M) + 2 * T * D + 2 * (size_t)max_batch + 2 * (p + 1);
+}
+
+static void tab_views(const gs_model *m, deep_tab *t)
+{
+    static_assert(sizeof(int) == sizeof(float), "ints carved from floats");
+    const gs_dims *d = &m->d;
+    const size_t p = (size_t)d->p, T = 2 * p + 1, D = (size_t)d->d_model, M = (size_t)d->d_mlp;
+    float *at = m->tab;
+#define TAKE(ptr, n) ((ptr) = at, at += (n))
+    for (int l = 0; l < d->n_layers; l++) {
+        TAKE(t->x[l], T * D);
+        TAKE(t->k[l], T * D);
+        TAKE(t->v[l], T * D);
+        TAKE(t->dk[l], T * D);
+        TAKE(t->dv[l], T * D);
+        TAKE(t->dres[l], T * D);
+        TAKE(t->g[l], T * D);
+        TAKE(t->mid[l], p * D);
+        TAKE(t->pre[l], p * M);
+        TAKE(t->post[l], p * M);
+        TAKE(t->dpost[l], p * M);
+    }
+    TAKE(t->q, T * D);
+    TAKE(t->dq, T * D);
+    t->by_a = (int *)at;
+    t->by_b = t->by_a + m->max_batch;
+    t->start_a = t->by_b + m->max_batch;
+    t->start_b = t->start_a + p + 1;
+    at += 2 * (size_t)m->max_batch + 2 * (p + 1);
+#undef TAKE
+    assert((size_t)(at - m->tab) == m->n_tab);
+}
+
+typedef struct {
+    gs_model *m;
+    deep_tab t;
+    const int32_t *idx, *target;
+    int n, block;
+    int l, qlo;     /* backward: the block, its first query position */
+} deep_ctx;
+
+static inline size_t row(int n, int t, int i) { return (size_t)t * n + i; }
+static inline int imin(int a, int b) { return a < b ? a : b; }
+
+/* The first query position of block l: 2 in the last block (fact 1), else 1 (position
+ * 0 is the chain's). */
+static inline int first_query(const gs_dims *d, int l) { return l == d->n_layers - 1 ? 2 : 1; }
+
+/* mid = x + sum_h z_h W_O[h], then the MLP: out = mid + b_out + relu(mid W_in + b_in) W_out,
+ * for rows contiguous rows (row stride D, or M for pre and post) */
+static void block_out(const gs_model *m, int l, const float *x, const float *z, float *mid,
+                      float *pre, float *post, float *out, int rows)
+{
+    const gs_dims *d = &m->d;
+    const int D = d->d_model, H = d->n_heads, E = d->d_head, M = d->d_mlp;
+    memcpy(mid, x, (size_t)rows * D * sizeof(float));
+    for (int h = 0; h < H; h++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, D, E, 1.0f, z + h * E, D,
+                    WB(m, GS_W_O, l) + (size_t)h * E * D, D, 1.0f, mid, D);
+    const float *b_in = WB(m, GS_B_IN, l), *b_out = WB(m, GS_B_OUT, l);
+    for (int r = 0; r < rows; r++)
+        memcpy(pre + (size_t)r * M, b_in, (size_t)M * sizeof(float));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, M, D, 1.0f, mid, D,
+                WB(m, GS_W_IN, l), M, 1.0f, pre, M);
+    for (size_t j = 0; j < (size_t)rows * M; j++)
+        post[j] = pre[j] > 0.0f ? pre[j] : 0.0f;
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < D; c++)
+            out[(size_t)r * D + c] = mid[(size_t)r * D + c] + b_out[c];
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, D, M, 1.0f, post, M,
+                WB(m, GS_W_OUT, l), D, 1.0f, out, D);
+}
+
+/* ---- forward ---- */
+
+/* table rows [lo, hi): the embedding, the first block's q, k, v, and the chain (rows
+ * below p) through every block, with its keys and values */
+static void tab_forward_rows(void *arg, int lo, int hi, int thread)
+{
+    (void)thread;
+    const deep_ctx *c = arg;
+    const gs_model *m = c->m;
+    const deep_tab *t = &c->t;
+    const gs_dims *d = &m->d;
+    const int p = d->p, D = d->d_model, M = d->d_mlp, L = d->n_layers;
+    const float *W_E = P(m, GS_W_E), *W_pos = P(m, GS_W_POS);
+    for (int r = lo; r < hi; r++) {
+        const int pos = r < p ? 0 : r < 2 * p ? 1 : 2, tok = pos == 2 ? p : r - pos * p;
+        for (int col = 0; col < D; col++)
+            t->x[0][(size_t)r * D + col] = W_E[(size_t)tok * D + col] + W_pos[pos * D + col];
+    }
+    gs_heads_project(t->q + (size_t)lo * D, t->x[0] + (size_t)lo * D, WB(m, GS_W_Q, 0), hi - lo, d);
+    const int chain_hi = imin(hi, p);
+    for (int l = 0; l < L; l++) {
+        const int end = l == 0 ? hi : chain_hi;
+        if (end <= lo)
+            break;
+        const size_t o = (size_t)lo * D;
+        gs_heads_project(t->k[l] + o, t->x[l] + o, WB(m, GS_W_K, l), end - lo, d);
+        gs_heads_project(t->v[l] + o, t->x[l] + o, WB(m, GS_W_V, l), end - lo, d);
+        if (l == L - 1 || chain_hi <= lo)
+            break;
+        /* position 0's attention weight on itself is 1: z = v */
+        block_out(m, l, t->x[l] + o, t->v[l] + o, t->mid[l] + o, t->pre[l] + (size_t)lo * M,
+                  t->post[l] + (size_t)lo * M, t->x[l + 1] + o, chain_hi - lo);
+    }
+}
+
+/* causal attention of inputs [lo, hi) for query positions qlo..2, as
+ * gs_attention_forward computes it, on position-major rows */
+static void attn_forward(float *z, float *att, const float *q, const float *k, const float *v,
+                         int n, int lo, int hi, int qlo, const gs_dims *d)
+{
+    const int D = d->d_model, H = d->n_heads, E = d->d_head;
+    const float scale = 1.0f / sqrtf((float)E);
+    for (int i = lo; i < hi; i++)
+        for (int h = 0; h < H; h++) {
+            float *a = att + ((size_t)i * H + h) * 9;
+            for (int s = qlo; s < 3; s++) {
+                const float *qs = q + row(n, s, i) * D + h * E;
+                float mx = -INFINITY;
+                for (int t = 0; t <= s; t++) {
+                    const float *kt = k + row(n, t, i) * D + h * E;
+                    float sc = 0.0f;
+                    for (int e = 0; e < E; e++)
+                        sc += qs[e] * kt[e];
+                    sc *= scale;
+                    mx = sc > mx ? sc : mx;
+                    a[s * 3 + t] = sc;
+                }
+                float sum = 0.0f;
+                for (int t = 0; t <= s; t++) {
+                    a[s * 3 + t] = expf(a[s * 3 + t] - mx);
+                    sum += a[s * 3 + t];
+                }
+                float *zs = z + row(n, s, i) * D + h * E;
+                for (int e = 0; e < E; e++)
+                    zs[e] = 0.0f;
+                for (int t = 0; t <= s; t++) {
+                    a[s * 3 + t] /= sum;
+                    const float *vt = v + row(n, t, i) * D + h * E;
+                    for (int e = 0; e < E; e++)
+                        zs[e] += a[s * 3 + t] * vt[e];
+                }
+            }
+        }
+}
+
+/* inputs [lo, hi) through every block, their logits and losses */
+static void forward_rows(void *arg, int lo, int hi, int thread)
+{
+    (void)thread;
+    const deep_ctx *c = arg;
+    gs_model *m = c->m;
+    const deep_tab *t = &c->t;
+    const gs_dims *d = &m->d;
+    const int p = d->p, D = d->d_model, M = d->d_mlp, V = d->n_out, L = d->n_layers, n = c->n;
+    const int cnt = hi - lo;
+    const size_t rowD = (size_t)D * sizeof(float);
+    for (int l = 0; l < L; l++) {
+        const int qlo = first_query(d, l);
+        float *x = m->blk_x[l], *q = m->blk_q[l], *k = m->blk_k[l], *v = m->blk_v[l];
+        for (int i = lo; i < hi; i++) {
+            const int a = c->idx[i] / p;
+            memcpy(k + row(n, 0, i) * D, t->k[l] + (size_t)a * D, rowD);
+            memcpy(v + row(n, 0, i) * D, t->v[l] + (size_t)a * D, rowD);
+        }
+        if (l == 0) {
+            for (int i = lo; i < hi; i++)
+                for (int s = 1; s < 3; s++) {
+                    const size_t r = s == 1 ? (size_t)(p + c->idx[i] % p) : (size_t)2 * p;
+                    memcpy(x + row(n, s, i) * D, t->x[0] + r * D, rowD);
+                    memcpy(k + row(n, s, i) * D, t->k[0] + r * D, rowD);
+                    memcpy(v + row(n, s, i) * D, t->v[0] + r * D, rowD);
+                    if (s >= qlo)
+                        memcpy(q + row(n, s, i) * D, t->q + r * D, rowD);
+                }
+        } else {
+            for (int s = 1; s < 3; s++) {
+                const size_t o = row(n, s, lo) * D;
+                gs_heads_project(k + o, x + o, WB(m, GS_W_K, l), cnt, d);
+                gs_heads_project(v + o, x + o, WB(m, GS_W_V, l), cnt, d);
+                if (s >= qlo)
+                    gs_heads_project(q + o, x + o, WB(m, GS_W_Q, l), cnt, d);
+            }
+        }
+        attn_forward(m->blk_z[l], m->blk_att[l], q, k, v, n, lo, hi, qlo, d);
+        for (int s = qlo; s < 3; s++) {
+            const size_t o = row(n, s, lo);
+            block_out(m, l, x + o * D, m->blk_z[l] + o * D, m->blk_mid[l] + o * D,
+                      m->blk_pre[l] + o * M, m->blk_post[l] + o * M, m->blk_x[l + 1] + o * D, cnt);
+        }
+    }
+    float *logits = m->logits + (size_t)lo * V;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cnt, V, D, 1.0f,
+                m->blk_x[L] + row(n, 2, lo) * D, D, P(m, gs_tf_unembed(d)), V, 0.0f, logits, V);
+    memcpy(m->post + (size_t)lo * M, m->blk_post[L - 1] + row(n, 2, lo) * M,
+           (size_t)cnt * M * sizeof(float));
+    gs_eval ev = {.n = cnt};
+    for (int i = 0; i < cnt; i++) {
+        int flags;
+        ev.loss_sum += gs_loss_row_ref(&m->loss, logits + (size_t)i * V, V, c->target[lo + i], &flags);
+        ev.n_correct += flags & GS_ROW_CORRECT;
+        ev.n_collapsed += (flags & GS_ROW_COLLAPSED) != 0;
+    }
+    m->mlp_parts[lo / c->block] = ev;
+}
+
+gs_eval gs_deep_fast_forward(gs_model *m, const int32_t *idx, const int32_t *target, int n)
+{
+    assert(n >= 1 && n <= m->max_batch && m->deep_fast && m->d.n_ctx == 3);
+    deep_ctx c = {.m = m, .idx = idx, .target = target, .n = n, .block = gs_deep_row_block(n)};
+    tab_views(m, &c.t);
+    gs_jobs js = {.pool = m->pool, .ctx = &c};
+    gs_jobs_add_blocks(&js, tab_forward_rows, 2 * m->d.p + 1, TAB_BLOCK);
+    gs_jobs_run(&js);
+    gs_jobs_add_blocks(&js, forward_rows, n, c.block);
+    gs_jobs_run(&js);
+    gs_eval ev = {0};
+    for (int b = 0; b * c.block < n; b++)
+        gs_eval_add(&ev, &m->mlp_parts[b]);
+    return ev;
+}
+
+/* ---- backward ---- */
+
+/* the attention's backward of inputs [lo, hi) for query positions qlo..2 (dz read
+ * there only): dq at those positions, dk and dv at all three, overwritten */
+static void attn_backward(float *dq, float *dk, float *dv, const float *dz, const float *att,
+                          const float *q, const float *k, const float *v, int n, int lo, int hi,
+                          int qlo, const gs_dims *d)
+{
+    const int D = d->d_model, H = d->n_heads, E = d->d_head;
+    const float scale = 1.0f / sqrtf((float)E);
+    for (int i = lo; i < hi; i++) {
+        for (int t = 0; t < 3; t++) {
+            memset(dk + row(n, t, i) * D, 0, (size_t)D * sizeof(float));
+            memset(dv + row(n, t, i) * D, 0, (size_t)D * sizeof(float));
+            if (t >= qlo)
+                memset(dq + row(n, t, i) * D, 0, (size_t)D * sizeof(float));
+        }
+        for (int h = 0; h < H; h++) {
+            const float *a = att + ((size_t)i * H + h) * 9;
+            for (int s = qlo; s < 3; s++) {
+                const size_t rs = row(n, s, i) * D + h * E;
+                float datt[3], dot = 0.0f;
+                for (int t = 0; t <= s; t++) {
+                    const size_t rt = row(n, t, i) * D + h * E;
+                    float g = 0.0f;
+                    for (int e = 0; e < E; e++) {
+                        g += dz[rs + e] * v[rt + e];
+                        dv[rt + e] += a[s * 3 + t] * dz[rs + e];
+                    }
+                    datt[t] = g;
+                    dot += a[s * 3 + t] * g;
+                }
+                for (int t = 0; t <= s; t++) {
+                    const size_t rt = row(n, t, i) * D + h * E;
+                    const float ds = a[s * 3 + t] * (datt[t] - dot) * scale;
+                    for (int e = 0; e < E; e++) {
+                        dq[rs + e] += ds * k[rt + e];
+                        dk[rt + e] += ds * q[rs + e];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* g[c] = sum over rows of x [rows, cols], columns [lo, hi) (accumulates) */
+static void col_sums(float *g, const float *x, int rows, int cols, int lo, int hi)
+{
+    for (int r = 0; r < rows; r++)
+        for (int c = lo; c < hi; c++)
+            g[c] += x[(size_t)r * cols + c];
+}
+
+static void dlogits_rows(void *arg, int lo, int hi, int thread)
+{
+    (void)thread;
+    const deep_ctx *c = arg;
+    gs_model *m = c->m;
+    const int V = m->d.n_out;
+    for (int i = lo; i < hi; i++)
+        gs_loss_grad_ref(&m->loss, m->logits + (size_t)i * V, V, c->target[i],
+                         m->dlogits + (size_t)i * V, c->n);
+}
+
+/* the last block's output at position 2: dX = dlogits W_U^T */
+static void dx_head_rows(void *arg, int lo, int hi, int thread)
+{
+    (void)thread;
+    const deep_ctx *c = arg;
+    gs_model *m = c->m;
+    const int D = m->d.d_model, V = m->d.n_out;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, hi - lo, D, V, 1.0f, m->dlogits + (size_t)lo * V,
+                V, P(m, gs_tf_unembed(&m->d)), V, 0.0f, m->dx0 + row(c->n, 2, lo) * D, D);
+}
+
+static void b_out_cols(void *arg, int lo, int hi, int thread)
+{
+    (void)thread;
+    const deep_ctx *c = arg;
+    const int D = c->m->d.d_model;
+    col_sums(GB(c->m, GS_B_OUT, c->l), c->m->dx0 + row(c->n, c->qlo, 0) * D, (3 - c->qlo) * c->n, D, lo, hi);
+}
+
+static void b_in_cols(void *arg, int lo, int hi, int thread)
+{
+    (void)thread;
+    const deep_ctx *c = arg;
+    const int M = c->m->d.d_mlp;
+    col_sums(GB(c->m, GS_B_IN, c->l), c->m->dpost + row(c->n, c->qlo, 0) * M, (3 - c->qlo) * c->n, M, lo, hi);
+}
+
+/* dpost = dX W_out^T through the ReLU, inputs [lo, hi), query positions */
+static void dpost_rows(void *arg, int lo, int hi, int thread)
+{
+    (void)thread;
+    const deep_ctx *c = arg;
+    gs_model *m = c->m;
+    const int D = m->d.d_model, M = m->d.d_mlp;
+    for (int s = c->qlo; s < 3; s++) {
+        const size_t o = row(c->n, s, lo);
+        float *dpost = m->dpost + o * M;
+        const float *pre = m->blk_pre[c->l] + o * M;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, hi - lo, M, D, 1.0f, m->dx0 + o * D, D,
+                    WB(m, GS_W_OUT, c->l), D, 0.0f, dpost, M);
+        for (size_t j = 0; j < (size_t)(hi - lo) * M; j++)
+            if (pre[j] <= 0.0f)
+                dpost[j] = 0.0f;
+    }
+}
+
+/* dmid = dX + dpost W_in^T, inputs [lo, hi), query positions */
+static void dmid_rows(void *arg, int lo, int hi, int thread)
+{
+    (void)thread;
+    const deep_ctx *c = arg;
+    gs_model *m = c->m;
+    const int D = m->d.d_model, M = m->d.d_mlp;
+    for (int s = c->qlo; s < 3; s++) {
+        const size_t o = row(c->n, s, lo);
+        memcpy(m->dx1 + o * D, m->dx0 + o * D, (size_t)(hi - lo) * D * sizeof(float));
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, hi - lo, D, M, 1.0f, m->dpost + o * M, M,
+                    WB(m, GS_W_IN, c->l), M, 1.0f, m->dx1 + o * D, D);
+    }
+}
+
+/* inputs [lo, hi): dz = dmid W_O^T, the attention's backward, and (from the second
+ * block on) the gradient at the block's input at positions 1 and 2,
+ * dX = dmid + dq W_Q^T + dk W_K^T + dv W_V^T */
+static void attn_rows(void *arg, int lo, int hi, int thread)
+{
+    (void)thread;
+    const deep_ctx *c = arg;
+    gs_model *m = c->m;
+    const gs_dims *d = &m->d;
+    const int D = d->d_model, H = d->n_heads, E = d->d_head, l = c->l, n = c->n, cnt = hi - lo;
+    const float *W_O = WB(m, GS_W_O, l);
+    for (int s = c->qlo; s < 3; s++) {
+        const size_t o = row(n, s, lo) * D;
+        for (int h = 0; h < H; h++)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cnt, E, D, 1.0f, m->dx1 + o, D,
+                        W_O + (size_t)h * E * D, D, 0.0f, m->dz + o + h * E, D);
+    }
+    attn_backward(m->dq, m->dk, m->dv, m->dz, m->blk_att[l], m->blk_q[l], m->blk_k[l], m->blk_v[l],
+                  n, lo, hi, c->qlo, d);
+    if (l == 0)
+        return; /* the first block's gradients go to its tables */
+    const int ids[3] = {GS_W_Q, GS_W_K, GS_W_V};
+    const float *douts[3] = {m->dq, m->dk, m->dv};
+    for (int s = 1; s < 3; s++) {
+        const size_t o = row(n, s, lo) * D;
+        if (s >= c->qlo)
+            memcpy(m->dx0 + o, m->dx1 + o, (size_t)cnt * D * sizeof(float));
+        else
+            memset(m->dx0 + o, 0, (size_t)cnt * D * sizeof(float));
+        for (int w = s >= c->qlo ? 0 : 1; w < 3; w++)
+            for (int h = 0; h < H; h++)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cnt, D, E, 1.0f, douts[w] + o + h * E, D,
+                            WB(m, ids[w], l) + (size_t)h * D * E, E, 1.0f, m->dx0 + o, D);
+    }
+}
+
+/* dst[r] = sum of src rows (position pos) of the inputs listed for token r, in input
+ * order, for tokens [lo, hi) */
+static void gather_tokens(float *dst, const float *src, int pos, const int *start, const int *by,
+                          int n, int D, int lo, int hi)
+{
+    for (int tok = lo; tok < hi; tok++) {
+        float *out = dst + (size_t)tok * D;
+        memset(out, 0, (size_t)D * sizeof(float));
+        for (int j = start[tok]; j < start[tok + 1]; j++) {
+            const float *x = src + row(n, pos, by[j]) * D;
+            for (int col = 0; col < D; col++)
+                out[col] += x[col];
+        }
+    }
+}
+
+/* the chain's keys and values of block l: position 0's dk, dv summed per token a; in
+ * the first block also position 0's (zero) query gradient */
+static void tokens_a(void *arg, int lo, int hi, int thread)
+{
+    (void)thread;
+    const deep_ctx *c = arg;
+    const deep_tab *t = &c->t;
+    const int D = c->m->d.d_model;
+    gather_tokens(t->dk[c->l], c->m->dk, 0, t->start_a, t->by_a, c->n, D, lo, hi);
+    gather_tokens(t->dv[c->l], c->m->dv, 0, t->start_a, t->by_a, c->n, D, lo, hi);
+    if (c->l == 0)
+        memset(t->dq + (size_t)lo * D, 0, (size_t)(hi - lo) * D * sizeof(float));
+}
+
+/* the first block's position-1 rows: dq, dk, dv and the residual's dmid per token b */
+static void tokens_b(void *arg, int lo, int hi, int thread)
+{
+    (void)thread;
+    const deep_ctx *c = arg;
+    const deep_tab *t = &c->t;
+    gs_model *m = c->m;
+    const int D = m->d.d_model, p = m->d.p;
+    const size_t o = (size_t)p * D;
+    gather_tokens(t->dq + o, m->dq, 1, t->start_b, t->by_b, c->n, D, lo, hi);
+    gather_tokens(t->dk[0] + o, m->dk, 1, t->start_b, t->by_b, c->n, D, lo, hi);
+    gather_tokens(t->dv[0] + o, m->dv, 1, t->start_b, t->by_b, c->n, D, lo, hi);
+    gather_tokens(t->dres[0] + o, m->dx1, 1, t->start_b, t->by_b, c->n, D, lo, hi);
+}
+
+/* the first block's "=" row: position 2's dq, dk, dv, dmid summed over every input */
+static void equals_cols(void *arg, int lo, int hi, int thread)
+{
+    (void)thread;
+    const deep_ctx *c = arg;
+    const deep_tab *t = &c->t;
+    gs_model *m = c->m;
+    const int D = m->d.d_model, n = c->n;
+    const size_t o = (size_t)2 * m->d.p * D, src = row(n, 2, 0) * D;
+    float *dst[4] = {t->dq + o, t->dk[0] + o, t->dv[0] + o, t->dres[0] + o};
+    const float *from[4] = {m->dq + src, m->dk + src, m->dv + src, m->dx1 + src};
+    for (int w = 0; w < 4; w++) {
+        memset(dst[w] + lo, 0, (size_t)(hi - lo) * sizeof(float));
+        col_sums(dst[w], from[w], n, D, lo, hi);
+    }
+}
+
+/* dx[rows] += dout W^T per head, W [H, D, E] */
+static void heads_dx(float *dx, const float *dout, const float *W, int rows, const gs_dims *d)
+{
+    const int D = d->d_model, E = d->d_head;
+    for (int h = 0; h < d->n_heads; h++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, D, E, 1.0f, dout + h * E, D,
+                    W + (size_t)h * D * E, E, 1.0f, dx, D);
+}
+
+/* table rows [lo, hi), top block down: the chain's backward (its MLP, W_O, and the
+ * value it attends to) and the gradient g[l] at every block's input row */
+static void tab_backward_rows(void *arg, int lo, int hi, int thread)
+{
+    (void)thread;
+    const deep_ctx *c = arg;
+    const gs_model *m = c->m;
+    const deep_tab *t = &c->t;
+    const gs_dims *d = &m->d;
+    const int p = d->p, D = d->d_model, H = d->n_heads, E = d->d_head, M = d->d_mlp, L = d->n_layers;
+    const int chain_hi = imin(hi, p);
+    for (int l = L - 1; l >= 0; l--) {
+        const int end = l == 0 ? hi : chain_hi;
+        if (end <= lo)
+            continue;
+        const size_t o = (size_t)lo * D, oM = (size_t)lo * M;
+        if (chain_hi > lo) {
+            const int rows = chain_hi - lo;
+            float *dres = t->dres[l] + o;
+            if (l == L - 1) {
+                memset(dres, 0, (size_t)rows * D * sizeof(float));
+            } else {
+                const float *gout = t->g[l + 1] + o, *pre = t->pre[l] + oM;
+                float *dpost = t->dpost[l] + oM;
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, M, D, 1.0f, gout, D,
+                            WB(m, GS_W_OUT, l), D, 0.0f, dpost, M);
+                for (size_t j = 0; j < (size_t)rows * M; j++)
+                    if (pre[j] <= 0.0f)
+                        dpost[j] = 0.0f;
+                memcpy(dres, gout, (size_t)rows * D * sizeof(float));
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, D, M, 1.0f, dpost, M,
+                            WB(m, GS_W_IN, l), M, 1.0f, dres, D);
+                /* z = v: the value gets dz = dres W_O^T on top of the inputs' share */
+                for (int h = 0; h < H; h++)
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, E, D, 1.0f, dres, D,
+                                WB(m, GS_W_O, l) + (size_t)h * E * D, D, 1.0f, t->dv[l] + o + h * E, D);
+            }
+        }
+        const int rows = end - lo;
+        float *g = t->g[l] + o;
+        memcpy(g, t->dres[l] + o, (size_t)rows * D * sizeof(float));
+        heads_dx(g, t->dk[l] + o, WB(m, GS_W_K, l), rows, d);
+        heads_dx(g, t->dv[l] + o, WB(m, GS_W_V, l), rows, d);
+        if (l == 0)
+            heads_dx(g, t->dq + o, WB(m, GS_W_Q, 0), rows, d);
+    }
+}
+
+/* the tables' embedding rows: W_E and W_pos get every row's g[0] (one job: token
+ * rows of positions 0 and 1 share W_E rows) */
+static void tab_embed(void *arg, int unused0, int unused1, int thread)
+{
+    (void)unused0, (void)unused1, (void)thread;
+    const deep_ctx *c = arg;
+    gs_model *m = c->m;
+    const int p = m->d.p, D = m->d.d_model;
+    float *gW_E = G(m, GS_W_E), *gW_pos = G(m, GS_W_POS);
+    for (int r = 0; r < 2 * p + 1; r++) {
+        const int pos = r < p ? 0 : r < 2 * p ? 1 : 2, tok = pos == 2 ? p : r - pos * p;
+        const float *g = c->t.g[0] + (size_t)r * D;
+        for (int col = 0; col < D; col++) {
+            gW_E[(size_t)tok * D + col] += g[col];
+            gW_pos[pos * D + col] += g[col];
+        }
+    }
+}
+
+static void tab_b_out_cols(void *arg, int lo, int hi, int thread)
+{
+    (void)thread;
+    const deep_ctx *c = arg;
+    col_sums(GB(c->m, GS_B_OUT, c->l), c->t.g[c->l + 1], c->m->d.p, c->m->d.d_model, lo, hi);
+}
+
+static void tab_b_in_cols(void *arg, int lo, int hi, int thread)
+{
+    (void)thread;
+    const deep_ctx *c = arg;
+    col_sums(GB(c->m, GS_B_IN, c->l), c->t.dpost[c->l], c->m->d.p, c->m->d.d_mlp, lo, hi);
+}
+
+/* gW[h] += x^T dout_h over rows rows, per head, W [H, D, E] */
+static void add_heads_grad(gs_jobs *js, float *gW, const float *x, const float *dout, int rows,
+                           const gs_dims *d)
+{
+    const int D = d->d_model, E = d->d_head;
+    for (int h = 0; h < d->n_heads; h++)
+        gs_jobs_add_gemm(js, CblasTrans, CblasNoTrans, D, E, rows, x, D, dout + h * E, D, 1.0f,
+                         gW + (size_t)h * D * E, E, COL_BLOCK);
+}
+
+/* the tables' weight gradients, block l: the chain's MLP and W_O (rows below p), the
+ * projections (every row of the first block, the chain's after) */
+static void tab_weight_grads(gs_jobs *js, deep_ctx *c)
+{
+    gs_model *m = c->m;
+    const deep_tab *t = &c->t;
+    const gs_dims *d = &m->d;
+    const int p = d->p, D = d->d_model, E = d->d_head, M = d->d_mlp, l = c->l;
+    const int rows = l == 0 ? 2 * p + 1 : p;
+    if (l < d->n_layers - 1) {
+        gs_jobs_add_blocks(js, tab_b_out_cols, D, COL_BLOCK);
+        gs_jobs_add_gemm(js, CblasTrans, CblasNoTrans, M, D, p, t->post[l], M, t->g[l + 1], D, 1.0f,
+                         GB(m, GS_W_OUT, l), D, COL_BLOCK);
+        gs_jobs_add_blocks(js, tab_b_in_cols, M, COL_BLOCK);
+        gs_jobs_add_gemm(js, CblasTrans, CblasNoTrans, D, M, p, t->mid[l], D, t->dpost[l], M, 1.0f,
+                         GB(m, GS_W_IN, l), M, COL_BLOCK);
+        for (int h = 0; h < d->n_heads; h++)
+            gs_jobs_add_gemm(js, CblasTrans, CblasNoTrans, E, D, p, t->v[l] + h * E, D, t->dres[l], D,
+                             1.0f, GB(m, GS_W_O, l) + (size_t)h * E * D, D, COL_BLOCK);
+    }
+    add_heads_grad(js, GB(m, GS_W_K, l), t->x[l], t->dk[l], rows, d);
+    add_heads_grad(js, GB(m, GS_W_V, l), t->x[l], t->dv[l], rows, d);
+    if (l == 0)
+        add_heads_grad(js, GB(m, GS_W_Q, 0), t->x[0], t->dq, rows, d);
+}
+
+void gs_deep_fast_backward(gs_model *m, const int32_t *idx, const int32_t *target, int n)
+{
+    assert(n >= 1 && n <= m->max_batch && m->deep_fast);
+    const gs_dims *d = &m->d;
+    const int p = d->p, D = d->d_model, H = d->n_heads, E = d->d_head, M = d->d_mlp, V = d->n_out,
+              L = d->n_layers;
+    deep_ctx c = {.m = m, .idx = idx, .target = target, .n = n, .block = gs_deep_row_block(n)};
+    deep_tab *t = &c.t;
+    tab_views(m, t);
+    gs_fast_tables groups = {.by_a = t->by_a, .by_b = t->by_b, .start_a = t->start_a, .start_b = t->start_b};
+    gs_fast_group_by_token(&groups, idx, n, p);
+    gs_jobs js = {.pool = m->pool, .ctx = &c};
+    /* the unembedding reads position 2 of the last block's output */
+    gs_jobs_add_blocks(&js, dlogits_rows, n, c.block);
+    gs_jobs_run(&js);
+    gs_jobs_add_gemm(&js, CblasTrans, CblasNoTrans, D, V, n, m->blk_x[L] + row(n, 2, 0) * D, D,
+                     m->dlogits, V, 1.0f, G(m, gs_tf_unembed(d)), V, COL_BLOCK);
+    gs_jobs_add_blocks(&js, dx_head_rows, n, c.block);
+    gs_jobs_run(&js);
+    const int token_block = (p + 15) / 16;
+    for (int l = L - 1; l >= 0; l--) {
+        c.l = l;
+        c.qlo = first_query(d, l);
+        const size_t r0 = row(n, c.qlo, 0);
+        const int nq = (3 - c.qlo) * n;
+        /* out = mid + post W_out + b_out, at the query positions */
+        gs_jobs_add_blocks(&js, b_out_cols, D, COL_BLOCK);
+        gs_jobs_add_gemm(&js, CblasTrans, CblasNoTrans, M, D, nq, m->blk_post[l] + r0 * M, M,
+                         m->dx0 + r0 * D, D, 1.0f, GB(m, GS_W_OUT, l), D, COL_BLOCK);
+        gs_jobs_add_blocks(&js, dpost_rows, n, c.block);
+        gs_jobs_run(&js);
+        /* post = relu(mid W_in + b_in) */
+        gs_jobs_add_blocks(&js, b_in_cols, M, COL_BLOCK);
+        gs_jobs_add_gemm(&js, CblasTrans, CblasNoTrans, D, M, nq, m->blk_mid[l] + r0 * D, D,
+                         m->dpost + r0 * M, M, 1.0f, GB(m, GS_W_IN, l), M, COL_BLOCK);
+        gs_jobs_add_blocks(&js, dmid_rows, n, c.block);
+        gs_jobs_run(&js);
+        /* mid = x + sum_h z_h W_O[h]; the attention */
+        for (int h = 0; h < H; h++)
+            gs_jobs_add_gemm(&js, CblasTrans, CblasNoTrans, E, D, nq, m->blk_z[l] + r0 * D + h * E, D,
+                             m->dx1 + r0 * D, D, 1.0f, GB(m, GS_W_O, l) + (size_t)h * E * D, D,
+                             COL_BLOCK);
+        gs_jobs_add_blocks(&js, attn_rows, n, c.block);
+        gs_jobs_run(&js);
+        /* the projections: per input from the second block on, else into the tables;
+         * position 0's keys and values always into the chain's */
+        if (l > 0) {
+            const size_t r1 = row(n, 1, 0) * D;
+            add_heads_grad(&js, GB(m, GS_W_Q, l), m->blk_x[l] + r0 * D, m->dq + r0 * D, nq, d);
+            add_heads_grad(&js, GB(m, GS_W_K, l), m->blk_x[l] + r1, m->dk + r1, 2 * n, d);
+            add_heads_grad(&js, GB(m, GS_W_V, l), m->blk_x[l] + r1, m->dv + r1, 2 * n, d);
+        } else {
+            gs_jobs_add_blocks(&js, tokens_b, p, token_block);
+            gs_jobs_add_blocks(&js, equals_cols, D, COL_BLOCK);
+        }
+        gs_jobs_add_blocks(&js, tokens_a, p, token_block);
+        gs_jobs_run(&js);
+    }
+    /* the tables: every row's gradient, then the weights' sums over rows */
+    gs_jobs_add_blocks(&js, tab_backward_rows, 2 * p + 1, TAB_BLOCK);
+    gs_jobs_run(&js);
+    for (int l = L - 1; l >= 0; l--) {
+        c.l = l;
+        tab_weight_grads(&js, &c);
+        gs_jobs_run(&js); /* c.l is read by the column sums */
+    }
+    gs_jobs_add(&js, tab_embed, 0, 0);
+    gs_jobs_run(&js);
+}
