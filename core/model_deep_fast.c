@@ -26,6 +26,7 @@
  * p) only; sums over inputs are split by output or gathered per token in input order,
  * so the bits do not depend on the thread count. */
 #include "model.h"
+#include "fast_kernels.h"
 #include "model_fast.h"
 #include "pool.h"
 
@@ -48,6 +49,12 @@ typedef struct {
     float *x[GS_MAX_LAYERS];    /* [T, D] block input */
     float *k[GS_MAX_LAYERS], *v[GS_MAX_LAYERS]; /* [T, D] */
     float *q;                   /* [T, D] first block's queries */
+    /* the first block's attention output and MLP input, per key row and head: OV[r][h]
+     * = v[r]_h W_O[h] [T, H, D], VOW[r][h] = OV[r][h] W_in [T, H, M] (through OWin[h] =
+     * W_O[h] W_in [H, E, M]), and XWb[r] = b_in + x[r] W_in [T, M]; an input's residual
+     * after attention is x + sum of attention-weighted OV rows, and its MLP input the
+     * same sum of XWb and VOW rows (as the one-block fast path's tables) */
+    float *OV, *VOW, *XWb, *OWin;
     float *mid[GS_MAX_LAYERS];  /* [p, D] chain: after attention (z = v) */
     float *pre[GS_MAX_LAYERS], *post[GS_MAX_LAYERS]; /* [p, M] chain MLP */
     /* backward: gradients of q, k, v, of the residual after attention (dres), of the
@@ -62,14 +69,17 @@ size_t gs_deep_fast_tables_size(const gs_dims *d, int max_batch)
     const size_t p = (size_t)d->p, T = 2 * p + 1, D = (size_t)d->d_model, M = (size_t)d->d_mlp,
                  L = (size_t)d->n_layers;
     /* the int arrays are carved from the same floats (sizeof(int) == sizeof(float)) */
-    return L * (7 * T * D + p * D + 3 * p * M) + 2 * T * D + 2 * (size_t)max_batch + 2 * (p + 1);
+    const size_t H = (size_t)d->n_heads, E = (size_t)d->d_head;
+    return L * (7 * T * D + p * D + 3 * p * M) + 2 * T * D + T * H * D + T * H * M + T * M +
+           H * E * M + 2 * (size_t)max_batch + 2 * (p + 1);
 }
 
 static void tab_views(const gs_model *m, deep_tab *t)
 {
     static_assert(sizeof(int) == sizeof(float), "ints carved from floats");
     const gs_dims *d = &m->d;
-    const size_t p = (size_t)d->p, T = 2 * p + 1, D = (size_t)d->d_model, M = (size_t)d->d_mlp;
+    const size_t p = (size_t)d->p, T = 2 * p + 1, D = (size_t)d->d_model, M = (size_t)d->d_mlp,
+                 H = (size_t)d->n_heads, E = (size_t)d->d_head;
     float *at = m->tab;
 #define TAKE(ptr, n) ((ptr) = at, at += (n))
     for (int l = 0; l < d->n_layers; l++) {
@@ -87,6 +97,10 @@ static void tab_views(const gs_model *m, deep_tab *t)
     }
     TAKE(t->q, T * D);
     TAKE(t->dq, T * D);
+    TAKE(t->OV, T * H * D);
+    TAKE(t->VOW, T * H * M);
+    TAKE(t->XWb, T * M);
+    TAKE(t->OWin, H * E * M);
     t->by_a = (int *)at;
     t->by_b = t->by_a + m->max_batch;
     t->start_a = t->by_b + m->max_batch;
@@ -134,8 +148,22 @@ static void relu_mask(float *restrict dpost, const float *restrict pre, size_t l
         dpost[j] = pre[j] > 0.0f ? dpost[j] : 0.0f;
 }
 
-/* mid = x + sum_h z_h W_O[h], then the MLP: out = mid + b_out + relu(mid W_in + b_in) W_out,
- * for rows contiguous rows (row stride D, or M for pre and post) */
+/* the MLP's output half: post = relu(pre), out = mid + b_out + post W_out, for rows
+ * contiguous rows (row stride D, or M for pre and post) */
+static void mlp_out(const gs_model *m, int l, const float *mid, const float *pre, float *post,
+                    float *out, int rows)
+{
+    const int D = m->d.d_model, M = m->d.d_mlp;
+    const float *b_out = WB(m, GS_B_OUT, l);
+    relu_rows(post, pre, (size_t)rows * M);
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < D; c++)
+            out[(size_t)r * D + c] = mid[(size_t)r * D + c] + b_out[c];
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, D, M, 1.0f, post, M,
+                WB(m, GS_W_OUT, l), D, 1.0f, out, D);
+}
+
+/* mid = x + sum_h z_h W_O[h], then the MLP: out = mid + b_out + relu(mid W_in + b_in) W_out */
 static void block_out(const gs_model *m, int l, const float *x, const float *z, float *mid,
                       float *pre, float *post, float *out, int rows)
 {
@@ -145,20 +173,26 @@ static void block_out(const gs_model *m, int l, const float *x, const float *z, 
     for (int h = 0; h < H; h++)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, D, E, 1.0f, z + h * E, D,
                     WB(m, GS_W_O, l) + (size_t)h * E * D, D, 1.0f, mid, D);
-    const float *b_in = WB(m, GS_B_IN, l), *b_out = WB(m, GS_B_OUT, l);
+    const float *b_in = WB(m, GS_B_IN, l);
     for (int r = 0; r < rows; r++)
         memcpy(pre + (size_t)r * M, b_in, (size_t)M * sizeof(float));
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, M, D, 1.0f, mid, D,
                 WB(m, GS_W_IN, l), M, 1.0f, pre, M);
-    relu_rows(post, pre, (size_t)rows * M);
-    for (int r = 0; r < rows; r++)
-        for (int c = 0; c < D; c++)
-            out[(size_t)r * D + c] = mid[(size_t)r * D + c] + b_out[c];
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, D, M, 1.0f, post, M,
-                WB(m, GS_W_OUT, l), D, 1.0f, out, D);
+    mlp_out(m, l, mid, pre, post, out, rows);
 }
 
 /* ---- forward ---- */
+
+/* OWin[h] = W_O[h] W_in of the first block, head h */
+static void owin_head(void *arg, int h, int unused, int thread)
+{
+    (void)unused, (void)thread;
+    const deep_ctx *c = arg;
+    const gs_model *m = c->m;
+    const int D = m->d.d_model, E = m->d.d_head, M = m->d.d_mlp;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, E, M, D, 1.0f, WB(m, GS_W_O, 0) + (size_t)h * E * D,
+                D, WB(m, GS_W_IN, 0), M, 0.0f, c->t.OWin + (size_t)h * E * M, M);
+}
 
 /* table rows [lo, hi): the embedding, the first block's q, k, v, and the chain (rows
  * below p) through every block, with its keys and values */
@@ -185,6 +219,21 @@ static void tab_forward_rows(void *arg, int lo, int hi, int thread)
         const size_t o = (size_t)lo * D;
         gs_heads_project(t->k[l] + o, t->x[l] + o, WB(m, GS_W_K, l), end - lo, d);
         gs_heads_project(t->v[l] + o, t->x[l] + o, WB(m, GS_W_V, l), end - lo, d);
+        if (l == 0) {
+            const int H = d->n_heads, E = d->d_head, rows = hi - lo;
+            for (int h = 0; h < H; h++) {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, D, E, 1.0f, t->v[0] + o + h * E,
+                            D, WB(m, GS_W_O, 0) + (size_t)h * E * D, D, 0.0f,
+                            t->OV + ((size_t)lo * H + h) * D, H * D);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, M, E, 1.0f, t->v[0] + o + h * E,
+                            D, t->OWin + (size_t)h * E * M, M, 0.0f, t->VOW + ((size_t)lo * H + h) * M, H * M);
+            }
+            const float *b_in = WB(m, GS_B_IN, 0);
+            for (int r = lo; r < hi; r++)
+                memcpy(t->XWb + (size_t)r * M, b_in, (size_t)M * sizeof(float));
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, M, D, 1.0f, t->x[0] + o, D,
+                        WB(m, GS_W_IN, 0), M, 1.0f, t->XWb + (size_t)lo * M, M);
+        }
         if (l == L - 1 || chain_hi <= lo)
             break;
         /* position 0's attention weight on itself is 1: z = v */
@@ -233,6 +282,40 @@ static void attn_forward(float *z, float *att, const float *q, const float *k, c
         }
 }
 
+/* the first block's positions 1 and 2 of inputs [lo, hi) after their attention: the
+ * residual and the MLP's input as attention-weighted sums of table rows (the
+ * products z W_O and mid W_in of the other blocks, done once per token) */
+static void first_block_rows(const deep_ctx *c, int lo, int hi)
+{
+    gs_model *m = c->m;
+    const deep_tab *t = &c->t;
+    const gs_dims *d = &m->d;
+    const int p = d->p, D = d->d_model, H = d->n_heads, M = d->d_mlp, n = c->n;
+    const float *ov[3 * H], *vow[3 * H]; /* the keys' rows, every head */
+    float w[3 * H];
+    for (int i = lo; i < hi; i++) {
+        const int rows[3] = {c->idx[i] / p, p + c->idx[i] % p, 2 * p};
+        for (int s = 1; s < 3; s++) {
+            const float *a = m->blk_att[0] + (size_t)i * H * 9 + s * 3;
+            int k = 0;
+            for (int h = 0; h < H; h++)
+                for (int tk = 0; tk <= s; tk++, k++) {
+                    w[k] = a[(size_t)h * 9 + tk];
+                    ov[k] = t->OV + ((size_t)rows[tk] * H + h) * D;
+                    vow[k] = t->VOW + ((size_t)rows[tk] * H + h) * M;
+                }
+            const size_t r = row(n, s, i);
+            gs_k_combine(m->blk_mid[0] + r * D, D, t->x[0] + (size_t)rows[s] * D, ov, w, k, 0);
+            gs_k_combine(m->blk_pre[0] + r * M, M, t->XWb + (size_t)rows[s] * M, vow, w, k, 0);
+        }
+    }
+    for (int s = 1; s < 3; s++) {
+        const size_t o = row(n, s, lo);
+        mlp_out(m, 0, m->blk_mid[0] + o * D, m->blk_pre[0] + o * M, m->blk_post[0] + o * M,
+                m->blk_x[1] + o * D, hi - lo);
+    }
+}
+
 /* inputs [lo, hi) through every block, their logits and losses */
 static void forward_rows(void *arg, int lo, int hi, int thread)
 {
@@ -256,7 +339,6 @@ static void forward_rows(void *arg, int lo, int hi, int thread)
             for (int i = lo; i < hi; i++)
                 for (int s = 1; s < 3; s++) {
                     const size_t r = s == 1 ? (size_t)(p + c->idx[i] % p) : (size_t)2 * p;
-                    memcpy(x + row(n, s, i) * D, t->x[0] + r * D, rowD);
                     memcpy(k + row(n, s, i) * D, t->k[0] + r * D, rowD);
                     memcpy(v + row(n, s, i) * D, t->v[0] + r * D, rowD);
                     if (s >= qlo)
@@ -272,6 +354,10 @@ static void forward_rows(void *arg, int lo, int hi, int thread)
             }
         }
         attn_forward(m->blk_z[l], m->blk_att[l], q, k, v, n, lo, hi, qlo, d);
+        if (l == 0 && qlo == 1) {
+            first_block_rows(c, lo, hi);
+            continue;
+        }
         for (int s = qlo; s < 3; s++) {
             const size_t o = row(n, s, lo);
             block_out(m, l, x + o * D, m->blk_z[l] + o * D, m->blk_mid[l] + o * D,
@@ -295,10 +381,13 @@ static void forward_rows(void *arg, int lo, int hi, int thread)
 
 gs_eval gs_deep_fast_forward(gs_model *m, const int32_t *idx, const int32_t *target, int n)
 {
-    assert(n >= 1 && n <= m->max_batch && m->deep_fast && m->d.n_ctx == 3);
+    assert(n >= 1 && n <= m->max_batch && m->deep_fast && m->d.n_ctx == 3 && m->d.n_layers >= 2);
     deep_ctx c = {.m = m, .idx = idx, .target = target, .n = n, .block = gs_deep_row_block(n)};
     tab_views(m, &c.t);
     gs_jobs js = {.pool = m->pool, .ctx = &c};
+    for (int h = 0; h < m->d.n_heads; h++)
+        gs_jobs_add(&js, owin_head, h, 0);
+    gs_jobs_run(&js);
     gs_jobs_add_blocks(&js, tab_forward_rows, 2 * m->d.p + 1, TAB_BLOCK);
     gs_jobs_run(&js);
     gs_jobs_add_blocks(&js, forward_rows, n, c.block);
