@@ -379,17 +379,24 @@ static int bench_models(int threads, int rounds, int epochs, int use_torch)
     const double D = cfg.d_model, M = cfg.d_mlp, Vt = cfg.p + 1, p = cfg.p;
     const double proj = 2 * D * D, mlp = 2 * 2 * D * M, head = 2 * D * Vt;
     const double ref_fwd = 2 * (3 * (4 * proj + mlp) + 6 * 4 * D) + head;
-    /* Fast path (core/model_deep_fast.c): the first block at positions 1 and 2 without
-     * its projections (tables), the last block's keys and values at positions 1 and 2
-     * and the rest at position 2; plus, per forward (4 an epoch: the test set in 3
-     * chunks, the training set) the tables: 2p + 1 rows of the first block's q, k, v,
-     * p rows of position 0's block and of the last block's k, v; their backward twice
-     * that, once */
-    const double fast_fwd = 2 * (proj + mlp) + 5 * 4 * D + 2 * 2 * proj + 2 * proj + mlp + 3 * 4 * D + head;
-    const double tables = (2 * p + 1) * 3 * proj + p * (proj + mlp) + p * 2 * proj;
+    /* Fast path (core/model_deep_fast.c). Forward: the first block at positions 1 and 2
+     * as sums of table rows (4 + 6 rows per head, of widths D and M) and its W_out; the
+     * last block's keys and values at positions 1 and 2, the rest at position 2.
+     * Backward (training inputs): the first block's MLP and W_O at positions 1 and 2,
+     * the last block's products at the positions the forward ran. Per forward (4 an
+     * epoch: the test set in 3 chunks, the training set) the tables: 2p + 1 rows of the
+     * first block's q, k, v, OV, VOW and x W_in, W_O W_in, p rows of position 0 through
+     * the first block and of the last block's k, v; their backward counted as twice that */
+    const double H = cfg.n_heads;
+    const double fast_fwd = 10 * H * (D + M) + 2 * (mlp / 2) + 5 * 4 * D /* first block */
+                            + 2 * 2 * proj + proj + proj + mlp + 3 * 4 * D /* last block */ + head;
+    const double fast_bwd = 2 * head + (2 * mlp + 2 * proj + 2 * proj + 8 * proj + 3 * 8 * D) +
+                            2 * (2 * mlp + 2 * proj) + 5 * 8 * D;
+    const double tables = (2 * p + 1) * (3 * proj + 2 * proj + H * (D / H) * M * 2 + mlp / 2) +
+                          H * (D / H) * M * D * 2 + p * (proj + mlp) + p * 2 * proj;
     const int tf_epochs = epochs / 10 > 2 ? epochs / 10 : 2;
     if (bench_model(&cfg, "transformer, 2 blocks (fast path)", threads, rounds, tf_epochs, use_torch,
-                    "--layers 2", (fast_fwd * n_all + 2 * fast_fwd * n_train + 6 * tables) / 1e9,
+                    "--layers 2", (fast_fwd * n_all + fast_bwd * n_train + 6 * tables) / 1e9,
                     GS_PATH_FAST) != 0)
         return 1;
     return bench_model(&cfg, "transformer, 2 blocks (reference path)", threads, rounds, tf_epochs, 0,

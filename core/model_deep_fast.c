@@ -55,6 +55,10 @@ typedef struct {
      * after attention is x + sum of attention-weighted OV rows, and its MLP input the
      * same sum of XWb and VOW rows (as the one-block fast path's tables) */
     float *OV, *VOW, *XWb, *OWin;
+    /* W_Q, W_K, W_V of every block with the heads side by side, [D, H*E] (row d holds
+     * W[h][d][.] for h = 0..H-1): one product per projection instead of one per head.
+     * W_O [H, E, D] already is such a matrix, [H*E, D]. */
+    float *Wc[GS_MAX_LAYERS][3];
     float *mid[GS_MAX_LAYERS];  /* [p, D] chain: after attention (z = v) */
     float *pre[GS_MAX_LAYERS], *post[GS_MAX_LAYERS]; /* [p, M] chain MLP */
     /* backward: gradients of q, k, v, of the residual after attention (dres), of the
@@ -70,7 +74,7 @@ size_t gs_deep_fast_tables_size(const gs_dims *d, int max_batch)
                  L = (size_t)d->n_layers;
     /* the int arrays are carved from the same floats (sizeof(int) == sizeof(float)) */
     const size_t H = (size_t)d->n_heads, E = (size_t)d->d_head;
-    return L * (7 * T * D + p * D + 3 * p * M) + 2 * T * D + T * H * D + T * H * M + T * M +
+    return L * (7 * T * D + p * D + 3 * p * M + 3 * D * D) + 2 * T * D + T * H * D + T * H * M + T * M +
            H * E * M + 2 * (size_t)max_batch + 2 * (p + 1);
 }
 
@@ -94,6 +98,8 @@ static void tab_views(const gs_model *m, deep_tab *t)
         TAKE(t->pre[l], p * M);
         TAKE(t->post[l], p * M);
         TAKE(t->dpost[l], p * M);
+        for (int w = 0; w < 3; w++)
+            TAKE(t->Wc[l][w], D * D);
     }
     TAKE(t->q, T * D);
     TAKE(t->dq, T * D);
@@ -170,9 +176,8 @@ static void block_out(const gs_model *m, int l, const float *x, const float *z, 
     const gs_dims *d = &m->d;
     const int D = d->d_model, H = d->n_heads, E = d->d_head, M = d->d_mlp;
     memcpy(mid, x, (size_t)rows * D * sizeof(float));
-    for (int h = 0; h < H; h++)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, D, E, 1.0f, z + h * E, D,
-                    WB(m, GS_W_O, l) + (size_t)h * E * D, D, 1.0f, mid, D);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, D, H * E, 1.0f, z, D, WB(m, GS_W_O, l), D,
+                1.0f, mid, D);
     const float *b_in = WB(m, GS_B_IN, l);
     for (int r = 0; r < rows; r++)
         memcpy(pre + (size_t)r * M, b_in, (size_t)M * sizeof(float));
@@ -183,13 +188,27 @@ static void block_out(const gs_model *m, int l, const float *x, const float *z, 
 
 /* ---- forward ---- */
 
-/* OWin[h] = W_O[h] W_in of the first block, head h */
-static void owin_head(void *arg, int h, int unused, int thread)
+static const int qkv_ids[3] = {GS_W_Q, GS_W_K, GS_W_V};
+
+/* job j < H: OWin[h = j] = W_O[h] W_in of the first block; then block l's W_Q, W_K, W_V
+ * with the heads side by side, l = j - H + 1 */
+static void prep_job(void *arg, int j, int unused, int thread)
 {
     (void)unused, (void)thread;
     const deep_ctx *c = arg;
     const gs_model *m = c->m;
-    const int D = m->d.d_model, E = m->d.d_head, M = m->d.d_mlp;
+    const int D = m->d.d_model, H = m->d.n_heads, E = m->d.d_head, M = m->d.d_mlp, h = j;
+    if (j >= H) {
+        const int l = j - H + 1;
+        for (int w = 0; w < 3; w++) {
+            const float *W = WB(m, qkv_ids[w], l);
+            float *Wc = c->t.Wc[l][w];
+            for (int hh = 0; hh < H; hh++)
+                for (int r = 0; r < D; r++)
+                    memcpy(Wc + (size_t)r * D + hh * E, W + ((size_t)hh * D + r) * E, (size_t)E * sizeof(float));
+        }
+        return;
+    }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, E, M, D, 1.0f, WB(m, GS_W_O, 0) + (size_t)h * E * D,
                 D, WB(m, GS_W_IN, 0), M, 0.0f, c->t.OWin + (size_t)h * E * M, M);
 }
@@ -345,13 +364,13 @@ static void forward_rows(void *arg, int lo, int hi, int thread)
                         memcpy(q + row(n, s, i) * D, t->q + r * D, rowD);
                 }
         } else {
-            for (int s = 1; s < 3; s++) {
-                const size_t o = row(n, s, lo) * D;
-                gs_heads_project(k + o, x + o, WB(m, GS_W_K, l), cnt, d);
-                gs_heads_project(v + o, x + o, WB(m, GS_W_V, l), cnt, d);
-                if (s >= qlo)
-                    gs_heads_project(q + o, x + o, WB(m, GS_W_Q, l), cnt, d);
-            }
+            float *outs[3] = {q, k, v};
+            for (int s = 1; s < 3; s++)
+                for (int w = s >= qlo ? 0 : 1; w < 3; w++) {
+                    const size_t o = row(n, s, lo) * D;
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cnt, D, D, 1.0f, x + o, D,
+                                t->Wc[l][w], D, 0.0f, outs[w] + o, D);
+                }
         }
         attn_forward(m->blk_z[l], m->blk_att[l], q, k, v, n, lo, hi, qlo, d);
         if (l == 0 && qlo == 1) {
@@ -385,8 +404,8 @@ gs_eval gs_deep_fast_forward(gs_model *m, const int32_t *idx, const int32_t *tar
     deep_ctx c = {.m = m, .idx = idx, .target = target, .n = n, .block = gs_deep_row_block(n)};
     tab_views(m, &c.t);
     gs_jobs js = {.pool = m->pool, .ctx = &c};
-    for (int h = 0; h < m->d.n_heads; h++)
-        gs_jobs_add(&js, owin_head, h, 0);
+    for (int j = 0; j < m->d.n_heads + m->d.n_layers - 1; j++)
+        gs_jobs_add(&js, prep_job, j, 0);
     gs_jobs_run(&js);
     gs_jobs_add_blocks(&js, tab_forward_rows, 2 * m->d.p + 1, TAB_BLOCK);
     gs_jobs_run(&js);
@@ -531,18 +550,15 @@ static void attn_rows(void *arg, int lo, int hi, int thread)
     gs_model *m = c->m;
     const gs_dims *d = &m->d;
     const int D = d->d_model, H = d->n_heads, E = d->d_head, l = c->l, n = c->n, cnt = hi - lo;
-    const float *W_O = WB(m, GS_W_O, l);
     for (int s = c->qlo; s < 3; s++) {
         const size_t o = row(n, s, lo) * D;
-        for (int h = 0; h < H; h++)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cnt, E, D, 1.0f, m->dx1 + o, D,
-                        W_O + (size_t)h * E * D, D, 0.0f, m->dz + o + h * E, D);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cnt, H * E, D, 1.0f, m->dx1 + o, D,
+                    WB(m, GS_W_O, l), D, 0.0f, m->dz + o, D);
     }
     attn_backward(m->dq, m->dk, m->dv, m->dz, m->blk_att[l], m->blk_q[l], m->blk_k[l], m->blk_v[l],
                   n, lo, hi, c->qlo, d);
     if (l == 0)
         return; /* the first block's gradients go to its tables */
-    const int ids[3] = {GS_W_Q, GS_W_K, GS_W_V};
     const float *douts[3] = {m->dq, m->dk, m->dv};
     for (int s = 1; s < 3; s++) {
         const size_t o = row(n, s, lo) * D;
@@ -551,9 +567,8 @@ static void attn_rows(void *arg, int lo, int hi, int thread)
         else
             memset(m->dx0 + o, 0, (size_t)cnt * D * sizeof(float));
         for (int w = s >= c->qlo ? 0 : 1; w < 3; w++)
-            for (int h = 0; h < H; h++)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cnt, D, E, 1.0f, douts[w] + o + h * E, D,
-                            WB(m, ids[w], l) + (size_t)h * D * E, E, 1.0f, m->dx0 + o, D);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cnt, D, D, 1.0f, douts[w] + o, D,
+                        c->t.Wc[l][w], D, 1.0f, m->dx0 + o, D);
     }
 }
 
@@ -659,9 +674,8 @@ static void tab_backward_rows(void *arg, int lo, int hi, int thread)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, D, M, 1.0f, dpost, M,
                             WB(m, GS_W_IN, l), M, 1.0f, dres, D);
                 /* z = v: the value gets dz = dres W_O^T on top of the inputs' share */
-                for (int h = 0; h < H; h++)
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, E, D, 1.0f, dres, D,
-                                WB(m, GS_W_O, l) + (size_t)h * E * D, D, 1.0f, t->dv[l] + o + h * E, D);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, H * E, D, 1.0f, dres, D,
+                            WB(m, GS_W_O, l), D, 1.0f, t->dv[l] + o, D);
             }
         }
         const int rows = end - lo;
@@ -733,9 +747,8 @@ static void tab_weight_grads(gs_jobs *js, deep_ctx *c)
         gs_jobs_add_blocks(js, tab_b_in_cols, M, COL_BLOCK);
         gs_jobs_add_gemm(js, CblasTrans, CblasNoTrans, D, M, p, t->mid[l], D, t->dpost[l], M, 1.0f,
                          GB(m, GS_W_IN, l), M, COL_BLOCK);
-        for (int h = 0; h < d->n_heads; h++)
-            gs_jobs_add_gemm(js, CblasTrans, CblasNoTrans, E, D, p, t->v[l] + h * E, D, t->dres[l], D,
-                             1.0f, GB(m, GS_W_O, l) + (size_t)h * E * D, D, COL_BLOCK);
+        gs_jobs_add_gemm(js, CblasTrans, CblasNoTrans, d->n_heads * E, D, p, t->v[l], D, t->dres[l], D,
+                         1.0f, GB(m, GS_W_O, l), D, COL_BLOCK);
     }
     add_heads_grad(js, GB(m, GS_W_K, l), t->x[l], t->dk[l], rows, d);
     add_heads_grad(js, GB(m, GS_W_V, l), t->x[l], t->dv[l], rows, d);
@@ -781,10 +794,8 @@ void gs_deep_fast_backward(gs_model *m, const int32_t *idx, const int32_t *targe
         gs_jobs_add_blocks(&js, dmid_rows, n, c.block);
         gs_jobs_run(&js);
         /* mid = x + sum_h z_h W_O[h]; the attention */
-        for (int h = 0; h < H; h++)
-            gs_jobs_add_gemm(&js, CblasTrans, CblasNoTrans, E, D, nq, m->blk_z[l] + r0 * D + h * E, D,
-                             m->dx1 + r0 * D, D, 1.0f, GB(m, GS_W_O, l) + (size_t)h * E * D, D,
-                             COL_BLOCK);
+        gs_jobs_add_gemm(&js, CblasTrans, CblasNoTrans, H * E, D, nq, m->blk_z[l] + r0 * D, D,
+                         m->dx1 + r0 * D, D, 1.0f, GB(m, GS_W_O, l), D, COL_BLOCK);
         gs_jobs_add_blocks(&js, attn_rows, n, c.block);
         gs_jobs_run(&js);
         /* the projections: per input from the second block on, else into the tables;
