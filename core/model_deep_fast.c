@@ -40,7 +40,7 @@
 #define WB(m, id, l) P(m, gs_tf_block(id, l))
 #define GB(m, id, l) G(m, gs_tf_block(id, l))
 
-enum { TAB_BLOCK = 16, COL_BLOCK = 32 };
+enum { TAB_BLOCK = 16, COL_BLOCK = 32, ROW_BLOCK = 64 };
 
 /* The tables, carved from m->tab. Row r of a [T, D] table (T = 2p + 1) is token r at
  * position 0 (r < p), token r - p at position 1 (r < 2p), or "=" at position 2; from
@@ -65,6 +65,7 @@ typedef struct {
      * block input (g), of the chain's MLP post-activation */
     float *dq, *dk[GS_MAX_LAYERS], *dv[GS_MAX_LAYERS], *dres[GS_MAX_LAYERS], *g[GS_MAX_LAYERS];
     float *dpost[GS_MAX_LAYERS];
+    float *dXb;                 /* [3 max_batch, D] the second of the backward's dX buffers */
     int *by_a, *by_b, *start_a, *start_b; /* inputs grouped by token (backward) */
 } deep_tab;
 
@@ -75,7 +76,7 @@ size_t gs_deep_fast_tables_size(const gs_dims *d, int max_batch)
     /* the int arrays are carved from the same floats (sizeof(int) == sizeof(float)) */
     const size_t H = (size_t)d->n_heads, E = (size_t)d->d_head;
     return L * (7 * T * D + p * D + 3 * p * M + 3 * D * D) + 2 * T * D + T * H * D + T * H * M + T * M +
-           H * E * M + 2 * (size_t)max_batch + 2 * (p + 1);
+           H * E * M + 3 * (size_t)max_batch * D + 2 * (size_t)max_batch + 2 * (p + 1);
 }
 
 static void tab_views(const gs_model *m, deep_tab *t)
@@ -107,6 +108,7 @@ static void tab_views(const gs_model *m, deep_tab *t)
     TAKE(t->VOW, T * H * M);
     TAKE(t->XWb, T * M);
     TAKE(t->OWin, H * E * M);
+    TAKE(t->dXb, 3 * (size_t)m->max_batch * D);
     t->by_a = (int *)at;
     t->by_b = t->by_a + m->max_batch;
     t->start_a = t->by_b + m->max_batch;
@@ -122,7 +124,17 @@ typedef struct {
     const int32_t *idx, *target;
     int n, block;
     int l, qlo;     /* backward: the block, its first query position */
+    float *dX, *dXn; /* backward: gradient at block l's output, and at its input */
 } deep_ctx;
+
+/* Inputs per pool task: larger blocks than the reference path's (the products of one
+ * block are then larger and run nearer sgemm's rate), at most GS_MLP_MAX_PARTS of
+ * them; a function of n only. */
+static int row_block(int n)
+{
+    const int per = (n + GS_MLP_MAX_PARTS - 1) / GS_MLP_MAX_PARTS;
+    return per > ROW_BLOCK ? per : ROW_BLOCK;
+}
 
 static inline size_t row(int n, int t, int i) { return (size_t)t * n + i; }
 static inline int imin(int a, int b) { return a < b ? a : b; }
@@ -401,7 +413,7 @@ static void forward_rows(void *arg, int lo, int hi, int thread)
 gs_eval gs_deep_fast_forward(gs_model *m, const int32_t *idx, const int32_t *target, int n)
 {
     assert(n >= 1 && n <= m->max_batch && m->deep_fast && m->d.n_ctx == 3 && m->d.n_layers >= 2);
-    deep_ctx c = {.m = m, .idx = idx, .target = target, .n = n, .block = gs_deep_row_block(n)};
+    deep_ctx c = {.m = m, .idx = idx, .target = target, .n = n, .block = row_block(n)};
     tab_views(m, &c.t);
     gs_jobs js = {.pool = m->pool, .ctx = &c};
     for (int j = 0; j < m->d.n_heads + m->d.n_layers - 1; j++)
@@ -470,26 +482,19 @@ static void col_sums(float *g, const float *x, int rows, int cols, int lo, int h
             g[c] += x[(size_t)r * cols + c];
 }
 
-static void dlogits_rows(void *arg, int lo, int hi, int thread)
-{
-    (void)thread;
-    const deep_ctx *c = arg;
-    gs_model *m = c->m;
-    const int V = m->d.n_out;
-    for (int i = lo; i < hi; i++)
-        gs_loss_grad_ref(&m->loss, m->logits + (size_t)i * V, V, c->target[i],
-                         m->dlogits + (size_t)i * V, c->n);
-}
-
-/* the last block's output at position 2: dX = dlogits W_U^T */
-static void dx_head_rows(void *arg, int lo, int hi, int thread)
+/* inputs [lo, hi): the loss's gradient, and the last block's output's at position 2,
+ * dX = dlogits W_U^T */
+static void head_rows(void *arg, int lo, int hi, int thread)
 {
     (void)thread;
     const deep_ctx *c = arg;
     gs_model *m = c->m;
     const int D = m->d.d_model, V = m->d.n_out;
+    for (int i = lo; i < hi; i++)
+        gs_loss_grad_ref(&m->loss, m->logits + (size_t)i * V, V, c->target[i],
+                         m->dlogits + (size_t)i * V, c->n);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, hi - lo, D, V, 1.0f, m->dlogits + (size_t)lo * V,
-                V, P(m, gs_tf_unembed(&m->d)), V, 0.0f, m->dx0 + row(c->n, 2, lo) * D, D);
+                V, P(m, gs_tf_unembed(&m->d)), V, 0.0f, c->dX + row(c->n, 2, lo) * D, D);
 }
 
 static void b_out_cols(void *arg, int lo, int hi, int thread)
@@ -497,7 +502,7 @@ static void b_out_cols(void *arg, int lo, int hi, int thread)
     (void)thread;
     const deep_ctx *c = arg;
     const int D = c->m->d.d_model;
-    col_sums(GB(c->m, GS_B_OUT, c->l), c->m->dx0 + row(c->n, c->qlo, 0) * D, (3 - c->qlo) * c->n, D, lo, hi);
+    col_sums(GB(c->m, GS_B_OUT, c->l), c->dX + row(c->n, c->qlo, 0) * D, (3 - c->qlo) * c->n, D, lo, hi);
 }
 
 static void b_in_cols(void *arg, int lo, int hi, int thread)
@@ -519,7 +524,7 @@ static void dpost_rows(void *arg, int lo, int hi, int thread)
         const size_t o = row(c->n, s, lo);
         float *dpost = m->dpost + o * M;
         const float *pre = m->blk_pre[c->l] + o * M;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, hi - lo, M, D, 1.0f, m->dx0 + o * D, D,
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, hi - lo, M, D, 1.0f, c->dX + o * D, D,
                     WB(m, GS_W_OUT, c->l), D, 0.0f, dpost, M);
         relu_mask(dpost, pre, (size_t)(hi - lo) * M);
     }
@@ -534,7 +539,7 @@ static void dmid_rows(void *arg, int lo, int hi, int thread)
     const int D = m->d.d_model, M = m->d.d_mlp;
     for (int s = c->qlo; s < 3; s++) {
         const size_t o = row(c->n, s, lo);
-        memcpy(m->dx1 + o * D, m->dx0 + o * D, (size_t)(hi - lo) * D * sizeof(float));
+        memcpy(m->dx1 + o * D, c->dX + o * D, (size_t)(hi - lo) * D * sizeof(float));
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, hi - lo, D, M, 1.0f, m->dpost + o * M, M,
                     WB(m, GS_W_IN, c->l), M, 1.0f, m->dx1 + o * D, D);
     }
@@ -542,7 +547,7 @@ static void dmid_rows(void *arg, int lo, int hi, int thread)
 
 /* inputs [lo, hi): dz = dmid W_O^T, the attention's backward, and (from the second
  * block on) the gradient at the block's input at positions 1 and 2,
- * dX = dmid + dq W_Q^T + dk W_K^T + dv W_V^T */
+ * dXn = dmid + dq W_Q^T + dk W_K^T + dv W_V^T */
 static void attn_rows(void *arg, int lo, int hi, int thread)
 {
     (void)thread;
@@ -563,13 +568,21 @@ static void attn_rows(void *arg, int lo, int hi, int thread)
     for (int s = 1; s < 3; s++) {
         const size_t o = row(n, s, lo) * D;
         if (s >= c->qlo)
-            memcpy(m->dx0 + o, m->dx1 + o, (size_t)cnt * D * sizeof(float));
+            memcpy(c->dXn + o, m->dx1 + o, (size_t)cnt * D * sizeof(float));
         else
-            memset(m->dx0 + o, 0, (size_t)cnt * D * sizeof(float));
+            memset(c->dXn + o, 0, (size_t)cnt * D * sizeof(float));
         for (int w = s >= c->qlo ? 0 : 1; w < 3; w++)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cnt, D, D, 1.0f, douts[w] + o, D,
-                        c->t.Wc[l][w], D, 1.0f, m->dx0 + o, D);
+                        c->t.Wc[l][w], D, 1.0f, c->dXn + o, D);
     }
+}
+
+/* the per-input backward of block l, inputs [lo, hi): its MLP, W_O and attention */
+static void back_rows(void *arg, int lo, int hi, int thread)
+{
+    dpost_rows(arg, lo, hi, thread);
+    dmid_rows(arg, lo, hi, thread);
+    attn_rows(arg, lo, hi, thread);
 }
 
 /* dst[r] = sum of src rows (position pos) of the inputs listed for token r, in input
@@ -707,18 +720,21 @@ static void tab_embed(void *arg, int unused0, int unused1, int thread)
     }
 }
 
-static void tab_b_out_cols(void *arg, int lo, int hi, int thread)
+/* the chain's bias gradients; the job's range is l * width + [lo, hi) */
+static void tab_b_out_cols(void *arg, int a, int b, int thread)
 {
     (void)thread;
     const deep_ctx *c = arg;
-    col_sums(GB(c->m, GS_B_OUT, c->l), c->t.g[c->l + 1], c->m->d.p, c->m->d.d_model, lo, hi);
+    const int D = c->m->d.d_model, l = a / D;
+    col_sums(GB(c->m, GS_B_OUT, l), c->t.g[l + 1], c->m->d.p, D, a - l * D, b - l * D);
 }
 
-static void tab_b_in_cols(void *arg, int lo, int hi, int thread)
+static void tab_b_in_cols(void *arg, int a, int b, int thread)
 {
     (void)thread;
     const deep_ctx *c = arg;
-    col_sums(GB(c->m, GS_B_IN, c->l), c->t.dpost[c->l], c->m->d.p, c->m->d.d_mlp, lo, hi);
+    const int M = c->m->d.d_mlp, l = a / M;
+    col_sums(GB(c->m, GS_B_IN, l), c->t.dpost[l], c->m->d.p, M, a - l * M, b - l * M);
 }
 
 /* gW[h] += x^T dout_h over rows rows, per head, W [H, D, E] */
@@ -733,18 +749,20 @@ static void add_heads_grad(gs_jobs *js, float *gW, const float *x, const float *
 
 /* the tables' weight gradients, block l: the chain's MLP and W_O (rows below p), the
  * projections (every row of the first block, the chain's after) */
-static void tab_weight_grads(gs_jobs *js, deep_ctx *c)
+static void tab_weight_grads(gs_jobs *js, deep_ctx *c, int l)
 {
     gs_model *m = c->m;
     const deep_tab *t = &c->t;
     const gs_dims *d = &m->d;
-    const int p = d->p, D = d->d_model, E = d->d_head, M = d->d_mlp, l = c->l;
+    const int p = d->p, D = d->d_model, E = d->d_head, M = d->d_mlp;
     const int rows = l == 0 ? 2 * p + 1 : p;
     if (l < d->n_layers - 1) {
-        gs_jobs_add_blocks(js, tab_b_out_cols, D, COL_BLOCK);
+        for (int lo = 0; lo < D; lo += COL_BLOCK)
+            gs_jobs_add(js, tab_b_out_cols, l * D + lo, l * D + imin(lo + COL_BLOCK, D));
         gs_jobs_add_gemm(js, CblasTrans, CblasNoTrans, M, D, p, t->post[l], M, t->g[l + 1], D, 1.0f,
                          GB(m, GS_W_OUT, l), D, COL_BLOCK);
-        gs_jobs_add_blocks(js, tab_b_in_cols, M, COL_BLOCK);
+        for (int lo = 0; lo < M; lo += COL_BLOCK)
+            gs_jobs_add(js, tab_b_in_cols, l * M + lo, l * M + imin(lo + COL_BLOCK, M));
         gs_jobs_add_gemm(js, CblasTrans, CblasNoTrans, D, M, p, t->mid[l], D, t->dpost[l], M, 1.0f,
                          GB(m, GS_W_IN, l), M, COL_BLOCK);
         gs_jobs_add_gemm(js, CblasTrans, CblasNoTrans, d->n_heads * E, D, p, t->v[l], D, t->dres[l], D,
@@ -762,18 +780,15 @@ void gs_deep_fast_backward(gs_model *m, const int32_t *idx, const int32_t *targe
     const gs_dims *d = &m->d;
     const int p = d->p, D = d->d_model, H = d->n_heads, E = d->d_head, M = d->d_mlp, V = d->n_out,
               L = d->n_layers;
-    deep_ctx c = {.m = m, .idx = idx, .target = target, .n = n, .block = gs_deep_row_block(n)};
+    deep_ctx c = {.m = m, .idx = idx, .target = target, .n = n, .block = row_block(n)};
     deep_tab *t = &c.t;
     tab_views(m, t);
     gs_fast_tables groups = {.by_a = t->by_a, .by_b = t->by_b, .start_a = t->start_a, .start_b = t->start_b};
     gs_fast_group_by_token(&groups, idx, n, p);
     gs_jobs js = {.pool = m->pool, .ctx = &c};
-    /* the unembedding reads position 2 of the last block's output */
-    gs_jobs_add_blocks(&js, dlogits_rows, n, c.block);
-    gs_jobs_run(&js);
-    gs_jobs_add_gemm(&js, CblasTrans, CblasNoTrans, D, V, n, m->blk_x[L] + row(n, 2, 0) * D, D,
-                     m->dlogits, V, 1.0f, G(m, gs_tf_unembed(d)), V, COL_BLOCK);
-    gs_jobs_add_blocks(&js, dx_head_rows, n, c.block);
+    c.dX = m->dx0;
+    c.dXn = t->dXb;
+    gs_jobs_add_blocks(&js, head_rows, n, c.block);
     gs_jobs_run(&js);
     const int token_block = (p + 15) / 16;
     for (int l = L - 1; l >= 0; l--) {
@@ -781,23 +796,22 @@ void gs_deep_fast_backward(gs_model *m, const int32_t *idx, const int32_t *targe
         c.qlo = first_query(d, l);
         const size_t r0 = row(n, c.qlo, 0);
         const int nq = (3 - c.qlo) * n;
-        /* out = mid + post W_out + b_out, at the query positions */
+        /* per input: out = mid + relu(mid W_in + b_in) W_out + b_out, mid = x + z W_O, the
+         * attention and (from the second block on) the projections' input gradient */
+        gs_jobs_add_blocks(&js, back_rows, n, c.block);
+        gs_jobs_run(&js);
+        /* the weights' sums over the inputs (at the positions the forward ran) */
+        if (l == L - 1) /* the unembedding reads position 2 of the last block's output */
+            gs_jobs_add_gemm(&js, CblasTrans, CblasNoTrans, D, V, n, m->blk_x[L] + row(n, 2, 0) * D, D,
+                             m->dlogits, V, 1.0f, G(m, gs_tf_unembed(d)), V, COL_BLOCK);
         gs_jobs_add_blocks(&js, b_out_cols, D, COL_BLOCK);
         gs_jobs_add_gemm(&js, CblasTrans, CblasNoTrans, M, D, nq, m->blk_post[l] + r0 * M, M,
-                         m->dx0 + r0 * D, D, 1.0f, GB(m, GS_W_OUT, l), D, COL_BLOCK);
-        gs_jobs_add_blocks(&js, dpost_rows, n, c.block);
-        gs_jobs_run(&js);
-        /* post = relu(mid W_in + b_in) */
+                         c.dX + r0 * D, D, 1.0f, GB(m, GS_W_OUT, l), D, COL_BLOCK);
         gs_jobs_add_blocks(&js, b_in_cols, M, COL_BLOCK);
         gs_jobs_add_gemm(&js, CblasTrans, CblasNoTrans, D, M, nq, m->blk_mid[l] + r0 * D, D,
                          m->dpost + r0 * M, M, 1.0f, GB(m, GS_W_IN, l), M, COL_BLOCK);
-        gs_jobs_add_blocks(&js, dmid_rows, n, c.block);
-        gs_jobs_run(&js);
-        /* mid = x + sum_h z_h W_O[h]; the attention */
         gs_jobs_add_gemm(&js, CblasTrans, CblasNoTrans, H * E, D, nq, m->blk_z[l] + r0 * D, D,
                          m->dx1 + r0 * D, D, 1.0f, GB(m, GS_W_O, l), D, COL_BLOCK);
-        gs_jobs_add_blocks(&js, attn_rows, n, c.block);
-        gs_jobs_run(&js);
         /* the projections: per input from the second block on, else into the tables;
          * position 0's keys and values always into the chain's */
         if (l > 0) {
@@ -811,15 +825,15 @@ void gs_deep_fast_backward(gs_model *m, const int32_t *idx, const int32_t *targe
         }
         gs_jobs_add_blocks(&js, tokens_a, p, token_block);
         gs_jobs_run(&js);
+        float *swap = c.dX;
+        c.dX = c.dXn;
+        c.dXn = swap;
     }
     /* the tables: every row's gradient, then the weights' sums over rows */
     gs_jobs_add_blocks(&js, tab_backward_rows, 2 * p + 1, TAB_BLOCK);
     gs_jobs_run(&js);
-    for (int l = L - 1; l >= 0; l--) {
-        c.l = l;
-        tab_weight_grads(&js, &c);
-        gs_jobs_run(&js); /* c.l is read by the column sums */
-    }
+    for (int l = L - 1; l >= 0; l--)
+        tab_weight_grads(&js, &c, l);
     gs_jobs_add(&js, tab_embed, 0, 0);
     gs_jobs_run(&js);
 }
