@@ -474,12 +474,26 @@ static void attn_backward(float *dq, float *dk, float *dv, const float *dz, cons
     }
 }
 
-/* g[c] = sum over rows of x [rows, cols], columns [lo, hi) (accumulates) */
-static void col_sums(float *g, const float *x, int rows, int cols, int lo, int hi)
+/* g[c] += sum over rows of x [rows, cols], columns [lo, hi), hi - lo <= COL_BLOCK: in a
+ * local accumulator (which the compiler keeps in vector registers; g may alias
+ * nothing it reads), added to g in row order as a plain loop would */
+static void col_sums(float *restrict g, const float *restrict x, int rows, int cols, int lo, int hi)
 {
-    for (int r = 0; r < rows; r++)
-        for (int c = lo; c < hi; c++)
-            g[c] += x[(size_t)r * cols + c];
+    assert(hi - lo <= COL_BLOCK);
+    float acc[COL_BLOCK];
+    const int w = hi - lo;
+    for (int c = 0; c < w; c++)
+        acc[c] = g[lo + c];
+    if (w == COL_BLOCK)
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < COL_BLOCK; c++)
+                acc[c] += x[(size_t)r * cols + lo + c];
+    else
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < w; c++)
+                acc[c] += x[(size_t)r * cols + lo + c];
+    for (int c = 0; c < w; c++)
+        g[lo + c] = acc[c];
 }
 
 /* inputs [lo, hi): the loss's gradient, and the last block's output's at position 2,
