@@ -29,6 +29,7 @@ resume_equal learned $MLP --d-embed 8 --act gelu --batch 20
 resume_equal quad $MLP --embed onehot --act quad --batch 30 --wd 0.1
 resume_equal tf-batch --p 13 --frac 0.5 --d-model 16 --n-heads 2 --d-mlp 32 --batch 25
 resume_equal tf-2 --p 13 --frac 0.5 --d-model 16 --n-heads 2 --d-mlp 32 --layers 2
+resume_equal tf-3-batch --p 13 --frac 0.5 --d-model 16 --n-heads 2 --d-mlp 32 --layers 3 --batch 25
 "$GS" analyze "$T/tf-2-a.h5" --quiet >"$T/err" 2>&1 && ok || { bad "analyze 2 blocks exited $?"; cat "$T/err"; }
 check_run_file "$T/tf-2-a.h5"
 "$GS" info "$T/tf-2-a.h5" >"$T/info"
