@@ -382,7 +382,8 @@ static int bench_models(int threads, int rounds, int epochs, int use_torch)
     /* Fast path (core/model_deep_fast.c). Forward: the first block at positions 1 and 2
      * as sums of table rows (4 + 6 rows per head, of widths D and M) and its W_out; the
      * last block's keys and values at positions 1 and 2, the rest at position 2.
-     * Backward (training inputs): the first block's MLP and W_O at positions 1 and 2,
+     * Backward (training inputs): the first block's W_out at positions 1 and 2 (W_in and
+     * W_O through the tables: a dot product and a weighted sum per key, head and width),
      * the last block's products at the positions the forward ran. Per forward (4 an
      * epoch: the test set in 3 chunks, the training set) the tables: 2p + 1 rows of the
      * first block's q, k, v, OV, VOW and x W_in, W_O W_in, p rows of position 0 through
@@ -391,7 +392,7 @@ static int bench_models(int threads, int rounds, int epochs, int use_torch)
     const double fast_fwd = 10 * H * (D + M) + 2 * (mlp / 2) + 5 * 4 * D /* first block */
                             + 2 * 2 * proj + proj + proj + mlp + 3 * 4 * D /* last block */ + head;
     const double fast_bwd = 2 * head + (2 * mlp + 2 * proj + 2 * proj + 8 * proj + 3 * 8 * D) +
-                            2 * (2 * mlp + 2 * proj) + 5 * 8 * D;
+                            2 * mlp + 20 * H * (D + M) + 5 * 8 * D;
     const double tables = (2 * p + 1) * (3 * proj + 2 * proj + H * (D / H) * M * 2 + mlp / 2) +
                           H * (D / H) * M * D * 2 + p * (proj + mlp) + p * 2 * proj;
     const int tf_epochs = epochs / 10 > 2 ? epochs / 10 : 2;

@@ -65,6 +65,8 @@ typedef struct {
      * block input (g), of the chain's MLP post-activation */
     float *dq, *dk[GS_MAX_LAYERS], *dv[GS_MAX_LAYERS], *dres[GS_MAX_LAYERS], *g[GS_MAX_LAYERS];
     float *dpost[GS_MAX_LAYERS];
+    /* their gradients, summed per key row over the inputs, and OWin's [H, E, M] */
+    float *dOV, *dVOW, *dXWb, *gOWin;
     float *dXb;                 /* [3 max_batch, D] the second of the backward's dX buffers */
     int *by_a, *by_b, *start_a, *start_b; /* inputs grouped by token (backward) */
 } deep_tab;
@@ -76,7 +78,8 @@ size_t gs_deep_fast_tables_size(const gs_dims *d, int max_batch)
     /* the int arrays are carved from the same floats (sizeof(int) == sizeof(float)) */
     const size_t H = (size_t)d->n_heads, E = (size_t)d->d_head;
     return L * (7 * T * D + p * D + 3 * p * M + 3 * D * D) + 2 * T * D + T * H * D + T * H * M + T * M +
-           H * E * M + 3 * (size_t)max_batch * D + 2 * (size_t)max_batch + 2 * (p + 1);
+           H * E * M + 2 * (T * H * D + T * H * M + T * M + H * E * M) / 2 +
+           3 * (size_t)max_batch * D + 2 * (size_t)max_batch + 2 * (p + 1);
 }
 
 static void tab_views(const gs_model *m, deep_tab *t)
@@ -108,6 +111,10 @@ static void tab_views(const gs_model *m, deep_tab *t)
     TAKE(t->VOW, T * H * M);
     TAKE(t->XWb, T * M);
     TAKE(t->OWin, H * E * M);
+    TAKE(t->dOV, T * H * D);
+    TAKE(t->dVOW, T * H * M);
+    TAKE(t->dXWb, T * M);
+    TAKE(t->gOWin, H * E * M);
     TAKE(t->dXb, 3 * (size_t)m->max_batch * D);
     t->by_a = (int *)at;
     t->by_b = t->by_a + m->max_batch;
@@ -591,10 +598,71 @@ static void attn_rows(void *arg, int lo, int hi, int thread)
     }
 }
 
+/* The first block's backward at positions 1 and 2 of inputs [lo, hi), given dX (its
+ * output's gradient) and dpost: the residual after attention and the MLP's input are
+ * attention-weighted sums of the OV and VOW rows of the keys (first_block_rows), so
+ * the gradient of weight a[h][s][t] is dX_s . OV[key t][h] + dpost_s . VOW[key t][h];
+ * the softmax's backward gives dq at positions 1, 2 and dk at 0, 1, 2 (overwritten).
+ * The rows' own gradients are gathered per token afterwards (tokens_a0 and the like). */
+static void first_block_back(const deep_ctx *c, int lo, int hi)
+{
+    gs_model *m = c->m;
+    const deep_tab *t = &c->t;
+    const gs_dims *d = &m->d;
+    const int p = d->p, D = d->d_model, H = d->n_heads, E = d->d_head, M = d->d_mlp, n = c->n;
+    const float scale = 1.0f / sqrtf((float)E);
+    const float *q = m->blk_q[0], *k = m->blk_k[0];
+    float *dq = m->dq, *dk = m->dk;
+    const float *ov[3 * H], *vow[3 * H];
+    float g_ov[3 * H], g_vow[3 * H];
+    for (int i = lo; i < hi; i++) {
+        const int rows[3] = {c->idx[i] / p, p + c->idx[i] % p, 2 * p};
+        for (int tk = 0; tk < 3; tk++) {
+            memset(dk + row(n, tk, i) * D, 0, (size_t)D * sizeof(float));
+            if (tk > 0)
+                memset(dq + row(n, tk, i) * D, 0, (size_t)D * sizeof(float));
+        }
+        for (int s = 1; s < 3; s++) {
+            /* the keys' rows, key-major within each head: j = h * (s + 1) + t */
+            int kk = 0;
+            for (int h = 0; h < H; h++)
+                for (int tk = 0; tk <= s; tk++, kk++) {
+                    ov[kk] = t->OV + ((size_t)rows[tk] * H + h) * D;
+                    vow[kk] = t->VOW + ((size_t)rows[tk] * H + h) * M;
+                }
+            const size_t rs = row(n, s, i);
+            gs_k_dots(g_ov, c->dX + rs * D, D, ov, kk);
+            gs_k_dots(g_vow, m->dpost + rs * M, M, vow, kk);
+            for (int h = 0; h < H; h++) {
+                const float *a = m->blk_att[0] + ((size_t)i * H + h) * 9 + s * 3;
+                const float *ga = g_ov + h * (s + 1), *gb = g_vow + h * (s + 1);
+                float datt[3], dot = 0.0f;
+                for (int tk = 0; tk <= s; tk++) {
+                    datt[tk] = ga[tk] + gb[tk];
+                    dot += a[tk] * datt[tk];
+                }
+                for (int tk = 0; tk <= s; tk++) {
+                    const float ds = a[tk] * (datt[tk] - dot) * scale;
+                    const size_t qo = rs * D + h * E, ko = row(n, tk, i) * D + h * E;
+                    for (int e = 0; e < E; e++) {
+                        dq[qo + e] += ds * k[ko + e];
+                        dk[ko + e] += ds * q[qo + e];
+                    }
+                }
+            }
+        }
+    }
+}
+
 /* the per-input backward of block l, inputs [lo, hi): its MLP, W_O and attention */
 static void back_rows(void *arg, int lo, int hi, int thread)
 {
+    const deep_ctx *c = arg;
     dpost_rows(arg, lo, hi, thread);
+    if (c->l == 0 && c->qlo == 1) {
+        first_block_back(c, lo, hi);
+        return;
+    }
     dmid_rows(arg, lo, hi, thread);
     attn_rows(arg, lo, hi, thread);
 }
@@ -615,8 +683,8 @@ static void gather_tokens(float *dst, const float *src, int pos, const int *star
     }
 }
 
-/* the chain's keys and values of block l: position 0's dk, dv summed per token a; in
- * the first block also position 0's (zero) query gradient */
+/* the chain's keys and values of block l: position 0's dk, dv summed per token a
+ * (from the second block on) */
 static void tokens_a(void *arg, int lo, int hi, int thread)
 {
     (void)thread;
@@ -625,40 +693,117 @@ static void tokens_a(void *arg, int lo, int hi, int thread)
     const int D = c->m->d.d_model;
     gather_tokens(t->dk[c->l], c->m->dk, 0, t->start_a, t->by_a, c->n, D, lo, hi);
     gather_tokens(t->dv[c->l], c->m->dv, 0, t->start_a, t->by_a, c->n, D, lo, hi);
-    if (c->l == 0)
-        memset(t->dq + (size_t)lo * D, 0, (size_t)(hi - lo) * D * sizeof(float));
 }
 
-/* the first block's position-1 rows: dq, dk, dv and the residual's dmid per token b */
-static void tokens_b(void *arg, int lo, int hi, int thread)
+/* dst[h][c] = sum over inputs i of a_i[h][2][2] x_i[c] for columns [lo, hi) (x: the
+ * inputs' position-2 rows of width w; dst: H rows of width w), in input order */
+static void equals_weighted(const deep_ctx *c, float *dst, const float *x, int w, int lo, int hi)
+{
+    gs_model *m = c->m;
+    const int H = m->d.n_heads, n = c->n;
+    for (int h = 0; h < H; h++)
+        memset(dst + (size_t)h * w + lo, 0, (size_t)(hi - lo) * sizeof(float));
+    for (int i = 0; i < n; i++)
+        for (int h = 0; h < H; h++) {
+            const float a = m->blk_att[0][((size_t)i * H + h) * 9 + 8];
+            float *out = dst + (size_t)h * w;
+            const float *xi = x + (size_t)i * w;
+            for (int col = lo; col < hi; col++)
+                out[col] += a * xi[col];
+        }
+}
+
+/* The first block's table rows of tokens [lo, hi) as the key at position tk (0: a, 1:
+ * b), summed over the inputs listed for each token in input order: dOV[r][h] and
+ * dVOW[r][h] get a[h][s][tk] dX_s and a[h][s][tk] dpost_s for the query positions s
+ * that see the key; as position 1 (tk = 1) the row also gets the residual's dX_1, the
+ * MLP input's dpost_1, and dq, dk; as position 0, dk (its query has no gradient). The
+ * rows' dv comes from the tables' backward (dv is zeroed here). */
+static void gather_first(const deep_ctx *c, int tk, int lo, int hi)
+{
+    gs_model *m = c->m;
+    const deep_tab *t = &c->t;
+    const gs_dims *d = &m->d;
+    const int p = d->p, D = d->d_model, H = d->n_heads, M = d->d_mlp, n = c->n;
+    const int *start = tk ? t->start_b : t->start_a, *by = tk ? t->by_b : t->by_a;
+    float *ovs[H], *vows[H];
+    float w[H];
+    for (int tok = lo; tok < hi; tok++) {
+        const size_t r = (size_t)tk * p + tok;
+        memset(t->dOV + r * H * D, 0, (size_t)H * D * sizeof(float));
+        memset(t->dVOW + r * H * M, 0, (size_t)H * M * sizeof(float));
+        memset(t->dv[0] + r * D, 0, (size_t)D * sizeof(float));
+        for (int h = 0; h < H; h++) {
+            ovs[h] = t->dOV + (r * H + h) * D;
+            vows[h] = t->dVOW + (r * H + h) * M;
+        }
+        for (int j = start[tok]; j < start[tok + 1]; j++) {
+            const int i = by[j];
+            for (int s = 1; s < 3; s++) {
+                for (int h = 0; h < H; h++)
+                    w[h] = m->blk_att[0][((size_t)i * H + h) * 9 + s * 3 + tk];
+                gs_k_axpys(ovs, w, H, c->dX + row(n, s, i) * D, D);
+                gs_k_axpys(vows, w, H, m->dpost + row(n, s, i) * M, M);
+            }
+        }
+    }
+    gather_tokens(t->dk[0] + (size_t)tk * p * D, m->dk, tk, start, by, n, D, lo, hi);
+    if (tk == 0) {
+        memset(t->dq + (size_t)lo * D, 0, (size_t)(hi - lo) * D * sizeof(float));
+        memset(t->dXWb + (size_t)lo * M, 0, (size_t)(hi - lo) * M * sizeof(float));
+        return;
+    }
+    const size_t o = (size_t)p * D;
+    gather_tokens(t->dq + o, m->dq, 1, start, by, n, D, lo, hi);
+    gather_tokens(t->dres[0] + o, c->dX, 1, start, by, n, D, lo, hi);
+    gather_tokens(t->dXWb + (size_t)p * M, m->dpost, 1, start, by, n, M, lo, hi);
+}
+
+static void tokens_a0(void *arg, int lo, int hi, int thread)
 {
     (void)thread;
-    const deep_ctx *c = arg;
-    const deep_tab *t = &c->t;
-    gs_model *m = c->m;
-    const int D = m->d.d_model, p = m->d.p;
-    const size_t o = (size_t)p * D;
-    gather_tokens(t->dq + o, m->dq, 1, t->start_b, t->by_b, c->n, D, lo, hi);
-    gather_tokens(t->dk[0] + o, m->dk, 1, t->start_b, t->by_b, c->n, D, lo, hi);
-    gather_tokens(t->dv[0] + o, m->dv, 1, t->start_b, t->by_b, c->n, D, lo, hi);
-    gather_tokens(t->dres[0] + o, m->dx1, 1, t->start_b, t->by_b, c->n, D, lo, hi);
+    gather_first(arg, 0, lo, hi);
 }
 
-/* the first block's "=" row: position 2's dq, dk, dv, dmid summed over every input */
+static void tokens_b0(void *arg, int lo, int hi, int thread)
+{
+    (void)thread;
+    gather_first(arg, 1, lo, hi);
+}
+
+/* The first block's "=" row (key and query at position 2), summed over every input,
+ * columns [lo, hi) of the width-D parts: dq, dk, the residual's dX_2 and dOV; dv is
+ * zeroed (the tables' backward fills it) */
 static void equals_cols(void *arg, int lo, int hi, int thread)
 {
     (void)thread;
     const deep_ctx *c = arg;
     const deep_tab *t = &c->t;
     gs_model *m = c->m;
-    const int D = m->d.d_model, n = c->n;
-    const size_t o = (size_t)2 * m->d.p * D, src = row(n, 2, 0) * D;
-    float *dst[4] = {t->dq + o, t->dk[0] + o, t->dv[0] + o, t->dres[0] + o};
-    const float *from[4] = {m->dq + src, m->dk + src, m->dv + src, m->dx1 + src};
-    for (int w = 0; w < 4; w++) {
+    const int D = m->d.d_model, H = m->d.n_heads, n = c->n;
+    const size_t r = (size_t)2 * m->d.p, o = r * D, src = row(n, 2, 0) * D;
+    float *dst[3] = {t->dq + o, t->dk[0] + o, t->dres[0] + o};
+    const float *from[3] = {m->dq + src, m->dk + src, c->dX + src};
+    for (int w = 0; w < 3; w++) {
         memset(dst[w] + lo, 0, (size_t)(hi - lo) * sizeof(float));
         col_sums(dst[w], from[w], n, D, lo, hi);
     }
+    memset(t->dv[0] + o + lo, 0, (size_t)(hi - lo) * sizeof(float));
+    equals_weighted(c, t->dOV + r * H * D, c->dX + src, D, lo, hi);
+}
+
+/* the same for the width-M parts: dXWb (dpost_2) and dVOW */
+static void equals_cols_m(void *arg, int lo, int hi, int thread)
+{
+    (void)thread;
+    const deep_ctx *c = arg;
+    const deep_tab *t = &c->t;
+    gs_model *m = c->m;
+    const int M = m->d.d_mlp, H = m->d.n_heads, n = c->n;
+    const size_t r = (size_t)2 * m->d.p, src = row(n, 2, 0) * M;
+    memset(t->dXWb + r * M + lo, 0, (size_t)(hi - lo) * sizeof(float));
+    col_sums(t->dXWb + r * M, m->dpost + src, n, M, lo, hi);
+    equals_weighted(c, t->dVOW + r * H * M, m->dpost + src, M, lo, hi);
 }
 
 /* dx[rows] += dout W^T per head, W [H, D, E] */
@@ -707,7 +852,22 @@ static void tab_backward_rows(void *arg, int lo, int hi, int thread)
         }
         const int rows = end - lo;
         float *g = t->g[l] + o;
+        if (l == 0) {
+            /* the inputs' use of the rows through OV = v W_O and VOW = v W_O W_in */
+            const int H = d->n_heads;
+            for (int h = 0; h < H; h++) {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, E, D, 1.0f,
+                            t->dOV + ((size_t)lo * H + h) * D, H * D, WB(m, GS_W_O, 0) + (size_t)h * E * D,
+                            D, 1.0f, t->dv[0] + o + h * E, D);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, E, M, 1.0f,
+                            t->dVOW + ((size_t)lo * H + h) * M, H * M, t->OWin + (size_t)h * E * M, M,
+                            1.0f, t->dv[0] + o + h * E, D);
+            }
+        }
         memcpy(g, t->dres[l] + o, (size_t)rows * D * sizeof(float));
+        if (l == 0) /* and through XWb = b_in + x W_in */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, D, M, 1.0f, t->dXWb + (size_t)lo * M, M,
+                        WB(m, GS_W_IN, 0), M, 1.0f, g, D);
         heads_dx(g, t->dk[l] + o, WB(m, GS_W_K, l), rows, d);
         heads_dx(g, t->dv[l] + o, WB(m, GS_W_V, l), rows, d);
         if (l == 0)
@@ -822,22 +982,24 @@ void gs_deep_fast_backward(gs_model *m, const int32_t *idx, const int32_t *targe
         gs_jobs_add_gemm(&js, CblasTrans, CblasNoTrans, M, D, nq, m->blk_post[l] + r0 * M, M,
                          c.dX + r0 * D, D, 1.0f, GB(m, GS_W_OUT, l), D, COL_BLOCK);
         gs_jobs_add_blocks(&js, b_in_cols, M, COL_BLOCK);
-        gs_jobs_add_gemm(&js, CblasTrans, CblasNoTrans, D, M, nq, m->blk_mid[l] + r0 * D, D,
-                         m->dpost + r0 * M, M, 1.0f, GB(m, GS_W_IN, l), M, COL_BLOCK);
-        gs_jobs_add_gemm(&js, CblasTrans, CblasNoTrans, H * E, D, nq, m->blk_z[l] + r0 * D, D,
-                         m->dx1 + r0 * D, D, 1.0f, GB(m, GS_W_O, l), D, COL_BLOCK);
-        /* the projections: per input from the second block on, else into the tables;
-         * position 0's keys and values always into the chain's */
         if (l > 0) {
+            gs_jobs_add_gemm(&js, CblasTrans, CblasNoTrans, D, M, nq, m->blk_mid[l] + r0 * D, D,
+                             m->dpost + r0 * M, M, 1.0f, GB(m, GS_W_IN, l), M, COL_BLOCK);
+            gs_jobs_add_gemm(&js, CblasTrans, CblasNoTrans, H * E, D, nq, m->blk_z[l] + r0 * D, D,
+                             m->dx1 + r0 * D, D, 1.0f, GB(m, GS_W_O, l), D, COL_BLOCK);
+            /* the projections per input; position 0's keys and values into the chain's */
             const size_t r1 = row(n, 1, 0) * D;
             add_heads_grad(&js, GB(m, GS_W_Q, l), m->blk_x[l] + r0 * D, m->dq + r0 * D, nq, d);
             add_heads_grad(&js, GB(m, GS_W_K, l), m->blk_x[l] + r1, m->dk + r1, 2 * n, d);
             add_heads_grad(&js, GB(m, GS_W_V, l), m->blk_x[l] + r1, m->dv + r1, 2 * n, d);
+            gs_jobs_add_blocks(&js, tokens_a, p, token_block);
         } else {
-            gs_jobs_add_blocks(&js, tokens_b, p, token_block);
+            /* the first block: W_in, W_O and the projections through its tables */
+            gs_jobs_add_blocks(&js, tokens_a0, p, token_block);
+            gs_jobs_add_blocks(&js, tokens_b0, p, token_block);
             gs_jobs_add_blocks(&js, equals_cols, D, COL_BLOCK);
+            gs_jobs_add_blocks(&js, equals_cols_m, M, COL_BLOCK);
         }
-        gs_jobs_add_blocks(&js, tokens_a, p, token_block);
         gs_jobs_run(&js);
         float *swap = c.dX;
         c.dX = c.dXn;
@@ -849,5 +1011,23 @@ void gs_deep_fast_backward(gs_model *m, const int32_t *idx, const int32_t *targe
     for (int l = L - 1; l >= 0; l--)
         tab_weight_grads(&js, &c, l);
     gs_jobs_add(&js, tab_embed, 0, 0);
+    /* the first block's W_O and W_in through OV = v W_O, VOW = v OWin (OWin = W_O W_in)
+     * and XWb = b_in + x W_in, over the 2p + 1 rows: gOWin here, the rest below (each
+     * of these sums into a tensor another job of the same list writes) */
+    const int T = 2 * p + 1;
+    for (int h = 0; h < H; h++)
+        gs_jobs_add_gemm(&js, CblasTrans, CblasNoTrans, E, M, T, t->v[0] + h * E, D, t->dVOW + (size_t)h * M,
+                         H * M, 0.0f, t->gOWin + (size_t)h * E * M, M, COL_BLOCK);
+    gs_jobs_run(&js);
+    for (int h = 0; h < H; h++)
+        gs_jobs_add_gemm(&js, CblasTrans, CblasNoTrans, E, D, T, t->v[0] + h * E, D, t->dOV + (size_t)h * D,
+                         H * D, 1.0f, GB(m, GS_W_O, 0) + (size_t)h * E * D, D, COL_BLOCK);
+    gs_jobs_add_gemm(&js, CblasTrans, CblasNoTrans, D, M, T, t->x[0], D, t->dXWb, M, 1.0f,
+                     GB(m, GS_W_IN, 0), M, COL_BLOCK);
+    gs_jobs_run(&js);
+    gs_jobs_add_gemm(&js, CblasNoTrans, CblasTrans, H * E, D, M, t->gOWin, M, WB(m, GS_W_IN, 0), M, 1.0f,
+                     GB(m, GS_W_O, 0), D, COL_BLOCK);
+    gs_jobs_add_gemm(&js, CblasTrans, CblasNoTrans, D, M, H * E, WB(m, GS_W_O, 0), D, t->gOWin, M, 1.0f,
+                     GB(m, GS_W_IN, 0), M, COL_BLOCK);
     gs_jobs_run(&js);
 }
