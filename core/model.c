@@ -385,8 +385,9 @@ gs_eval gs_model_evaluate_chunks(gs_model *m, const int32_t *idx, const int32_t 
     gs_eval total = {0};
     for (int at = 0; at < n; at += m->max_batch) {
         const int len = n - at < m->max_batch ? n - at : m->max_batch;
-        const gs_eval e = m->fast ? gs_model_fast_rows(m, idx + at, target + at, len, mode)
-                                  : gs_model_forward(m, idx + at, target + at, len);
+        const gs_eval e = m->fast        ? gs_model_fast_rows(m, idx + at, target + at, len, mode)
+                          : m->deep_fast ? gs_deep_fast_rows(m, idx + at, target + at, len)
+                                         : gs_model_forward(m, idx + at, target + at, len);
         gs_eval_add(&total, &e);
         if (after)
             after(arg, idx + at, len);
@@ -396,8 +397,7 @@ gs_eval gs_model_evaluate_chunks(gs_model *m, const int32_t *idx, const int32_t 
 
 gs_eval gs_model_evaluate(gs_model *m, const int32_t *idx, const int32_t *target, int n)
 {
-    if (m->fast)
-        gs_model_fast_prepare(m);
+    gs_model_prepare(m);
     return gs_model_evaluate_chunks(m, idx, target, n, GS_ROWS_FORWARD, NULL, NULL);
 }
 
@@ -405,13 +405,16 @@ void gs_model_prepare(gs_model *m)
 {
     if (m->fast)
         gs_model_fast_prepare(m);
+    else if (m->deep_fast)
+        gs_deep_fast_prepare(m);
 }
 
 gs_eval gs_model_rows(gs_model *m, const int32_t *idx, const int32_t *target, int n,
                       gs_rows_mode mode)
 {
-    return m->fast ? gs_model_fast_rows(m, idx, target, n, mode)
-                   : gs_model_forward(m, idx, target, n);
+    return m->fast        ? gs_model_fast_rows(m, idx, target, n, mode)
+           : m->deep_fast ? gs_deep_fast_rows(m, idx, target, n)
+                          : gs_model_forward(m, idx, target, n);
 }
 
 size_t gs_model_scratch_size(const gs_dims *d)

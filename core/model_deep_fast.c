@@ -281,7 +281,7 @@ static void tab_forward_rows(void *arg, int lo, int hi, int thread)
 }
 
 /* causal attention of inputs [lo, hi) for query positions qlo..2, as
- * gs_attention_forward computes it, on position-major rows */
+ * gs_attention_forward computes it, on position-major rows; z NULL: the weights only */
 static void attn_forward(float *z, float *att, const float *q, const float *k, const float *v,
                          int n, int lo, int hi, int qlo, const gs_dims *d)
 {
@@ -307,11 +307,14 @@ static void attn_forward(float *z, float *att, const float *q, const float *k, c
                     a[s * 3 + t] = expf(a[s * 3 + t] - mx);
                     sum += a[s * 3 + t];
                 }
+                for (int t = 0; t <= s; t++)
+                    a[s * 3 + t] /= sum;
+                if (!z)
+                    continue;
                 float *zs = z + row(n, s, i) * D + h * E;
                 for (int e = 0; e < E; e++)
                     zs[e] = 0.0f;
                 for (int t = 0; t <= s; t++) {
-                    a[s * 3 + t] /= sum;
                     const float *vt = v + row(n, t, i) * D + h * E;
                     for (int e = 0; e < E; e++)
                         zs[e] += a[s * 3 + t] * vt[e];
@@ -371,14 +374,14 @@ static void forward_rows(void *arg, int lo, int hi, int thread)
         for (int i = lo; i < hi; i++) {
             const int a = c->idx[i] / p;
             memcpy(k + row(n, 0, i) * D, t->k[l] + (size_t)a * D, rowD);
-            memcpy(v + row(n, 0, i) * D, t->v[l] + (size_t)a * D, rowD);
+            if (l > 0) /* the first block's values enter through its tables */
+                memcpy(v + row(n, 0, i) * D, t->v[l] + (size_t)a * D, rowD);
         }
         if (l == 0) {
             for (int i = lo; i < hi; i++)
                 for (int s = 1; s < 3; s++) {
                     const size_t r = s == 1 ? (size_t)(p + c->idx[i] % p) : (size_t)2 * p;
                     memcpy(k + row(n, s, i) * D, t->k[0] + r * D, rowD);
-                    memcpy(v + row(n, s, i) * D, t->v[0] + r * D, rowD);
                     if (s >= qlo)
                         memcpy(q + row(n, s, i) * D, t->q + r * D, rowD);
                 }
@@ -391,7 +394,7 @@ static void forward_rows(void *arg, int lo, int hi, int thread)
                                 t->Wc[l][w], D, 0.0f, outs[w] + o, D);
                 }
         }
-        attn_forward(m->blk_z[l], m->blk_att[l], q, k, v, n, lo, hi, qlo, d);
+        attn_forward(l == 0 && qlo == 1 ? NULL : m->blk_z[l], m->blk_att[l], q, k, v, n, lo, hi, qlo, d);
         if (l == 0 && qlo == 1) {
             first_block_rows(c, lo, hi);
             continue;
@@ -417,10 +420,10 @@ static void forward_rows(void *arg, int lo, int hi, int thread)
     m->mlp_parts[lo / c->block] = ev;
 }
 
-gs_eval gs_deep_fast_forward(gs_model *m, const int32_t *idx, const int32_t *target, int n)
+void gs_deep_fast_prepare(gs_model *m)
 {
-    assert(n >= 1 && n <= m->max_batch && m->deep_fast && m->d.n_ctx == 3 && m->d.n_layers >= 2);
-    deep_ctx c = {.m = m, .idx = idx, .target = target, .n = n, .block = row_block(n)};
+    assert(m->deep_fast && m->d.n_ctx == 3 && m->d.n_layers >= 2);
+    deep_ctx c = {.m = m};
     tab_views(m, &c.t);
     gs_jobs js = {.pool = m->pool, .ctx = &c};
     for (int j = 0; j < m->d.n_heads + m->d.n_layers - 1; j++)
@@ -428,6 +431,20 @@ gs_eval gs_deep_fast_forward(gs_model *m, const int32_t *idx, const int32_t *tar
     gs_jobs_run(&js);
     gs_jobs_add_blocks(&js, tab_forward_rows, 2 * m->d.p + 1, TAB_BLOCK);
     gs_jobs_run(&js);
+}
+
+gs_eval gs_deep_fast_forward(gs_model *m, const int32_t *idx, const int32_t *target, int n)
+{
+    gs_deep_fast_prepare(m);
+    return gs_deep_fast_rows(m, idx, target, n);
+}
+
+gs_eval gs_deep_fast_rows(gs_model *m, const int32_t *idx, const int32_t *target, int n)
+{
+    assert(n >= 1 && n <= m->max_batch && m->deep_fast);
+    deep_ctx c = {.m = m, .idx = idx, .target = target, .n = n, .block = row_block(n)};
+    tab_views(m, &c.t);
+    gs_jobs js = {.pool = m->pool, .ctx = &c};
     gs_jobs_add_blocks(&js, forward_rows, n, c.block);
     gs_jobs_run(&js);
     gs_eval ev = {0};

@@ -131,6 +131,22 @@ static void check_case(int p, int D, int H, int M, int L, int n_max, int n_small
     snprintf(what, sizeof what, "p %d, %d blocks, batch %d of %d", p, L, n_small, n_max);
     compare(&ref, &fast, idx + 3, tgt + 3, n_small, what);
 
+    /* the trainer's and the probes' way: tables once (gs_model_prepare), then rows and
+     * chunks through them; the same bits as a forward that builds its own */
+    {
+        const gs_eval e1 = gs_model_forward(&fast, idx, tgt, n_max);
+        float *lg = malloc((size_t)n_max * d.n_out * sizeof(float));
+        memcpy(lg, fast.logits, (size_t)n_max * d.n_out * sizeof(float));
+        gs_model_prepare(&fast);
+        const gs_eval e2 = gs_model_rows(&fast, idx, tgt, n_max, GS_ROWS_TRAIN);
+        CHECK(e1.loss_sum == e2.loss_sum && e1.n_correct == e2.n_correct);
+        CHECK(memcmp(lg, fast.logits, (size_t)n_max * d.n_out * sizeof(float)) == 0);
+        const gs_eval e3 = gs_model_evaluate_chunks(&fast, idx, tgt, n_small, GS_ROWS_EVAL, NULL, NULL),
+                      e4 = gs_model_forward(&fast, idx, tgt, n_small);
+        CHECK(e3.loss_sum == e4.loss_sum && e3.n_correct == e4.n_correct);
+        free(lg);
+    }
+
     /* the same bits on any number of threads */
     float *g1 = malloc(fast.n_params * sizeof(float)), *lg1 = malloc((size_t)n_max * d.n_out * sizeof(float));
     for (int threads = 1; threads <= 3; threads++) {
