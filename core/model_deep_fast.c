@@ -8,15 +8,21 @@
  *     position 2 only.
  *  2. Position 0 attends to itself alone (causal), so its attention weight is 1 and
  *     its residual stream through every block is a function of token a: a table over
- *     the p tokens (the "chain"), computed once per forward. Its gradient is the sum,
- *     per token, of the gradients of the inputs that start with that token.
+ *     the p tokens (the "chain"), built once per set of weights (gs_deep_fast_prepare).
+ *     Its gradient is the sum, per token, of the gradients of the inputs that start
+ *     with that token.
  *  3. The first block's input is the token embedding plus the position embedding, so
  *     its queries, keys and values are tables over (token, position): 2p + 1 rows,
- *     a at position 0, b at position 1, "=" at position 2.
+ *     a at position 0, b at position 1, "=" at position 2. So are its values times W_O
+ *     and times W_O W_in, and its input times W_in: an input's residual after the
+ *     first block's attention, and its MLP input, are attention-weighted sums of rows,
+ *     as in the one-block fast path (model_fast.h); the backward takes the weights'
+ *     gradients as dot products with the same rows and gathers the rows' gradients per
+ *     token.
  *
- * What remains per input is positions 1 and 2 of every block but the last (attention
- * over three keys, W_O, the MLP; from the second block on also the projections), the
- * last block's keys and values at positions 1 and 2, and its position 2.
+ * What remains per input is the first block's ReLU and W_out at positions 1 and 2, the
+ * middle blocks at positions 1 and 2 (projections, attention, W_O, the MLP), the last
+ * block's keys and values at positions 1 and 2, and its position 2.
  *
  * Per-input activations use the reference path's buffers (gs_deep_carve) in a
  * position-major order: row (t, i) of a batch of n inputs is t*n + i, so the rows of
@@ -75,11 +81,12 @@ size_t gs_deep_fast_tables_size(const gs_dims *d, int max_batch)
 {
     const size_t p = (size_t)d->p, T = 2 * p + 1, D = (size_t)d->d_model, M = (size_t)d->d_mlp,
                  L = (size_t)d->n_layers;
-    /* the int arrays are carved from the same floats (sizeof(int) == sizeof(float)) */
     const size_t H = (size_t)d->n_heads, E = (size_t)d->d_head;
-    return L * (7 * T * D + p * D + 3 * p * M + 3 * D * D) + 2 * T * D + T * H * D + T * H * M + T * M +
-           H * E * M + 2 * (T * H * D + T * H * M + T * M + H * E * M) / 2 +
-           3 * (size_t)max_batch * D + 2 * (size_t)max_batch + 2 * (p + 1);
+    /* per block, then q and dq, OV, VOW, XWb, OWin and their gradients, dXb, and the
+     * int arrays, carved from the same floats (sizeof(int) == sizeof(float)) */
+    return L * (7 * T * D + p * D + 3 * p * M + 3 * D * D) + 2 * T * D +
+           2 * (T * H * D + T * H * M + T * M + H * E * M) + 3 * (size_t)max_batch * D +
+           2 * (size_t)max_batch + 2 * (p + 1);
 }
 
 static void tab_views(const gs_model *m, deep_tab *t)
