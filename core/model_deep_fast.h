@@ -29,9 +29,10 @@
  * position-major order: row (t, i) of a batch of n inputs is t*n + i, so the rows of
  * one position, or of positions 1 and 2, are one contiguous matrix. Row 0 of k and v
  * holds copies of the chain's keys and values (the first block's values enter through
- * its tables instead), so attention reads three rows as in the reference path. Both passes run on the pool in blocks whose size depends on n (or
- * p) only; sums over inputs are split by output or gathered per token in input order,
- * so the bits do not depend on the thread count. */
+ * its tables instead), so attention reads three rows as in the reference path. Both
+ * passes run on the pool in blocks whose size depends on n (or p) only; sums over
+ * inputs are split by output or gathered per token in input order, so the bits do not
+ * depend on the thread count. */
 #ifndef GS_MODEL_DEEP_FAST_H
 #define GS_MODEL_DEEP_FAST_H
 
