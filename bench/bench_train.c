@@ -294,9 +294,10 @@ static double torch_ms(int threads, int epochs, int rounds, const char *extra, c
  * it (the pool computes, OpenBLAS single-threaded inside it), with test metrics, against
  * the same model in PyTorch in the same run ---- */
 
-/* One model: its epoch (with test metrics) in rounds, then PyTorch's (torch_args). */
+/* One model: its epoch (with test metrics) in rounds, then PyTorch's (torch_args).
+ * path: the trainer's model on that path (the trainer itself runs GS_PATH_FAST). */
 static int bench_model(const gs_config *cfg_in, const char *name, int threads, int rounds, int epochs,
-                       int use_torch, const char *torch_args, double gflop_per_epoch)
+                       int use_torch, const char *torch_args, double gflop_per_epoch, gs_path path)
 {
     const gs_config cfg = *cfg_in;
     bench b;
@@ -308,6 +309,17 @@ static int bench_model(const gs_config *cfg_in, const char *name, int threads, i
         gs_trainer_init(&b.tr, &cfg, &split, &err) != 0) {
         fprintf(stderr, "bench_train: %s\n", err.msg);
         return 1;
+    }
+    if (path != GS_PATH_FAST) {
+        gs_model ref;
+        if (gs_model_create(&ref, &b.tr.dims, b.tr.model.max_batch, path, &err) != 0) {
+            fprintf(stderr, "bench_train: %s\n", err.msg);
+            return 1;
+        }
+        ref.pool = b.tr.model.pool;
+        ref.loss = b.tr.model.loss;
+        gs_model_free(&b.tr.model);
+        b.tr.model = ref;
     }
     gs_params_init(b.tr.model.params, &b.tr.dims, cfg.seed);
     char model[256];
@@ -321,7 +333,10 @@ static int bench_model(const gs_config *cfg_in, const char *name, int threads, i
     const double best = best_of(t, rounds);
     printf("%-44s %10.2f %10.2f %9.3f %9.1f\n", name, best, median_of(t, rounds), gflop_per_epoch,
            gflop_per_epoch / best * 1e3);
-    printf("  (%s)\n", model);
+    if (path == GS_PATH_FAST)
+        printf("  (%s)\n", model);
+    else
+        printf("  (the same model on its reference path)\n");
     gs_trainer_free(&b.tr);
     if (use_torch) {
         char why[512] = "";
@@ -354,18 +369,40 @@ static int bench_models(int threads, int rounds, int epochs, int use_torch)
     cfg.bias = 0;
     const double h = 200, V = cfg.p, fwd = 2 * h * h + 2 * h * V;
     if (bench_model(&cfg, "mlp 2x200 one-hot, no bias", threads, rounds, epochs, use_torch,
-                    "--model mlp", (fwd * n_all + 2 * fwd * n_train) / 1e9) != 0)
+                    "--model mlp", (fwd * n_all + 2 * fwd * n_train) / 1e9, GS_PATH_FAST) != 0)
         return 1;
-    /* Power et al.'s 2-layer transformer (the paper's block twice), reference path:
-     * every position through both blocks */
+    /* Power et al.'s 2-layer transformer (the paper's block twice). FLOPs per input
+     * (forward; the backward twice that), counting attention as 4 FLOPs per key and
+     * width. Reference path: every position through both blocks. */
     gs_config_default(&cfg);
     cfg.n_layers = 2;
-    const double D = cfg.d_model, M = cfg.d_mlp, Vt = cfg.p + 1;
-    const double blk = 3 * (4 * 2 * D * D + 2 * 2 * D * M) + 6 * D * 2 * 2;
-    const double tfwd = 2 * blk + 2 * D * Vt;
-    return bench_model(&cfg, "transformer, 2 blocks (reference path)", threads, rounds,
-                       epochs / 10 > 2 ? epochs / 10 : 2, use_torch, "--layers 2",
-                       (tfwd * n_all + 2 * tfwd * n_train) / 1e9);
+    const double D = cfg.d_model, M = cfg.d_mlp, Vt = cfg.p + 1, p = cfg.p;
+    const double proj = 2 * D * D, mlp = 2 * 2 * D * M, head = 2 * D * Vt;
+    const double ref_fwd = 2 * (3 * (4 * proj + mlp) + 6 * 4 * D) + head;
+    /* Fast path (core/model_deep_fast.c). Forward: the first block at positions 1 and 2
+     * as sums of table rows (4 + 6 rows per head, of widths D and M) and its W_out; the
+     * last block's keys and values at positions 1 and 2, the rest at position 2.
+     * Backward (training inputs): the first block's W_out at positions 1 and 2 (W_in and
+     * W_O through the tables: a dot product and a weighted sum per key, head and width),
+     * the last block's products at the positions the forward ran. Once an epoch (the
+     * test set and the training set go through the same tables) the tables: 2p + 1 rows
+     * of the first block's q, k, v, OV, VOW and x W_in, W_O W_in, p rows of position 0
+     * through the first block and of the last block's k, v; their backward counted as
+     * twice that */
+    const double H = cfg.n_heads;
+    const double fast_fwd = 10 * H * (D + M) + 2 * (mlp / 2) + 5 * 4 * D /* first block */
+                            + 2 * 2 * proj + proj + proj + mlp + 3 * 4 * D /* last block */ + head;
+    const double fast_bwd = 2 * head + (2 * mlp + 2 * proj + 2 * proj + 8 * proj + 3 * 8 * D) +
+                            2 * mlp + 20 * H * (D + M) + 5 * 8 * D;
+    const double tables = (2 * p + 1) * (3 * proj + 2 * proj + H * (D / H) * M * 2 + mlp / 2) +
+                          H * (D / H) * M * D * 2 + p * (proj + mlp) + p * 2 * proj;
+    const int tf_epochs = epochs / 10 > 2 ? epochs / 10 : 2;
+    if (bench_model(&cfg, "transformer, 2 blocks (fast path)", threads, rounds, tf_epochs, use_torch,
+                    "--layers 2", (fast_fwd * n_all + fast_bwd * n_train + 3 * tables) / 1e9,
+                    GS_PATH_FAST) != 0)
+        return 1;
+    return bench_model(&cfg, "transformer, 2 blocks (reference path)", threads, rounds, tf_epochs, 0,
+                       "--layers 2", (ref_fwd * n_all + 2 * ref_fwd * n_train) / 1e9, GS_PATH_REFERENCE);
 }
 
 static void usage(void)

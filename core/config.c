@@ -304,9 +304,9 @@ void gs_config_describe_model(const gs_config *c, char *out, size_t size)
                  c->bias ? "biases" : "no biases", batch);
         return;
     }
-    snprintf(out, size, "transformer, %d block%s, d_model %d, %d heads, d_mlp %d; %s path; %s",
-             c->n_layers, c->n_layers == 1 ? "" : "s", c->d_model, c->n_heads, c->d_mlp,
-             c->n_layers == 1 ? "fast" : "reference", batch);
+    /* the trainer runs every transformer on its fast path (one block or several) */
+    snprintf(out, size, "transformer, %d block%s, d_model %d, %d heads, d_mlp %d; fast path; %s",
+             c->n_layers, c->n_layers == 1 ? "" : "s", c->d_model, c->n_heads, c->d_mlp, batch);
 }
 
 void gs_config_model_note(const gs_config *c, char *out, size_t size)

@@ -19,9 +19,11 @@ int gs_model_create(gs_model *m, const gs_dims *d, int max_batch, gs_path path, 
     m->n_params = gs_params_layout(d, m->info);
     m->max_batch = max_batch;
     if (d->kind == GS_MODEL_TRANSFORMER && d->n_layers > 1) {
-        /* several blocks: the reference path of model_deep.c (the fast path's tables
-         * are for one block) */
-        m->n_acts = gs_deep_acts_size(d, max_batch);
+        /* several blocks: model_deep.c's reference path, or model_deep_fast.c's path,
+         * which uses the same buffers and its own tables after them */
+        m->deep_fast = path == GS_PATH_FAST;
+        m->n_tab = m->deep_fast ? gs_deep_fast_tables_size(d, max_batch) : 0;
+        m->n_acts = gs_deep_acts_size(d, max_batch) + m->n_tab;
         m->params = calloc(2 * m->n_params, sizeof(float));
         m->acts = calloc(m->n_acts, sizeof(float));
         if (!m->params || !m->acts) {
@@ -30,6 +32,7 @@ int gs_model_create(gs_model *m, const gs_dims *d, int max_batch, gs_path path, 
         }
         m->grads = m->params + m->n_params;
         gs_deep_carve(m);
+        m->tab = m->deep_fast ? m->acts + (m->n_acts - m->n_tab) : NULL;
         return 0;
     }
     if (d->kind == GS_MODEL_MLP) {
@@ -252,7 +255,7 @@ gs_eval gs_model_forward(gs_model *m, const int32_t *idx, const int32_t *target,
     if (m->d.kind == GS_MODEL_MLP)
         return gs_mlp_forward(m, idx, target, n);
     if (m->d.n_layers > 1)
-        return gs_deep_forward(m, idx, target, n);
+        return m->deep_fast ? gs_deep_fast_forward(m, idx, target, n) : gs_deep_forward(m, idx, target, n);
     if (m->fast)
         return gs_model_fast_forward(m, idx, target, n);
     const gs_dims *d = &m->d;
@@ -344,7 +347,10 @@ void gs_model_backward(gs_model *m, const int32_t *idx, const int32_t *target, i
         return;
     }
     if (m->d.n_layers > 1) {
-        gs_deep_backward(m, idx, target, n);
+        if (m->deep_fast)
+            gs_deep_fast_backward(m, idx, target, n);
+        else
+            gs_deep_backward(m, idx, target, n);
         return;
     }
     if (m->fast) {
@@ -379,8 +385,9 @@ gs_eval gs_model_evaluate_chunks(gs_model *m, const int32_t *idx, const int32_t 
     gs_eval total = {0};
     for (int at = 0; at < n; at += m->max_batch) {
         const int len = n - at < m->max_batch ? n - at : m->max_batch;
-        const gs_eval e = m->fast ? gs_model_fast_rows(m, idx + at, target + at, len, mode)
-                                  : gs_model_forward(m, idx + at, target + at, len);
+        const gs_eval e = m->fast        ? gs_model_fast_rows(m, idx + at, target + at, len, mode)
+                          : m->deep_fast ? gs_deep_fast_rows(m, idx + at, target + at, len)
+                                         : gs_model_forward(m, idx + at, target + at, len);
         gs_eval_add(&total, &e);
         if (after)
             after(arg, idx + at, len);
@@ -390,8 +397,7 @@ gs_eval gs_model_evaluate_chunks(gs_model *m, const int32_t *idx, const int32_t 
 
 gs_eval gs_model_evaluate(gs_model *m, const int32_t *idx, const int32_t *target, int n)
 {
-    if (m->fast)
-        gs_model_fast_prepare(m);
+    gs_model_prepare(m);
     return gs_model_evaluate_chunks(m, idx, target, n, GS_ROWS_FORWARD, NULL, NULL);
 }
 
@@ -399,13 +405,16 @@ void gs_model_prepare(gs_model *m)
 {
     if (m->fast)
         gs_model_fast_prepare(m);
+    else if (m->deep_fast)
+        gs_deep_fast_prepare(m);
 }
 
 gs_eval gs_model_rows(gs_model *m, const int32_t *idx, const int32_t *target, int n,
                       gs_rows_mode mode)
 {
-    return m->fast ? gs_model_fast_rows(m, idx, target, n, mode)
-                   : gs_model_forward(m, idx, target, n);
+    return m->fast        ? gs_model_fast_rows(m, idx, target, n, mode)
+           : m->deep_fast ? gs_deep_fast_rows(m, idx, target, n)
+                          : gs_model_forward(m, idx, target, n);
 }
 
 size_t gs_model_scratch_size(const gs_dims *d)

@@ -91,11 +91,15 @@ typedef struct {
     float *blk_x[GS_MAX_LAYERS + 1], *blk_q[GS_MAX_LAYERS], *blk_k[GS_MAX_LAYERS],
         *blk_v[GS_MAX_LAYERS], *blk_att[GS_MAX_LAYERS], *blk_z[GS_MAX_LAYERS],
         *blk_mid[GS_MAX_LAYERS], *blk_pre[GS_MAX_LAYERS], *blk_post[GS_MAX_LAYERS];
+    /* several blocks on the fast path (model_deep_fast.c): the same buffers in another
+     * row order, and its per-token tables in tab (n_tab floats) */
+    int deep_fast;
 } gs_model;
 
 typedef enum {
     GS_PATH_REFERENCE = 0, /* every position through every layer; the oracle */
-    GS_PATH_FAST = 1       /* per-token tables, last position only (model_fast.h) */
+    GS_PATH_FAST = 1       /* per-token tables, last position only (model_fast.h); for
+                            * several blocks model_deep_fast.c */
 } gs_path;
 
 /* Allocates parameters, gradients and activations for batches of up to max_batch
@@ -151,7 +155,9 @@ typedef void (*gs_chunk_fn)(void *arg, const int32_t *idx, int n);
  * metrics, gs_model_evaluate and the probes all go through it, so a set's loss is the
  * same bits whoever computes it. On the fast path the chunks run through the tables of
  * the last gs_model_fast_prepare in the given mode (GS_ROWS_EVAL or GS_ROWS_FORWARD);
- * on the reference path through gs_model_forward (mode is ignored). after(arg, ...) is
+ * on the fast path of several blocks through those of the last gs_deep_fast_prepare
+ * (gs_model_prepare builds either; mode is ignored); on the reference path through
+ * gs_model_forward (mode is ignored). after(arg, ...) is
  * called after each chunk; it may be NULL. */
 gs_eval gs_model_evaluate_chunks(gs_model *m, const int32_t *idx, const int32_t *target, int n,
                                  gs_rows_mode mode, gs_chunk_fn after, void *arg);
@@ -173,7 +179,7 @@ void gs_heads_project_backward(float *dx, float *gW, const float *dout, const fl
 double gs_cross_entropy_row(const float *logits, int n_classes, int target, int *correct);
 
 /* The one way a batch is run for its loss before a backward, on any model: the fast
- * path's tables (gs_model_prepare builds them from the current weights; a no-op on
+ * paths' tables (gs_model_prepare builds them from the current weights; a no-op on
  * other paths) and rows in the given mode, or a plain forward. */
 void gs_model_prepare(gs_model *m);
 gs_eval gs_model_rows(gs_model *m, const int32_t *idx, const int32_t *target, int n,
@@ -193,14 +199,26 @@ void gs_attention_backward(float *dq, float *dk, float *dv, const float *dz,
                            const float *att, const float *q, const float *k,
                            const float *v, int n, const gs_dims *d);
 
-/* The transformer of several blocks (model_deep.c), reference path only: activation
- * floats for max_batch inputs, carving them, and the passes. Its forward also leaves
- * the last block's MLP activations at the last position in m->post [n, d_mlp] (the
- * neurons the probes read) and the logits in m->logits. */
+/* The transformer of several blocks: the reference path (model_deep.c) and the fast
+ * path (model_deep_fast.c, m->deep_fast), through gs_model_forward/backward. Activation
+ * floats for max_batch inputs (both paths), carving them, the fast path's tables, and
+ * the passes. Both forwards also leave the last block's MLP activations at the last
+ * position in m->post [n, d_mlp] (the neurons the probes read) and the logits in
+ * m->logits; the fast path's results do not depend on the pool's thread count either. */
 size_t gs_deep_acts_size(const gs_dims *d, int max_batch);
 void gs_deep_carve(gs_model *m);
+size_t gs_deep_fast_tables_size(const gs_dims *d, int max_batch);
+/* inputs per pool task of both paths: depends on n only */
+int gs_deep_row_block(int n);
 gs_eval gs_deep_forward(gs_model *m, const int32_t *idx, const int32_t *target, int n);
 void gs_deep_backward(gs_model *m, const int32_t *idx, const int32_t *target, int n);
+/* The fast path's forward is prepare (its tables, from the current parameters) + rows
+ * (n inputs through the tables of the last prepare); gs_model_prepare, gs_model_rows
+ * and gs_model_evaluate_chunks call the two halves, as on the one-block fast path. */
+gs_eval gs_deep_fast_forward(gs_model *m, const int32_t *idx, const int32_t *target, int n);
+void gs_deep_fast_prepare(gs_model *m);
+gs_eval gs_deep_fast_rows(gs_model *m, const int32_t *idx, const int32_t *target, int n);
+void gs_deep_fast_backward(gs_model *m, const int32_t *idx, const int32_t *target, int n);
 
 /* The MLP (mlp.c): activation floats for max_batch inputs, carving them, and the
  * passes (called through gs_model_forward/backward). */

@@ -54,12 +54,12 @@ void gs_deep_carve(gs_model *m)
     TAKE(m->dlogits, (size_t)m->max_batch * V);
     TAKE(m->post, (size_t)m->max_batch * M);
 #undef TAKE
-    assert((size_t)(at - m->acts) == m->n_acts);
+    assert((size_t)(at - m->acts) == gs_deep_acts_size(d, m->max_batch));
 }
 
 /* Inputs in blocks whose size depends on n only (at most GS_MLP_MAX_PARTS of them),
  * one pool task each: the bits do not depend on the thread count. */
-static int row_block(int n)
+int gs_deep_row_block(int n)
 {
     const int per = (n + GS_MLP_MAX_PARTS - 1) / GS_MLP_MAX_PARTS;
     return per > 32 ? per : 32;
@@ -129,7 +129,7 @@ static void forward_rows(void *arg, int lo, int hi, int thread)
 gs_eval gs_deep_forward(gs_model *m, const int32_t *idx, const int32_t *target, int n)
 {
     assert(n >= 1 && n <= m->max_batch);
-    deep_ctx c = {.m = m, .idx = idx, .target = target, .block = row_block(n)};
+    deep_ctx c = {.m = m, .idx = idx, .target = target, .block = gs_deep_row_block(n)};
     gs_jobs js = {.pool = m->pool, .ctx = &c};
     gs_jobs_add_blocks(&js, forward_rows, n, c.block);
     gs_jobs_run(&js);
@@ -238,7 +238,7 @@ void gs_deep_backward(gs_model *m, const int32_t *idx, const int32_t *target, in
     const gs_dims *d = &m->d;
     const int D = d->d_model, H = d->n_heads, E = d->d_head, M = d->d_mlp, V = d->n_out;
     const int rows = n * 3;
-    back_ctx c = {.m = m, .idx = idx, .target = target, .n = n, .block = row_block(n),
+    back_ctx c = {.m = m, .idx = idx, .target = target, .n = n, .block = gs_deep_row_block(n),
                   .dX = m->dx0, .dmid = m->dx1};
     gs_jobs js = {.pool = m->pool, .ctx = &c};
     for (int i = 0; i < n; i++)

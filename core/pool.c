@@ -4,6 +4,7 @@
 
 #include <cblas.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,9 +17,16 @@
 #define GS_PAUSE() ((void)0)
 #endif
 
-/* How long a thread spins before it sleeps: longer than the gaps inside an epoch,
- * short against anything a user would notice. */
+/* How long a thread waits actively before it sleeps: longer than the gaps inside an
+ * epoch, short against anything a user would notice. */
 #define GS_SPIN_NS 1000000L
+/* For how long of that it spins on the CPU (pause); after that each check yields the
+ * core (sched_yield). On a loaded machine the thread being waited for may be queued
+ * behind the waiter on the same core: a waiter that only spun held that core for up to
+ * GS_SPIN_NS per wait (a small MLP on 2 threads ran 10 to 100 times slower than on
+ * one). Yielding costs a system call per check, which the quiet machine's short waits
+ * never reach. */
+#define GS_PAUSE_NS 20000L
 
 struct gs_pool {
     int n_threads;
@@ -70,12 +78,15 @@ static void wait_until(gs_pool *p, int (*ready)(gs_pool *, unsigned), unsigned x
                        atomic_int *sleepers)
 {
     long t0 = 0;
+    int yielding = 0;
     for (unsigned spins = 0; !ready(p, x); spins++) {
-        if ((spins & 255) == 255) {
+        if (yielding || (spins & 255) == 255) {
             const long t = now_ns();
             if (!t0)
                 t0 = t;
-            else if (t - t0 > GS_SPIN_NS) {
+            else if (t - t0 > GS_PAUSE_NS)
+                yielding = 1;
+            if (t0 && t - t0 > GS_SPIN_NS) {
                 pthread_mutex_lock(&p->lock);
                 atomic_fetch_add(sleepers, 1);
                 while (!ready(p, x))
@@ -85,7 +96,10 @@ static void wait_until(gs_pool *p, int (*ready)(gs_pool *, unsigned), unsigned x
                 return;
             }
         }
-        GS_PAUSE();
+        if (yielding)
+            sched_yield();
+        else
+            GS_PAUSE();
     }
 }
 

@@ -52,8 +52,9 @@ int gs_trainer_init(gs_trainer *tr, const gs_config *cfg, gs_split *split, gs_er
     tr->perm_pass = -1;
     /* The training batch is the largest forward+backward; the test set is evaluated in
      * chunks of the same size, so memory does not grow with the test set. */
-    /* the per-token tables exist for the one-block transformer only */
-    const gs_path path = tr->dims.n_layers == 1 ? GS_PATH_FAST : GS_PATH_REFERENCE;
+    /* the fast path: per-token tables (one block, model_fast*.c; several blocks,
+     * model_deep_fast.c); the MLP has one path */
+    const gs_path path = GS_PATH_FAST;
     if (gs_model_create(&tr->model, &tr->dims, n_train, path, err) != 0)
         goto fail;
     tr->train_tgt = malloc(((size_t)n_train + (size_t)n_test) * sizeof(int32_t));
@@ -121,7 +122,8 @@ void gs_trainer_free(gs_trainer *tr)
 
 const char *gs_trainer_path(const gs_trainer *tr)
 {
-    return tr->dims.kind == GS_MODEL_MLP ? "mlp" : tr->model.fast ? "fast" : "reference";
+    return tr->dims.kind == GS_MODEL_MLP ? "mlp"
+           : tr->model.fast || tr->model.deep_fast ? "fast" : "reference";
 }
 
 /* Full batch: the training set's forward is the step's (GS_ROWS_TRAIN keeps what the

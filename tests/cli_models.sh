@@ -29,10 +29,11 @@ resume_equal learned $MLP --d-embed 8 --act gelu --batch 20
 resume_equal quad $MLP --embed onehot --act quad --batch 30 --wd 0.1
 resume_equal tf-batch --p 13 --frac 0.5 --d-model 16 --n-heads 2 --d-mlp 32 --batch 25
 resume_equal tf-2 --p 13 --frac 0.5 --d-model 16 --n-heads 2 --d-mlp 32 --layers 2
+resume_equal tf-3-batch --p 13 --frac 0.5 --d-model 16 --n-heads 2 --d-mlp 32 --layers 3 --batch 25
 "$GS" analyze "$T/tf-2-a.h5" --quiet >"$T/err" 2>&1 && ok || { bad "analyze 2 blocks exited $?"; cat "$T/err"; }
 check_run_file "$T/tf-2-a.h5"
 "$GS" info "$T/tf-2-a.h5" >"$T/info"
-grep -q "^model      transformer, 2 blocks, d_model 16, 2 heads, d_mlp 32; reference path; full batch" "$T/info" \
+grep -q "^model      transformer, 2 blocks, d_model 16, 2 heads, d_mlp 32; fast path; full batch" "$T/info" \
     && grep -q "those of the last of the 2 blocks" "$T/info" && ok || { bad "info: 2 blocks"; cat "$T/info"; }
 
 # the thread count does not change the bits (the pool's blocks depend on the batch only)

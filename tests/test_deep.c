@@ -1,6 +1,7 @@
-/* The transformer of several blocks (core/model_deep.c): with the second block's
- * weights zero it is the identity, so the logits equal the one-block reference path's;
- * and a finite-difference gradient check of every tensor of a 2-block model. */
+/* The transformer of several blocks (core/model_deep.c, the reference path, and
+ * core/model_deep_fast.c, the fast path): with the second block's weights zero it is
+ * the identity, so the logits equal the one-block reference path's; and a
+ * finite-difference gradient check of every tensor of a 2-block model, on both paths. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -55,12 +56,22 @@ int main(void)
     CHECK_NEAR(e1.loss_sum, e2.loss_sum, 1e-5 * e1.loss_sum);
     CHECK(e1.n_correct == e2.n_correct);
 
-    /* every tensor of 2 random blocks */
+    /* every tensor of 2 random blocks, both paths */
     gs_params_init(two.params, &d2, 9);
     for (size_t i = 0; i < two.n_params; i++)
         two.params[i] = 1.0f * two.params[i] + 0.1f * ((float)rand() / RAND_MAX - 0.5f);
-    printf("gradients of 2 blocks\n");
+    gs_model ref;
+    if (gs_model_create(&ref, &d2, N, GS_PATH_REFERENCE, &err) != 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    CHECK(two.deep_fast && !ref.deep_fast);
+    memcpy(ref.params, two.params, two.n_params * sizeof(float));
+    printf("gradients of 2 blocks, fast path\n");
     gs_gradcheck(&two, idx, tgt, N, 2e-4f, 1.5e-2);
+    printf("gradients of 2 blocks, reference path\n");
+    gs_gradcheck(&ref, idx, tgt, N, 2e-4f, 1.5e-2);
+    gs_model_free(&ref);
     gs_model_free(&one);
     gs_model_free(&two);
     return check_report("deep");
