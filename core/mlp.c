@@ -224,14 +224,7 @@ gs_eval gs_mlp_forward(gs_model *m, const int32_t *idx, const int32_t *target, i
 {
     assert(n >= 1 && n <= m->max_batch);
     mlp_ctx c = {.m = m, .idx = idx, .target = target, .n = n, .block = row_block(n)};
-    gs_jobs js = {.pool = m->pool, .ctx = &c};
-    gs_jobs_add_blocks(&js, forward_rows, n, c.block);
-    gs_jobs_run(&js);
-    /* the blocks' summaries added in block order */
-    gs_eval ev = {0};
-    for (int b = 0; b * c.block < n; b++)
-        gs_eval_add(&ev, &m->mlp_parts[b]);
-    return ev;
+    return gs_model_run_blocks(m, forward_rows, &c, n, c.block);
 }
 
 /* ---- backward jobs ---- */

@@ -1,6 +1,7 @@
 /* The reference forward/backward of the one-layer transformer (docs/science.md §2).
  * Layouts are row-major; a "row" of x0/x1/q/k/v/z is one (input, position). */
 #include "model.h"
+#include "pool.h"
 
 #include <assert.h>
 #include <cblas.h>
@@ -247,6 +248,18 @@ void gs_attention_backward(float *dq, float *dk, float *dv, const float *dz,
                 }
             }
         }
+}
+
+gs_eval gs_model_run_blocks(gs_model *m, void (*fn)(void *, int, int, int), void *ctx, int n, int block)
+{
+    assert((n + block - 1) / block <= GS_MLP_MAX_PARTS);
+    gs_jobs js = {.pool = m->pool, .ctx = ctx};
+    gs_jobs_add_blocks(&js, fn, n, block);
+    gs_jobs_run(&js);
+    gs_eval ev = {0};
+    for (int b = 0; b * block < n; b++)
+        gs_eval_add(&ev, &m->mlp_parts[b]);
+    return ev;
 }
 
 gs_eval gs_model_forward(gs_model *m, const int32_t *idx, const int32_t *target, int n)

@@ -96,6 +96,12 @@ typedef struct {
     int deep_fast;
 } gs_model;
 
+/* The forward of the models that run in row blocks (the MLP, both transformer paths of
+ * several blocks): fn(ctx, lo, hi, thread) on the model's pool for the blocks of `block`
+ * rows of [0, n); each block stores its summary in mlp_parts[lo / block]. Returns their
+ * sum in block order, so the bits do not depend on the thread count. */
+gs_eval gs_model_run_blocks(gs_model *m, void (*fn)(void *, int, int, int), void *ctx, int n, int block);
+
 typedef enum {
     GS_PATH_REFERENCE = 0, /* every position through every layer; the oracle */
     GS_PATH_FAST = 1       /* per-token tables, last position only (model_fast.h); for

@@ -130,13 +130,7 @@ gs_eval gs_deep_forward(gs_model *m, const int32_t *idx, const int32_t *target, 
 {
     assert(n >= 1 && n <= m->max_batch);
     deep_ctx c = {.m = m, .idx = idx, .target = target, .block = gs_deep_row_block(n)};
-    gs_jobs js = {.pool = m->pool, .ctx = &c};
-    gs_jobs_add_blocks(&js, forward_rows, n, c.block);
-    gs_jobs_run(&js);
-    gs_eval ev = {0};
-    for (int b = 0; b * c.block < n; b++)
-        gs_eval_add(&ev, &m->mlp_parts[b]);
-    return ev;
+    return gs_model_run_blocks(m, forward_rows, &c, n, c.block);
 }
 
 /* ---- the backward, on the pool: per-input work in the forward's input blocks, weight
