@@ -3,7 +3,9 @@
  * its points trained and analysed through the API, each point's result against the
  * run file's own metrics (read through grokscope_run) and the documented class rule
  * written here independently, the tables against what was read, the score, the
- * figures, the logs, and the errors on bad input. Argument: a scratch directory. */
+ * figures, the logs, and the errors on bad input; and what `grokscope sweep status` and
+ * `sweep score` print for the same sweep against what the API gives. Arguments: a
+ * scratch directory and the grokscope binary. */
 #include <errno.h>
 #include <fcntl.h>
 #include <hdf5.h>
@@ -57,6 +59,78 @@ static void analyse(const char *path)
     CHECK(grokscope_analysis_set_option(an, "llc_every", "0") == GROKSCOPE_OK);
     CHECK(grokscope_analysis_run(an, path) == GROKSCOPE_OK);
     grokscope_analysis_free(an);
+}
+
+/* A whole stream or file as text (malloc'd). */
+static char *slurp(FILE *f)
+{
+    size_t cap = 4096, n = 0;
+    char *text = malloc(cap);
+    for (size_t r; text && (r = fread(text + n, 1, cap - n - 1, f)) > 0;) {
+        n += r;
+        if (n + 1 == cap)
+            text = realloc(text, cap *= 2);
+    }
+    if (text)
+        text[n] = '\0';
+    return text;
+}
+
+/* The command's standard output (malloc'd), or NULL if it failed. */
+static char *run_command(const char *cmd)
+{
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return NULL;
+    char *out = slurp(p);
+    if (pclose(p) != 0) {
+        fprintf(stderr, "command failed: %s\n", cmd);
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+/* What the API prints into a temporary file, as text. */
+static char *printed(grokscope_sweep *sw, int tsv)
+{
+    FILE *t = tmpfile();
+    CHECK(t && grokscope_sweep_print_score(sw, t, tsv) == GROKSCOPE_OK);
+    if (!t)
+        return NULL;
+    rewind(t);
+    char *text = slurp(t);
+    fclose(t);
+    return text;
+}
+
+/* `grokscope sweep status` of the sweep against the API's results, line by line. */
+static void compare_status(const char *gs, const char *sdir, const grokscope_sweep_point *res, long n)
+{
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "'%s' sweep status '%s'", gs, sdir);
+    char *out = run_command(cmd);
+    CHECK(out != NULL);
+    long seen = 0;
+    for (char *save = NULL, *line = out ? strtok_r(out, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save)) {
+        long i;
+        char wd[32], seed[32], status[32], epochs[48], cls[32], t99[32];
+        /* a point's line: its index right-aligned in 5 columns (the totals start at column 0) */
+        if (line[0] != ' ' || sscanf(line, "%ld %31s %31s %31s %47s %31s %31s", &i, wd, seed, status, epochs, cls, t99) != 7 ||
+            i < 0 || i >= n)
+            continue;
+        const grokscope_sweep_point *r = &res[i];
+        char want[48];
+        snprintf(want, sizeof want, "%ld/%ld", r->epochs_done >= 0 ? r->epochs_done : 0, r->epochs);
+        CHECK(strcmp(status, grokscope_sweep_status_name(r->status)) == 0);
+        CHECK(strcmp(epochs, want) == 0);
+        CHECK(strcmp(cls, r->cls >= 0 ? grokscope_sweep_class_name(r->cls) : "-") == 0);
+        snprintf(want, sizeof want, "%ld", r->test_99);
+        CHECK(strcmp(t99, r->test_99 >= 0 ? want : "-") == 0);
+        seen++;
+    }
+    CHECK(seen == n);
+    free(out);
 }
 
 static int exists(const char *path)
@@ -166,8 +240,8 @@ static void test_spec_errors(void)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: test_api_sweep SCRATCH-DIR\n");
+    if (argc < 3) {
+        fprintf(stderr, "usage: test_api_sweep SCRATCH-DIR GROKSCOPE\n");
         return 2;
     }
     snprintf(dir, sizeof dir, "%s/api-sweep", argv[1]);
@@ -375,6 +449,31 @@ int main(int argc, char **argv)
     } else {
         printf("note: gnuplot not found; the figures are not drawn\n");
     }
+
+    /* ---- what the command line shows of the same sweep ---- */
+    compare_status(argv[2], sdir, res, 4);
+    /* sweep score analyses point 1 on the way; the API, reading it again, agrees */
+    char cmd2[8192];
+    snprintf(cmd2, sizeof cmd2, "'%s' sweep score '%s' --no-plot --threads 2 --quiet 2>/dev/null", argv[2], sdir);
+    char *cli = run_command(cmd2);
+    CHECK(cli != NULL);
+    for (long i = 0; i < 4; i++)
+        CHECK(grokscope_sweep_read_point(sw, i, &res[i]) == GROKSCOPE_OK);
+    CHECK(res[1].analysed == 1);
+    CHECK(grokscope_sweep_score(sw, &n_scored) == GROKSCOPE_OK && n_scored == 3);
+    char *api = printed(sw, 0), *api_tsv = printed(sw, 1);
+    snprintf(path, sizeof path, "%s/score.tsv", sdir);
+    f = fopen(path, "r");
+    char *cli_tsv = f ? slurp(f) : NULL;
+    if (f)
+        fclose(f);
+    snprintf(buf, sizeof buf, "%swrote %s\n", api ? api : "", path);
+    CHECK(cli && api && strcmp(cli, buf) == 0);
+    CHECK(cli_tsv && api_tsv && strcmp(cli_tsv, api_tsv) == 0);
+    free(cli);
+    free(api);
+    free(api_tsv);
+    free(cli_tsv);
     grokscope_sweep_free(sw);
 
     /* ---- a run file that belongs to no point, a stray run file ---- */
