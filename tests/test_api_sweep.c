@@ -225,7 +225,7 @@ static void test_spec_errors(void)
     grokscope_sweep_free(sw);
     CHECK(grokscope_sweep_is_dir(dir) == 0);
     snprintf(path, sizeof path, "%s/bad.plan.d", dir);
-    mkdir(path, 0777);
+    CHECK(mkdir(path, 0777) == 0);
     char plan[4200];
     snprintf(plan, sizeof plan, "%s/%s", path, GROKSCOPE_SWEEP_PLAN_FILE);
     FILE *f = fopen(plan, "w");
