@@ -1,6 +1,6 @@
 /* grokscope_plot: the figures of runs, drawn by gnuplot (plots/plot.h), each with its
  * data and script kept beside the image. */
-#include "gsl_internal.h"
+#include "gsl_sweep.h"
 
 #include <stdlib.h>
 
@@ -119,6 +119,56 @@ int grokscope_plot_draw_compare(grokscope_plot *pl, const char *dir)
     gs_err err = {0};
     if (gs_plot_mkdirs(dir, &err) != 0 ||
         gs_plot_compare_figure(&pl->env, pl->data, pl->n_runs, dir, &err) != 0)
+        return GSL_FAIL(pl, &err);
+    return GROKSCOPE_OK;
+}
+
+/* ---- a sweep's figures ---- */
+
+int grokscope_sweep_set_plot_axes(grokscope_sweep *sw, const char *x, const char *y, const char *facet)
+{
+    if (!sw->built || !sw->dir)
+        return GSL_SET(sw, GROKSCOPE_ERR_INVALID, "the sweep has no directory yet");
+    gs_plot_sweep fig = {.dir = sw->dir, .plan = &sw->plan};
+    gs_err err = {0};
+    if (gs_plot_sweep_axes(&fig, x, y, facet, &err) != 0)
+        return GSL_SET(sw, GROKSCOPE_ERR_INVALID, "%s", err.msg);
+    sw->fig = fig;
+    sw->have_axes = 1;
+    return GROKSCOPE_OK;
+}
+
+int grokscope_plot_draw_sweep(grokscope_plot *pl, grokscope_sweep *sw, const char *dir)
+{
+    if (!sw || !dir)
+        return GSL_SET(pl, GROKSCOPE_ERR_INVALID, "no sweep or no directory given");
+    if (gsl_sweep_need_results(sw, "the sweep's figures") != GROKSCOPE_OK ||
+        (!sw->have_axes && grokscope_sweep_set_plot_axes(sw, NULL, NULL, NULL) != GROKSCOPE_OK))
+        return GSL_SET(pl, GROKSCOPE_ERR_INVALID, "%s", sw->err);
+    int rc = need_gnuplot(pl);
+    if (rc != GROKSCOPE_OK)
+        return rc;
+    gs_plot_sweep fig = sw->fig;
+    fig.res = sw->res;
+    gs_err err = {0};
+    if (gs_plot_mkdirs(dir, &err) != 0 || gs_plot_sweep_figures(&pl->env, &fig, dir, &err) != 0)
+        return GSL_FAIL(pl, &err);
+    return GROKSCOPE_OK;
+}
+
+int grokscope_plot_draw_sweep_score(grokscope_plot *pl, grokscope_sweep *sw, const char *source,
+                                    const char *dir)
+{
+    if (!sw || !dir)
+        return GSL_SET(pl, GROKSCOPE_ERR_INVALID, "no sweep or no directory given");
+    if (!sw->have_score)
+        return GSL_SET(pl, GROKSCOPE_ERR_INVALID, "no score yet (grokscope_sweep_score scored no run)");
+    int rc = need_gnuplot(pl);
+    if (rc != GROKSCOPE_OK)
+        return rc;
+    gs_err err = {0};
+    if (gs_plot_mkdirs(dir, &err) != 0 ||
+        gs_plot_sweep_score(&pl->env, source ? source : "", sw->shares, sw->n_scored, dir, &err) != 0)
         return GSL_FAIL(pl, &err);
     return GROKSCOPE_OK;
 }

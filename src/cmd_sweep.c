@@ -1,12 +1,9 @@
 /* grokscope sweep: a grid of training runs on this machine or a Slurm cluster.
  * This file: the usage, the subcommand dispatch, `create` and `status`; `run` is in
  * cmd_sweep_run.c, `slurm` in cmd_sweep_slurm.c, `collect` in cmd_sweep_collect.c. */
-#include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cmd_sweep.h"
 #include "commands.h"
@@ -64,49 +61,32 @@ static int fail_line(const char *msg)
     return GS_EXIT_USAGE;
 }
 
-int gs_sweep_fail(const gs_err *err)
+int gs_sweep_fail(const char *msg)
 {
-    return fail_line(err->msg);
+    return fail_line(msg);
 }
 
 /* "lr (3 values) x wd (4 values)" */
-static void describe_axes(const gs_sweep_plan *plan, char *out, size_t size)
+static void describe_axes(const grokscope_sweep *sw, char *out, size_t size)
 {
     size_t at = 0;
     out[0] = '\0';
-    for (int a = 0; a < plan->n_axes && at < size; a++)
-        at += (size_t)snprintf(out + at, size - at, "%s%s (%d value%s)", a ? " x " : "", plan->axes[a].name,
-                               plan->axes[a].n_values, plan->axes[a].n_values == 1 ? "" : "s");
-}
-
-static int mkdirs(const char *dir, gs_err *err)
-{
-    char path[PATH_MAX];
-    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path)
-        return gs_err_set(err, "%s: path too long", dir);
-    for (char *s = path + 1;; s++) {
-        const int end = *s == '\0';
-        if (*s == '/' || end) {
-            *s = '\0';
-            if (mkdir(path, 0777) != 0 && errno != EEXIST)
-                return gs_err_set(err, "cannot create the directory %s: %s", path, strerror(errno));
-            if (end)
-                break;
-            *s = '/';
-        }
+    for (int a = 0; a < grokscope_sweep_n_axes(sw) && at < size; a++) {
+        const int n = grokscope_sweep_axis_n_values(sw, a);
+        at += (size_t)snprintf(out + at, size - at, "%s%s (%d value%s)", a ? " x " : "",
+                               grokscope_sweep_axis_name(sw, a), n, n == 1 ? "" : "s");
     }
-    return 0;
 }
 
 static int create(int argc, char **argv)
 {
-    gs_err err;
+    gs_cli_err err;
     const char *dir = NULL;
-    gs_sweep_axis axes[GS_SWEEP_MAX_AXES];
-    int n_axes = 0, n_base = 0, rc = GS_EXIT_USAGE;
+    int n_base = 0, rc = GS_EXIT_USAGE;
     char **base = NULL;
-    gs_sweep_plan plan = {0};
-    char *text = NULL, *old = NULL;
+    grokscope_sweep *sw;
+    if (grokscope_sweep_new(&sw) != GROKSCOPE_OK)
+        return fail_line("out of memory");
     for (int i = 1; i < argc; i++) {
         const char *val;
         int r;
@@ -121,96 +101,72 @@ static int create(int argc, char **argv)
         if (r < 0)
             goto out;
         if (r > 0) {
-            if (n_axes == GS_SWEEP_MAX_AXES) {
-                gs_err_set(&err, "more than %d axes", GS_SWEEP_MAX_AXES);
-                goto out;
-            }
-            if ((grid ? gs_sweep_axis_parse(val, &axes[n_axes], &err)
-                      : gs_sweep_seeds_parse(val, &axes[n_axes], &err)) != 0)
-                goto out;
-            n_axes++;
+            if ((grid ? grokscope_sweep_add_axis(sw, val) : grokscope_sweep_add_seeds(sw, val)) != GROKSCOPE_OK)
+                goto fail;
         } else if (argv[i][0] != '-' && !dir) {
             dir = argv[i];
         } else {
-            gs_err_set(&err, "create: unexpected argument '%s' (train options go after --; see grokscope sweep --help)",
-                       argv[i]);
+            gs_cli_set(err.msg, "create: unexpected argument '%s' (train options go after --; see grokscope sweep "
+                                "--help)", argv[i]);
             goto out;
         }
     }
     if (!dir || !dir[0]) {
-        gs_err_set(&err, "create: expected a directory (usage: grokscope sweep create DIR --grid NAME=VALUES ... "
-                         "-- TRAIN-OPTIONS)");
+        gs_cli_set(err.msg, "create: expected a directory (usage: grokscope sweep create DIR --grid NAME=VALUES ... "
+                            "-- TRAIN-OPTIONS)");
         goto out;
     }
-    if (gs_sweep_check_base(n_base, base, &err) != 0)
+    if (gs_sweep_check_base(n_base, base, err.msg) != 0)
         goto out;
-    for (int a = 0; a < n_axes; a++)
-        if (gs_sweep_check_axis(&axes[a], n_base, base, &err) != 0)
+    for (int a = 0; a < grokscope_sweep_n_axes(sw); a++)
+        if (gs_sweep_check_axis(sw, a, n_base, base, err.msg) != 0)
             goto out;
-    if (gs_sweep_plan_build(&plan, n_base, base, n_axes, axes, &err) != 0 ||
-        gs_sweep_check_points(&plan, NULL, &err) != 0)
+    if (grokscope_sweep_build(sw, n_base, base) != GROKSCOPE_OK)
+        goto fail;
+    if (gs_sweep_check_points(sw, 0, err.msg) != 0)
         goto out;
-    if (!(text = gs_sweep_plan_format(&plan))) {
-        gs_err_set(&err, "out of memory");
-        goto out;
+    char axes_text[1200];
+    describe_axes(sw, axes_text, sizeof axes_text);
+    int existed = 0;
+    if (grokscope_sweep_write_plan(sw, dir, &existed) != GROKSCOPE_OK)
+        goto fail;
+    const long n_points = grokscope_sweep_n_points(sw);
+    if (existed) {
+        printf("%s already holds this sweep: %ld points, %s; nothing changed\n", dir, n_points, axes_text);
+    } else {
+        printf("sweep %s: %ld points, %s\n", dir, n_points, axes_text);
+        printf("plan   %s/%s\n", dir, GROKSCOPE_SWEEP_PLAN_FILE);
+        printf("next   grokscope sweep run %s   (or: grokscope sweep slurm %s)\n", dir, dir);
     }
-    char path[PATH_MAX], axes_text[1200];
-    snprintf(path, sizeof path, "%s/%s", dir, GS_SWEEP_PLAN_FILE);
-    describe_axes(&plan, axes_text, sizeof axes_text);
-    struct stat st;
-    if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
-        gs_err_set(&err, "%s exists and is not a directory", dir);
-        goto out;
-    }
-    if (stat(path, &st) == 0) {
-        if (gs_sweep_read_text(path, (size_t)1 << 30, &old, &err) != 0)
-            goto out;
-        if (!gs_sweep_plan_text_same(old, text)) {
-            gs_err_set(&err, "%s already holds another sweep (%s); choose another directory, or continue that "
-                             "one with grokscope sweep run %s", dir, path, dir);
-            goto out;
-        }
-        printf("%s already holds this sweep: %ld points, %s; nothing changed\n", dir, plan.n_points, axes_text);
-        rc = 0;
-        goto out;
-    }
-    if (stat(dir, &st) == 0 && gs_sweep_dir_check_files(dir, NULL, &err) != 0)
-        goto out;
-    if (mkdirs(dir, &err) != 0 || gs_sweep_write_text(path, text, strlen(text), &err) != 0)
-        goto out;
-    printf("sweep %s: %ld points, %s\n", dir, plan.n_points, axes_text);
-    printf("plan   %s\n", path);
-    printf("next   grokscope sweep run %s   (or: grokscope sweep slurm %s)\n", dir, dir);
     rc = 0;
+    goto out;
+fail:
+    gs_cli_set(err.msg, "%s", grokscope_sweep_error(sw));
 out:
-    for (int a = 0; a < n_axes; a++)
-        gs_sweep_axis_free(&axes[a]);
-    gs_sweep_plan_free(&plan);
-    free(text);
-    free(old);
-    return rc == 0 ? 0 : gs_sweep_fail(&err);
+    grokscope_sweep_free(sw);
+    return rc == 0 ? 0 : gs_sweep_fail(err.msg);
 }
 
-int gs_sweep_one_dir(int argc, char **argv, const char *what, const char **dir, gs_err *err)
+int gs_sweep_one_dir(int argc, char **argv, const char *what, const char **dir, char *msg)
 {
     *dir = NULL;
     for (int i = 1; i < argc; i++)
         if (argv[i][0] != '-' && !*dir)
             *dir = argv[i];
     if (!*dir)
-        return gs_err_set(err, "%s: expected a sweep directory (usage: grokscope sweep %s DIR)", what, what);
+        return gs_cli_set(msg, "%s: expected a sweep directory (usage: grokscope sweep %s DIR)", what, what);
     return 0;
 }
 
 int gs_sweep_parse_dir_opts(int argc, char **argv, const char *what, const char *flag, const char *usage,
-                            gs_sweep_dir_opts *o, gs_err *err)
+                            gs_sweep_dir_opts *o, char *msg)
 {
     *o = (gs_sweep_dir_opts){0};
     for (int i = 1; i < argc; i++) {
         const char *val;
         int r;
-        if ((r = gs_opt_value(argv, argc, &i, "--threads", &val, err->msg)) != 0) {
-            if (r < 0 || gs_parse_long("--threads", val, 1, 256, &o->threads, err->msg) != 0)
+        if ((r = gs_opt_value(argv, argc, &i, "--threads", &val, msg)) != 0) {
+            if (r < 0 || gs_parse_long("--threads", val, 1, 256, &o->threads, msg) != 0)
                 return -1;
         } else if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0) {
             o->quiet = 1;
@@ -219,90 +175,92 @@ int gs_sweep_parse_dir_opts(int argc, char **argv, const char *what, const char 
         } else if (argv[i][0] != '-' && !o->dir) {
             o->dir = argv[i];
         } else {
-            return gs_err_set(err, "%s: unexpected argument '%s' (see grokscope sweep --help)", what, argv[i]);
+            return gs_cli_set(msg, "%s: unexpected argument '%s' (see grokscope sweep --help)", what, argv[i]);
         }
     }
     if (!o->dir)
-        return gs_err_set(err, "%s: expected a sweep directory (usage: %s)", what, usage);
+        return gs_cli_set(msg, "%s: expected a sweep directory (usage: %s)", what, usage);
     return 0;
 }
 
 static int status(int argc, char **argv)
 {
-    gs_err err;
+    gs_cli_err err;
     const char *dir;
-    if (gs_sweep_one_dir(argc, argv, "status", &dir, &err) != 0)
-        return gs_sweep_fail(&err);
+    if (gs_sweep_one_dir(argc, argv, "status", &dir, err.msg) != 0)
+        return gs_sweep_fail(err.msg);
     for (int i = 1; i < argc; i++)
         if (argv[i] != dir) {
-            gs_err_set(&err, "status: unexpected argument '%s'", argv[i]);
-            return gs_sweep_fail(&err);
+            gs_cli_set(err.msg, "status: unexpected argument '%s'", argv[i]);
+            return gs_sweep_fail(err.msg);
         }
-    gs_sweep_dir s;
-    if (gs_sweep_dir_open(&s, dir, &err) != 0)
-        return gs_sweep_fail(&err);
-    const gs_sweep_plan *plan = &s.plan;
-    gs_sweep_result *res = calloc((size_t)plan->n_points, sizeof *res);
+    grokscope_sweep *sw;
+    if (gs_sweep_dir_open(dir, &sw, err.msg) != 0)
+        return gs_sweep_fail(err.msg);
+    const long n_points = grokscope_sweep_n_points(sw);
+    const int n_axes = grokscope_sweep_n_axes(sw);
+    grokscope_sweep_point *res = calloc((size_t)(n_points > 0 ? n_points : 1), sizeof *res);
     if (!res) {
-        gs_sweep_dir_close(&s);
-        gs_err_set(&err, "out of memory");
-        return gs_sweep_fail(&err);
+        grokscope_sweep_free(sw);
+        return gs_sweep_fail("out of memory");
     }
-    for (long i = 0; i < plan->n_points; i++)
-        if (gs_sweep_dir_read_point(&s, i, &res[i], NULL, NULL, &err) != 0) {
+    for (long i = 0; i < n_points; i++)
+        if (gs_sweep_dir_read_point(sw, i, &res[i], err.msg) != 0) {
             free(res);
-            gs_sweep_dir_close(&s);
-            return gs_sweep_fail(&err);
+            grokscope_sweep_free(sw);
+            return gs_sweep_fail(err.msg);
         }
     char axes_text[1200];
-    describe_axes(plan, axes_text, sizeof axes_text);
-    printf("sweep %s: %ld points, %s\n", dir, plan->n_points, axes_text);
+    describe_axes(sw, axes_text, sizeof axes_text);
+    printf("sweep %s: %ld points, %s\n", dir, n_points, axes_text);
     printf("train");
-    for (int i = 0; i < plan->n_base; i++)
-        printf(" %s", plan->base[i]);
+    for (int i = 0; i < grokscope_sweep_n_base(sw); i++)
+        printf(" %s", grokscope_sweep_base(sw, i));
     printf("\n\n%5s", "point");
-    int width[GS_SWEEP_MAX_AXES];
-    for (int a = 0; a < plan->n_axes; a++) {
-        width[a] = (int)strlen(plan->axes[a].name);
-        for (int v = 0; v < plan->axes[a].n_values; v++) {
-            int w = (int)strlen(plan->axes[a].values[v]);
+    int width[GROKSCOPE_SWEEP_MAX_AXES];
+    for (int a = 0; a < n_axes; a++) {
+        width[a] = (int)strlen(grokscope_sweep_axis_name(sw, a));
+        for (int v = 0; v < grokscope_sweep_axis_n_values(sw, a); v++) {
+            int w = (int)strlen(grokscope_sweep_axis_value(sw, a, v));
             width[a] = w > width[a] ? w : width[a];
         }
         width[a] = width[a] > 24 ? 24 : width[a];
-        printf("  %-*s", width[a], plan->axes[a].name);
+        printf("  %-*s", width[a], grokscope_sweep_axis_name(sw, a));
     }
     printf("  %-13s %17s  %-13s %s\n", "status", "epochs", "class", "test 99% at");
-    long count[GS_SWEEP_UNREADABLE + 1] = {0}, classes[GS_SWEEP_N_CLASSES] = {0};
-    for (long i = 0; i < plan->n_points; i++) {
-        const gs_sweep_result *r = &res[i];
+    long count[GROKSCOPE_POINT_UNREADABLE + 1] = {0}, classes[GROKSCOPE_N_CLASSES] = {0};
+    for (long i = 0; i < n_points; i++) {
+        const grokscope_sweep_point *r = &res[i];
         count[r->status]++;
         if (r->cls >= 0)
             classes[r->cls]++;
         printf("%5ld", i);
-        for (int a = 0; a < plan->n_axes; a++)
-            printf("  %-*.*s", width[a], width[a], gs_sweep_value(plan, i, a));
+        for (int a = 0; a < n_axes; a++)
+            printf("  %-*.*s", width[a], width[a], grokscope_sweep_value(sw, i, a));
         char epochs[48] = "-", grok[32] = "-";
         if (r->epochs_done >= 0)
             snprintf(epochs, sizeof epochs, "%ld/%ld", r->epochs_done, r->epochs);
         else if (r->epochs >= 0)
             snprintf(epochs, sizeof epochs, "0/%ld", r->epochs);
-        if (r->fp.test_99 >= 0)
-            snprintf(grok, sizeof grok, "%ld", r->fp.test_99);
-        printf("  %-13s %17s  %-13s %s\n", gs_sweep_status_name(r->status), epochs,
-               r->cls >= 0 ? gs_sweep_class_name(r->cls) : "-", grok);
-        if (r->status == GS_SWEEP_UNREADABLE)
+        if (r->test_99 >= 0)
+            snprintf(grok, sizeof grok, "%ld", r->test_99);
+        printf("  %-13s %17s  %-13s %s\n", grokscope_sweep_status_name(r->status), epochs,
+               r->cls >= 0 ? grokscope_sweep_class_name(r->cls) : "-", grok);
+        if (r->status == GROKSCOPE_POINT_UNREADABLE)
             printf("       %s\n", r->message);
     }
-    const long done = count[GS_SWEEP_FINISHED] + count[GS_SWEEP_STOPPED_EARLY] + count[GS_SWEEP_DIVERGED];
+    const long done = count[GROKSCOPE_POINT_FINISHED] + count[GROKSCOPE_POINT_STOPPED_EARLY] +
+                      count[GROKSCOPE_POINT_DIVERGED];
     printf("\n%ld of %ld points ended (%ld finished, %ld stopped early, %ld diverged); %ld unfinished, "
            "%ld pending, %ld unreadable\n",
-           done, plan->n_points, count[GS_SWEEP_FINISHED], count[GS_SWEEP_STOPPED_EARLY], count[GS_SWEEP_DIVERGED],
-           count[GS_SWEEP_UNFINISHED], count[GS_SWEEP_PENDING], count[GS_SWEEP_UNREADABLE]);
+           done, n_points, count[GROKSCOPE_POINT_FINISHED], count[GROKSCOPE_POINT_STOPPED_EARLY],
+           count[GROKSCOPE_POINT_DIVERGED], count[GROKSCOPE_POINT_UNFINISHED], count[GROKSCOPE_POINT_PENDING],
+           count[GROKSCOPE_POINT_UNREADABLE]);
     printf("classes: %ld comprehension, %ld grokking, %ld memorization, %ld confusion\n",
-           classes[GS_SWEEP_COMPREHENSION], classes[GS_SWEEP_GROKKING], classes[GS_SWEEP_MEMORIZATION],
-           classes[GS_SWEEP_CONFUSION]);
+           classes[GROKSCOPE_CLASS_COMPREHENSION], classes[GROKSCOPE_CLASS_GROKKING],
+           classes[GROKSCOPE_CLASS_MEMORIZATION], classes[GROKSCOPE_CLASS_CONFUSION]);
     free(res);
-    gs_sweep_dir_close(&s);
+    grokscope_sweep_free(sw);
     return 0;
 }
 

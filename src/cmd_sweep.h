@@ -11,9 +11,9 @@ int gs_sweep_cmd_collect(int argc, char **argv);
 int gs_sweep_cmd_score(int argc, char **argv);
 
 /* Prints "grokscope sweep: message" and returns GS_EXIT_USAGE. */
-int gs_sweep_fail(const gs_err *err);
+int gs_sweep_fail(const char *msg);
 /* The first non-option argument (the sweep directory) of a subcommand. */
-int gs_sweep_one_dir(int argc, char **argv, const char *what, const char **dir, gs_err *err);
+int gs_sweep_one_dir(int argc, char **argv, const char *what, const char **dir, char *msg);
 
 /* The options of a subcommand over a finished sweep directory (collect, score):
  * DIR, --threads N, --quiet and one switch of its own (collect's --csv, score's
@@ -26,12 +26,12 @@ typedef struct {
 } gs_sweep_dir_opts;
 /* Parses them for subcommand `what`; usage is its usage line for a missing DIR. */
 int gs_sweep_parse_dir_opts(int argc, char **argv, const char *what, const char *flag, const char *usage,
-                            gs_sweep_dir_opts *o, gs_err *err);
+                            gs_sweep_dir_opts *o, char *msg);
 
-/* Every point's result (res[n_points], malloc'd), analysing first the runs that ended
- * but are not analysed (as grokscope analyze would), saying so on stderr as `who`. */
-int gs_sweep_collect_results(const gs_sweep_dir *s, int threads, int quiet, const char *who,
-                             gs_sweep_result **res, gs_err *err);
-
+/* Reads every point (kept in sw for its tables, score and figures, and copied into
+ * res[n_points], malloc'd), analysing first the runs that ended but are not analysed
+ * (as grokscope analyze would), saying so on stderr as `who`. */
+int gs_sweep_collect_results(grokscope_sweep *sw, int threads, int quiet, const char *who,
+                             grokscope_sweep_point **res, char *msg);
 
 #endif

@@ -1,5 +1,4 @@
-/* grokscope plot DIR: what plot needs from the sweep commands (cmd_sweep_collect.c),
- * without their internal types. */
+/* grokscope plot DIR: what plot needs from the sweep commands (cmd_sweep_collect.c). */
 #ifndef GS_CMD_SWEEP_PLOT_H
 #define GS_CMD_SWEEP_PLOT_H
 

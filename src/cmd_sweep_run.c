@@ -53,7 +53,7 @@ typedef struct {
 } point_job;
 
 typedef struct {
-    const gs_sweep_dir *s;
+    grokscope_sweep *sw;
     int jobs, threads, quiet, tty;
     double t_start, t_line;
     long n_selected, n_before;  /* points selected; done before this run */
@@ -104,8 +104,8 @@ static void progress(executor *x, point_job *p, long n, int force)
         long d, t;
         if (p[k].state == PT_RUNNING && (p[k].step == STEP_TRAIN || p[k].step == STEP_RESUME)) {
             char log[PATH_MAX + 16];
-            gs_sweep_log_path(x->s->dir, x->s->plan.file[p[k].point], log, sizeof log);
-            if (gs_sweep_log_progress(log, p[k].log_from, &d, &t) && d >= p[k].epoch_from)
+            grokscope_sweep_log_path(x->sw, p[k].point, log, sizeof log);
+            if (grokscope_sweep_log_progress(log, (int64_t)p[k].log_from, &d, &t) && d >= p[k].epoch_from)
                 p[k].epochs_trained = d - p[k].epoch_from;
         }
     }
@@ -139,22 +139,20 @@ static void report(executor *x, const char *fmt, ...)
 
 /* ---- the steps ---- */
 
-static int start_step(executor *x, point_job *p, gs_err *err)
+static int start_step(executor *x, point_job *p, char *msg)
 {
-    const gs_sweep_dir *s = x->s;
     char path[PATH_MAX], log[PATH_MAX + 16], threads[16];
-    gs_sweep_dir_run_path(s, p->point, path, sizeof path);
-    gs_sweep_log_path(s->dir, s->plan.file[p->point], log, sizeof log);
+    grokscope_sweep_run_path(x->sw, p->point, path, sizeof path);
+    grokscope_sweep_log_path(x->sw, p->point, log, sizeof log);
     snprintf(threads, sizeof threads, "%d", x->threads);
-    gs_sweep_args args = {0};
+    char **args = NULL;
     char *fixed[8];
     char **av;
     int ac;
     if (p->next == STEP_TRAIN) {
-        if (gs_sweep_point_args(&s->plan, p->point, 4, &args) != 0)
-            return gs_err_set(err, "out of memory");
-        av = args.argv;
-        ac = args.argc;
+        if (grokscope_sweep_point_argv(x->sw, p->point, 4, &ac, &args) != GROKSCOPE_OK)
+            return gs_cli_set(msg, "%s", grokscope_sweep_error(x->sw));
+        av = args;
         av[ac++] = (char *)"--out";
         av[ac++] = path;
         av[ac++] = (char *)"--threads";
@@ -172,8 +170,8 @@ static int start_step(executor *x, point_job *p, gs_err *err)
     }
     char **exec_argv = calloc((size_t)ac + 2, sizeof *exec_argv);
     if (!exec_argv) {
-        gs_sweep_args_free(&args);
-        return gs_err_set(err, "out of memory");
+        grokscope_sweep_argv_free(args);
+        return gs_cli_set(msg, "out of memory");
     }
     exec_argv[0] = (char *)"grokscope";
     memcpy(exec_argv + 1, av, (size_t)ac * sizeof *av);
@@ -181,17 +179,17 @@ static int start_step(executor *x, point_job *p, gs_err *err)
     int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
     int rc = 0;
     if (fd < 0) {
-        rc = gs_err_set(err, "cannot write %s: %s", log, strerror(errno));
+        rc = gs_cli_set(msg, "cannot write %s: %s", log, strerror(errno));
         goto out;
     }
     p->log_from = lseek(fd, 0, SEEK_END);
-    if (gs_sweep_log_start(fd, step_names[p->next], x->threads, exec_argv + 1) != 0) {
-        rc = gs_err_set(err, "cannot write %s: %s", log, strerror(errno));
+    if (grokscope_sweep_log_start(fd, step_names[p->next], x->threads, exec_argv + 1) != GROKSCOPE_OK) {
+        rc = gs_cli_set(msg, "cannot write %s: %s", log, strerror(errno));
         goto out;
     }
     pid_t pid = fork();
     if (pid < 0) {
-        rc = gs_err_set(err, "cannot start a child process: fork: %s", strerror(errno));
+        rc = gs_cli_set(msg, "cannot start a child process: fork: %s", strerror(errno));
         goto out;
     }
     if (pid == 0) {
@@ -219,7 +217,7 @@ out:
     if (devnull >= 0)
         close(devnull);
     free(exec_argv);
-    gs_sweep_args_free(&args);
+    grokscope_sweep_argv_free(args);
     return rc;
 }
 
@@ -236,8 +234,8 @@ static void describe_exit(int status, char *out, size_t size)
 static void fail_point(executor *x, point_job *p, const char *why)
 {
     char label[600], log[PATH_MAX + 16];
-    gs_sweep_point_label(&x->s->plan, p->point, label, sizeof label);
-    gs_sweep_log_path(x->s->dir, x->s->plan.file[p->point], log, sizeof log);
+    grokscope_sweep_label(x->sw, p->point, label, sizeof label);
+    grokscope_sweep_log_path(x->sw, p->point, log, sizeof log);
     report(x, "point %ld (%s) failed: %s (log: %s)", p->point, label, why, log);
     p->state = PT_FAILED;
     x->n_failed++;
@@ -249,14 +247,14 @@ static void step_ended(executor *x, point_job *p, int status)
     const double seconds = gs_now() - p->t0;
     char outcome[160], log[PATH_MAX + 16], why[1200];
     describe_exit(status, outcome, sizeof outcome);
-    gs_sweep_log_end(p->log_fd, step_names[p->step], outcome, seconds);
+    grokscope_sweep_log_end(p->log_fd, step_names[p->step], outcome, seconds);
     close(p->log_fd);
     p->log_fd = -1;
     p->pid = 0;
     x->n_running--;
     const step_kind step = p->step;
     p->step = STEP_NONE;
-    gs_sweep_log_path(x->s->dir, x->s->plan.file[p->point], log, sizeof log);
+    grokscope_sweep_log_path(x->sw, p->point, log, sizeof log);
     const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     if (step != STEP_ANALYZE && (code == 0 || code == GS_EXIT_DIVERGED))
         p->epochs_trained = p->epochs_left;
@@ -277,31 +275,31 @@ static void step_ended(executor *x, point_job *p, int status)
         p->state = PT_STOPPED;
         return;
     }
-    if (gs_sweep_log_error(log, p->log_from, why, sizeof why) != 0)
+    if (grokscope_sweep_log_error(log, (int64_t)p->log_from, why, sizeof why) != 0)
         snprintf(why, sizeof why, "%s %s", step_names[step], outcome);
     fail_point(x, p, why);
 }
 
 /* What a point needs, from its run file. */
-static int plan_point(executor *x, point_job *p, gs_err *err)
+static int plan_point(executor *x, point_job *p, char *msg)
 {
-    gs_sweep_result r;
-    if (gs_sweep_dir_read_point(x->s, p->point, &r, NULL, NULL, err) != 0)
+    grokscope_sweep_point r;
+    if (gs_sweep_dir_read_point(x->sw, p->point, &r, msg) != 0)
         return -1;
     int64_t total = 0;
-    grokscope_config_get_int(x->s->cfg[p->point], "epochs", &total);
+    grokscope_config_get_int(grokscope_sweep_config(x->sw, p->point), "epochs", &total);
     const long epochs = (long)total;
     p->state = PT_QUEUED;
     switch (r.status) {
-    case GS_SWEEP_PENDING:
+    case GROKSCOPE_POINT_PENDING:
         p->next = STEP_TRAIN;
         p->epoch_from = 0;
         p->epochs_left = epochs;
         break;
-    case GS_SWEEP_UNFINISHED:
+    case GROKSCOPE_POINT_UNFINISHED:
         if (r.n_checkpoints == 0) {
             char path[PATH_MAX], why[PATH_MAX + 120];
-            gs_sweep_dir_run_path(x->s, p->point, path, sizeof path);
+            grokscope_sweep_run_path(x->sw, p->point, path, sizeof path);
             snprintf(why, sizeof why, "%s has no checkpoint (killed while it was being created?); "
                                       "delete it to train the point again", path);
             fail_point(x, p, why);
@@ -311,8 +309,8 @@ static int plan_point(executor *x, point_job *p, gs_err *err)
         p->epoch_from = r.epochs_done;
         p->epochs_left = epochs - r.epochs_done;
         break;
-    case GS_SWEEP_FINISHED:
-    case GS_SWEEP_STOPPED_EARLY:
+    case GROKSCOPE_POINT_FINISHED:
+    case GROKSCOPE_POINT_STOPPED_EARLY:
         if (r.analysed) {
             p->state = PT_DONE;
             x->n_before++;
@@ -321,7 +319,7 @@ static int plan_point(executor *x, point_job *p, gs_err *err)
             p->next = STEP_ANALYZE;
         }
         break;
-    case GS_SWEEP_DIVERGED:
+    case GROKSCOPE_POINT_DIVERGED:
         p->state = PT_DONE;
         x->n_before++;
         x->n_done++;
@@ -337,19 +335,19 @@ static int plan_point(executor *x, point_job *p, gs_err *err)
 }
 
 static int parse_options(int argc, char **argv, const char **dir, long *jobs, long *threads, const char **only,
-                         int *quiet, gs_err *err)
+                         int *quiet, char *msg)
 {
     *dir = NULL;
     for (int i = 1; i < argc; i++) {
         const char *val;
         int r;
-        if ((r = gs_opt_value(argv, argc, &i, "--jobs", &val, err->msg)) != 0) {
-            if (r < 0 || gs_parse_long("--jobs", val, 1, 1024, jobs, err->msg) != 0)
+        if ((r = gs_opt_value(argv, argc, &i, "--jobs", &val, msg)) != 0) {
+            if (r < 0 || gs_parse_long("--jobs", val, 1, 1024, jobs, msg) != 0)
                 return -1;
-        } else if ((r = gs_opt_value(argv, argc, &i, "--threads", &val, err->msg)) != 0) {
-            if (r < 0 || gs_parse_long("--threads", val, 1, 256, threads, err->msg) != 0)
+        } else if ((r = gs_opt_value(argv, argc, &i, "--threads", &val, msg)) != 0) {
+            if (r < 0 || gs_parse_long("--threads", val, 1, 256, threads, msg) != 0)
                 return -1;
-        } else if ((r = gs_opt_value(argv, argc, &i, "--only", &val, err->msg)) != 0) {
+        } else if ((r = gs_opt_value(argv, argc, &i, "--only", &val, msg)) != 0) {
             if (r < 0)
                 return -1;
             *only = val;
@@ -358,11 +356,11 @@ static int parse_options(int argc, char **argv, const char **dir, long *jobs, lo
         } else if (argv[i][0] != '-' && !*dir) {
             *dir = argv[i];
         } else {
-            return gs_err_set(err, "run: unexpected argument '%s' (see grokscope sweep --help)", argv[i]);
+            return gs_cli_set(msg, "run: unexpected argument '%s' (see grokscope sweep --help)", argv[i]);
         }
     }
     if (!*dir)
-        return gs_err_set(err, "run: expected a sweep directory (usage: grokscope sweep run DIR [--jobs N])");
+        return gs_cli_set(msg, "run: expected a sweep directory (usage: grokscope sweep run DIR [--jobs N])");
     return 0;
 }
 
@@ -381,7 +379,7 @@ static void reap(executor *x, point_job *p, long n)
     }
 }
 
-static int loop(executor *x, point_job *p, long n, gs_err *err)
+static int loop(executor *x, point_job *p, long n, char *msg)
 {
     int forwarded = 0;
     for (;;) {
@@ -391,7 +389,7 @@ static int loop(executor *x, point_job *p, long n, gs_err *err)
         for (long k = 0; k < n; k++)
             if (p[k].state == PT_QUEUED) {
                 if (!interrupted && x->n_running < x->jobs) {
-                    if (start_step(x, &p[k], err) != 0)
+                    if (start_step(x, &p[k], msg) != 0)
                         return -1;
                 } else {
                     queued++;
@@ -416,31 +414,33 @@ static int loop(executor *x, point_job *p, long n, gs_err *err)
 
 int gs_sweep_cmd_run(int argc, char **argv)
 {
-    gs_err err;
+    gs_cli_err err;
     const char *dir, *only = NULL;
     long jobs = 0, threads = 0;
     int quiet = 0;
-    if (parse_options(argc, argv, &dir, &jobs, &threads, &only, &quiet, &err) != 0)
-        return gs_sweep_fail(&err);
-    gs_sweep_dir s;
-    if (gs_sweep_dir_open(&s, dir, &err) != 0)
-        return gs_sweep_fail(&err);
-    const long n_points = s.plan.n_points;
+    if (parse_options(argc, argv, &dir, &jobs, &threads, &only, &quiet, err.msg) != 0)
+        return gs_sweep_fail(err.msg);
+    grokscope_sweep *sw;
+    if (gs_sweep_dir_open(dir, &sw, err.msg) != 0)
+        return gs_sweep_fail(err.msg);
+    const long n_points = grokscope_sweep_n_points(sw);
     unsigned char *selected = malloc((size_t)n_points);
     point_job *p = calloc((size_t)n_points, sizeof *p);
     int rc = GS_EXIT_USAGE;
     if (!selected || !p) {
-        gs_err_set(&err, "out of memory");
+        gs_cli_set(err.msg, "out of memory");
         goto out;
     }
     if (only) {
-        if (gs_sweep_parse_only(only, n_points, selected, &err) != 0)
+        if (grokscope_sweep_parse_only(sw, only, selected) != GROKSCOPE_OK) {
+            gs_cli_set(err.msg, "%s", grokscope_sweep_error(sw));
             goto out;
+        }
     } else {
         memset(selected, 1, (size_t)n_points);
     }
     const int cpus = gs_sweep_cpus();
-    executor x = {.s = &s, .quiet = quiet, .tty = isatty(STDERR_FILENO)};
+    executor x = {.sw = sw, .quiet = quiet, .tty = isatty(STDERR_FILENO)};
     long n = 0;
     for (long i = 0; i < n_points; i++)
         if (selected[i])
@@ -448,7 +448,7 @@ int gs_sweep_cmd_run(int argc, char **argv)
     x.n_selected = n;
     /* every run file is read (and checked to be its point's) before anything starts */
     for (long k = 0; k < n; k++)
-        if (plan_point(&x, &p[k], &err) != 0)
+        if (plan_point(&x, &p[k], err.msg) != 0)
             goto out;
     long todo = 0;
     for (long k = 0; k < n; k++)
@@ -460,7 +460,7 @@ int gs_sweep_cmd_run(int argc, char **argv)
     char logs[PATH_MAX];
     snprintf(logs, sizeof logs, "%s/logs", dir);
     if (todo > 0 && mkdir(logs, 0777) != 0 && errno != EEXIST) {
-        gs_err_set(&err, "cannot create the directory %s: %s", logs, strerror(errno));
+        gs_cli_set(err.msg, "cannot create the directory %s: %s", logs, strerror(errno));
         goto out;
     }
     if (!quiet)
@@ -473,7 +473,7 @@ int gs_sweep_cmd_run(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     x.t_start = x.t_line = gs_now();
-    int lrc = todo > 0 ? loop(&x, p, n, &err) : 0;
+    int lrc = todo > 0 ? loop(&x, p, n, err.msg) : 0;
     if (lrc != 0) {
         /* we could not start a child (no fork, no log): stop the others cleanly */
         interrupted = 1;
@@ -527,11 +527,11 @@ int gs_sweep_cmd_run(int argc, char **argv)
     }
     free(selected);
     free(p);
-    gs_sweep_dir_close(&s);
+    grokscope_sweep_free(sw);
     return rc;
 out:
     free(selected);
     free(p);
-    gs_sweep_dir_close(&s);
-    return gs_sweep_fail(&err);
+    grokscope_sweep_free(sw);
+    return gs_sweep_fail(err.msg);
 }

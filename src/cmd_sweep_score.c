@@ -1,8 +1,7 @@
 /* grokscope sweep score DIR: the early-warning signals scored over every ended run of a
- * sweep (analysis/score.h, docs/early-warning.md): a table on stdout and in
+ * sweep (grokscope_sweep_score, docs/early-warning.md): a table on stdout and in
  * DIR/score.tsv, and the figure DIR/plots/sweep_score. */
 #include <limits.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,101 +9,68 @@
 #include "cmd_sweep.h"
 #include "commands.h"
 #include "opts.h"
-#include "plot.h"
-#include "score.h"
 
-/* The forecast of one analysed run from its file. */
-static int run_forecast(const char *path, gs_forecast *f, gs_err *err)
-{
-    gs_run *run;
-    if (gs_run_open(&run, path, GS_RUN_READ, 0, err) != 0)
-        return -1;
-    gs_forecast_data fd;
-    int rc = gs_forecast_load(run, &fd, err);
-    gs_run_close(run, NULL);
-    if (rc != 0)
-        return -1;
-    gs_forecast_compute(&fd.in, f);
-    gs_forecast_data_free(&fd);
-    return 0;
-}
-
-static int write_tsv(const char *path, const gs_score *sc, gs_err *err)
+static int write_tsv(grokscope_sweep *sw, const char *path, char *msg)
 {
     char tmp[PATH_MAX + 8];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
     if (!f)
-        return gs_err_set(err, "%s: cannot write", tmp);
-    gs_score_print(sc, f, 1);
+        return gs_cli_set(msg, "%s: cannot write", tmp);
+    grokscope_sweep_print_score(sw, f, 1);
     /* write a new file and rename it: an old table is never left half-written */
     if (fclose(f) != 0 || rename(tmp, path) != 0) {
         remove(tmp);
-        return gs_err_set(err, "%s: cannot write", path);
+        return gs_cli_set(msg, "%s: cannot write", path);
     }
     return 0;
 }
 
 int gs_sweep_cmd_score(int argc, char **argv)
 {
-    gs_err err = {0};
+    gs_cli_err err = {{0}};
     gs_sweep_dir_opts o;
-    if (gs_sweep_parse_dir_opts(argc, argv, "score", "--no-plot", "grokscope sweep score DIR", &o, &err) != 0)
-        return gs_sweep_fail(&err);
+    if (gs_sweep_parse_dir_opts(argc, argv, "score", "--no-plot", "grokscope sweep score DIR", &o, err.msg) != 0)
+        return gs_sweep_fail(err.msg);
     const char *dir = o.dir;
     const int quiet = o.quiet, plot = !o.flag;
     const long threads = o.threads;
-    gs_sweep_dir s;
-    if (gs_sweep_dir_open(&s, dir, &err) != 0)
-        return gs_sweep_fail(&err);
-    gs_sweep_result *res = NULL;
-    const long n = s.plan.n_points;
-    gs_forecast *f = calloc((size_t)(n > 0 ? n : 1), sizeof *f);
-    double *shares = NULL;
-    int rc = f ? gs_sweep_collect_results(&s, (int)threads, quiet, "sweep score", &res, &err)
-               : gs_err_set(&err, "out of memory");
+    grokscope_sweep *sw;
+    if (gs_sweep_dir_open(dir, &sw, err.msg) != 0)
+        return gs_sweep_fail(err.msg);
+    grokscope_sweep_point *res = NULL;
     int used = 0;
-    for (long i = 0; i < n && rc == 0; i++) {
-        if (res[i].cls < 0 || !res[i].analysed)
-            continue; /* not ended, or its analysis failed (collect said why) */
-        char path[PATH_MAX];
-        gs_sweep_dir_run_path(&s, i, path, sizeof path);
-        rc = run_forecast(path, &f[used], &err);
-        used += rc == 0;
-    }
+    int rc = gs_sweep_collect_results(sw, (int)threads, quiet, "sweep score", &res, err.msg);
+    if (rc == 0 && grokscope_sweep_score(sw, &used) != GROKSCOPE_OK)
+        rc = gs_cli_set(err.msg, "%s", grokscope_sweep_error(sw));
     if (rc == 0 && used == 0)
-        rc = gs_err_set(&err, "score: %s has no ended and analysed run to score", dir);
-    gs_score sc;
-    if (rc == 0 && !(shares = malloc((size_t)GS_N_SIGNALS * used * sizeof *shares)))
-        rc = gs_err_set(&err, "out of memory");
-    if (rc == 0)
-        rc = gs_score_runs(f, used, &sc, shares, &err);
+        rc = gs_cli_set(err.msg, "score: %s has no ended and analysed run to score", dir);
     char tsv[PATH_MAX];
     snprintf(tsv, sizeof tsv, "%s/score.tsv", dir);
     if (rc == 0)
-        rc = write_tsv(tsv, &sc, &err);
+        rc = write_tsv(sw, tsv, err.msg);
     if (rc == 0) {
-        gs_score_print(&sc, stdout, 0);
+        grokscope_sweep_print_score(sw, stdout, 0);
         printf("wrote %s\n", tsv);
     }
     if (rc == 0 && plot) {
-        char gnuplot[4096], outdir[PATH_MAX], source[PATH_MAX + 64];
-        if (gs_plot_find_gnuplot(gnuplot, sizeof gnuplot) != 0) {
+        grokscope_plot *pl = grokscope_plot_new();
+        char outdir[PATH_MAX], source[PATH_MAX + 64];
+        if (!pl) {
+            rc = gs_cli_set(err.msg, "out of memory");
+        } else if (!grokscope_plot_gnuplot(pl)) {
             fprintf(stderr, "grokscope sweep score: note: gnuplot not found, no figure (apt-get install "
                             "gnuplot-nox)\n");
         } else {
             snprintf(outdir, sizeof outdir, "%s/plots", dir);
             snprintf(source, sizeof source, "sweep %s, %d scored runs", dir, used);
-            gs_plot_env env = {.format = GS_PLOT_PNG, .gnuplot = gnuplot, .written = gs_plot_print_image,
-                               .note = gs_plot_print_note};
-            rc = gs_plot_mkdirs(outdir, &err);
-            if (rc == 0)
-                rc = gs_plot_sweep_score(&env, source, shares, used, outdir, &err);
+            grokscope_plot_set_callbacks(pl, gs_plot_print_image, gs_plot_print_note, NULL);
+            if (grokscope_plot_draw_sweep_score(pl, sw, source, outdir) != GROKSCOPE_OK)
+                rc = gs_cli_set(err.msg, "%s", grokscope_plot_error(pl));
         }
+        grokscope_plot_free(pl);
     }
-    free(shares);
-    free(f);
     free(res);
-    gs_sweep_dir_close(&s);
-    return rc == 0 ? 0 : gs_sweep_fail(&err);
+    grokscope_sweep_free(sw);
+    return rc == 0 ? 0 : gs_sweep_fail(err.msg);
 }

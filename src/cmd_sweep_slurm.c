@@ -28,33 +28,33 @@ typedef struct {
     const char *extra[MAX_SBATCH_ARGS];
 } slurm_opts;
 
-static int parse_options(int argc, char **argv, slurm_opts *o, gs_err *err)
+static int parse_options(int argc, char **argv, slurm_opts *o, char *msg)
 {
     *o = (slurm_opts){.cpus = 1, .per_task = 1};
     for (int i = 1; i < argc; i++) {
         const char *val;
         int r;
-        if ((r = gs_opt_value(argv, argc, &i, "--partition", &val, err->msg)) != 0) {
+        if ((r = gs_opt_value(argv, argc, &i, "--partition", &val, msg)) != 0) {
             if (r < 0)
                 return -1;
             o->partition = val;
-        } else if ((r = gs_opt_value(argv, argc, &i, "--time", &val, err->msg)) != 0) {
+        } else if ((r = gs_opt_value(argv, argc, &i, "--time", &val, msg)) != 0) {
             if (r < 0)
                 return -1;
             o->time = val;
-        } else if ((r = gs_opt_value(argv, argc, &i, "--cpus-per-task", &val, err->msg)) != 0) {
-            if (r < 0 || gs_parse_long("--cpus-per-task", val, 1, 1024, &o->cpus, err->msg) != 0)
+        } else if ((r = gs_opt_value(argv, argc, &i, "--cpus-per-task", &val, msg)) != 0) {
+            if (r < 0 || gs_parse_long("--cpus-per-task", val, 1, 1024, &o->cpus, msg) != 0)
                 return -1;
-        } else if ((r = gs_opt_value(argv, argc, &i, "--points-per-task", &val, err->msg)) != 0) {
-            if (r < 0 || gs_parse_long("--points-per-task", val, 1, GS_SWEEP_MAX_POINTS, &o->per_task, err->msg) != 0)
+        } else if ((r = gs_opt_value(argv, argc, &i, "--points-per-task", &val, msg)) != 0) {
+            if (r < 0 || gs_parse_long("--points-per-task", val, 1, GROKSCOPE_SWEEP_MAX_POINTS, &o->per_task, msg) != 0)
                 return -1;
-        } else if ((r = gs_opt_value(argv, argc, &i, "--sbatch-arg", &val, err->msg)) != 0) {
+        } else if ((r = gs_opt_value(argv, argc, &i, "--sbatch-arg", &val, msg)) != 0) {
             if (r < 0)
                 return -1;
             if (o->n_extra == MAX_SBATCH_ARGS)
-                return gs_err_set(err, "slurm: more than %d --sbatch-arg", MAX_SBATCH_ARGS);
+                return gs_cli_set(msg, "slurm: more than %d --sbatch-arg", MAX_SBATCH_ARGS);
             if (val[0] != '-')
-                return gs_err_set(err, "slurm: --sbatch-arg '%s' is not an sbatch option (e.g. --sbatch-arg=--mem=2G)",
+                return gs_cli_set(msg, "slurm: --sbatch-arg '%s' is not an sbatch option (e.g. --sbatch-arg=--mem=2G)",
                                   val);
             o->extra[o->n_extra++] = val;
         } else if (strcmp(argv[i], "--dry-run") == 0) {
@@ -62,11 +62,11 @@ static int parse_options(int argc, char **argv, slurm_opts *o, gs_err *err)
         } else if (argv[i][0] != '-' && !o->dir) {
             o->dir = argv[i];
         } else {
-            return gs_err_set(err, "slurm: unexpected argument '%s' (see grokscope sweep --help)", argv[i]);
+            return gs_cli_set(msg, "slurm: unexpected argument '%s' (see grokscope sweep --help)", argv[i]);
         }
     }
     if (!o->dir)
-        return gs_err_set(err, "slurm: expected a sweep directory (usage: grokscope sweep slurm DIR)");
+        return gs_cli_set(msg, "slurm: expected a sweep directory (usage: grokscope sweep slurm DIR)");
     /* what goes on a #SBATCH line must be one plain word: no blank, quote or newline */
     const char *words[MAX_SBATCH_ARGS + 2] = {o->partition, o->time};
     const char *names[MAX_SBATCH_ARGS + 2] = {"--partition", "--time"};
@@ -76,7 +76,7 @@ static int parse_options(int argc, char **argv, slurm_opts *o, gs_err *err)
     }
     for (int k = 0; k < 2 + o->n_extra; k++)
         if (words[k] && (!words[k][0] || strpbrk(words[k], " \t\n\r'\"\\#")))
-            return gs_err_set(err, "slurm: %s '%s' must be one word without blanks, quotes or '#'", names[k], words[k]);
+            return gs_cli_set(msg, "slurm: %s '%s' must be one word without blanks, quotes or '#'", names[k], words[k]);
     return 0;
 }
 
@@ -124,7 +124,7 @@ static void only_list(const long *k, long n, char *out, size_t size)
 }
 
 static int write_script(FILE *f, const slurm_opts *o, const char *absdir, const char *exe, const char *out_pattern,
-                        const gs_sweep_plan *plan, const long *todo, long n_todo, long n_tasks, const char *name)
+                        const grokscope_sweep *sw, const long *todo, long n_todo, long n_tasks, const char *name)
 {
     const long jobs = o->per_task < o->cpus ? o->per_task : o->cpus;
     const long threads = o->cpus / jobs > 1 ? o->cpus / jobs : 1;
@@ -148,7 +148,7 @@ static int write_script(FILE *f, const slurm_opts *o, const char *absdir, const 
                "# environment to use another path) and DIR on a filesystem they share.\n"
                "# Progress: grokscope sweep status DIR. Each point's output: DIR/logs/NAME.log; each\n"
                "# task's: the --output file below. Results: grokscope sweep collect DIR.\n",
-            GS_VERSION, when, absdir, plan->n_points, n_todo, name);
+            GS_VERSION, when, absdir, grokscope_sweep_n_points(sw), n_todo, name);
     fprintf(f, "#SBATCH --job-name=grokscope-sweep\n"
                "#SBATCH --array=0-%ld\n"
                "#SBATCH --ntasks=1\n"
@@ -177,17 +177,17 @@ static int write_script(FILE *f, const slurm_opts *o, const char *absdir, const 
 }
 
 /* Runs sbatch --parsable SCRIPT; 0 with the job id, or -1 with its first line. */
-static int submit(const char *sbatch, const char *script, char *jobid, size_t size, gs_err *err)
+static int submit(const char *sbatch, const char *script, char *jobid, size_t size, char *msg)
 {
     int pfd[2];
     if (pipe(pfd) != 0)
-        return gs_err_set(err, "cannot run sbatch: pipe: %s", strerror(errno));
+        return gs_cli_set(msg, "cannot run sbatch: pipe: %s", strerror(errno));
     pid_t pid = fork();
     if (pid < 0) {
         int e = errno;
         close(pfd[0]);
         close(pfd[1]);
-        return gs_err_set(err, "cannot run sbatch: fork: %s", strerror(e));
+        return gs_cli_set(msg, "cannot run sbatch: fork: %s", strerror(e));
     }
     if (pid == 0) {
         static const char no_exec[] = "cannot execute sbatch\n";
@@ -218,7 +218,7 @@ static int submit(const char *sbatch, const char *script, char *jobid, size_t si
     int status;
     while (waitpid(pid, &status, 0) < 0)
         if (errno != EINTR)
-            return gs_err_set(err, "sbatch: waitpid: %s", strerror(errno));
+            return gs_cli_set(msg, "sbatch: waitpid: %s", strerror(errno));
     /* --parsable prints "JOBID" or "JOBID;CLUSTER" on its last line */
     char *line = text, *last = NULL;
     for (char *save = NULL, *l = strtok_r(line, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
@@ -229,67 +229,68 @@ static int submit(const char *sbatch, const char *script, char *jobid, size_t si
     }
     const char *first = have ? text : "(no message)";
     if (WIFEXITED(status))
-        return gs_err_set(err, "sbatch refused the job (exit status %d): %s", WEXITSTATUS(status), first);
-    return gs_err_set(err, "sbatch was killed by signal %d: %s", WIFSIGNALED(status) ? WTERMSIG(status) : 0, first);
+        return gs_cli_set(msg, "sbatch refused the job (exit status %d): %s", WEXITSTATUS(status), first);
+    return gs_cli_set(msg, "sbatch was killed by signal %d: %s", WIFSIGNALED(status) ? WTERMSIG(status) : 0, first);
 }
 
 int gs_sweep_cmd_slurm(int argc, char **argv)
 {
-    gs_err err;
+    gs_cli_err err;
     slurm_opts o;
-    if (parse_options(argc, argv, &o, &err) != 0)
-        return gs_sweep_fail(&err);
+    if (parse_options(argc, argv, &o, err.msg) != 0)
+        return gs_sweep_fail(err.msg);
     char sbatch[PATH_MAX] = "";
     /* before anything is read or written */
     if (!o.dry_run && find_in_path("sbatch", sbatch, sizeof sbatch) != 0) {
-        gs_err_set(&err, "slurm: sbatch not found in PATH (is this a Slurm login node?); --dry-run writes the "
+        gs_cli_set(err.msg, "slurm: sbatch not found in PATH (is this a Slurm login node?); --dry-run writes the "
                          "script without submitting it");
-        return gs_sweep_fail(&err);
+        return gs_sweep_fail(err.msg);
     }
-    gs_sweep_dir s;
-    if (gs_sweep_dir_open(&s, o.dir, &err) != 0)
-        return gs_sweep_fail(&err);
-    const gs_sweep_plan *plan = &s.plan;
-    long *todo = malloc((size_t)plan->n_points * sizeof *todo), n_todo = 0, n_done = 0;
+    grokscope_sweep *sw;
+    if (gs_sweep_dir_open(o.dir, &sw, err.msg) != 0)
+        return gs_sweep_fail(err.msg);
+    const long n_points = grokscope_sweep_n_points(sw);
+    long *todo = malloc((size_t)(n_points > 0 ? n_points : 1) * sizeof *todo), n_todo = 0, n_done = 0;
     char absdir[PATH_MAX], exe[PATH_MAX], slurmdir[PATH_MAX + 8], script[PATH_MAX + 64], pattern[PATH_MAX + 64];
     char name[64] = "";
     FILE *f = NULL;
     int rc = -1, made = 0, made_dir = 0;
     if (!todo) {
-        gs_err_set(&err, "out of memory");
+        gs_cli_set(err.msg, "out of memory");
         goto out;
     }
-    for (long i = 0; i < plan->n_points; i++) {
-        gs_sweep_result r;
-        if (gs_sweep_dir_read_point(&s, i, &r, NULL, NULL, &err) != 0)
+    for (long i = 0; i < n_points; i++) {
+        grokscope_sweep_point r;
+        if (gs_sweep_dir_read_point(sw, i, &r, err.msg) != 0)
             goto out;
-        const int ended = r.status == GS_SWEEP_FINISHED || r.status == GS_SWEEP_STOPPED_EARLY;
-        if ((ended && r.analysed) || r.status == GS_SWEEP_DIVERGED) {
+        const int ended = r.status == GROKSCOPE_POINT_FINISHED || r.status == GROKSCOPE_POINT_STOPPED_EARLY;
+        if ((ended && r.analysed) || r.status == GROKSCOPE_POINT_DIVERGED) {
             n_done++;
-        } else if (r.status == GS_SWEEP_UNREADABLE || (r.status == GS_SWEEP_UNFINISHED && r.n_checkpoints == 0)) {
+        } else if (r.status == GROKSCOPE_POINT_UNREADABLE ||
+                   (r.status == GROKSCOPE_POINT_UNFINISHED && r.n_checkpoints == 0)) {
             char label[600];
-            gs_sweep_point_label(plan, i, label, sizeof label);
+            grokscope_sweep_label(sw, i, label, sizeof label);
             fprintf(stderr, "grokscope sweep: point %ld (%s) is not submitted: %s\n", i, label,
-                    r.status == GS_SWEEP_UNREADABLE ? r.message : "its run file has no checkpoint; delete it to "
+                    r.status == GROKSCOPE_POINT_UNREADABLE ? r.message : "its run file has no checkpoint; delete it to "
                                                                   "train the point again");
         } else {
             todo[n_todo++] = i;
         }
     }
     if (n_todo == 0) {
-        printf("sweep %s: %ld of %ld points done; nothing to submit\n", o.dir, n_done, plan->n_points);
+        printf("sweep %s: %ld of %ld points done; nothing to submit\n", o.dir, n_done, n_points);
         rc = 0;
         goto out;
     }
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n <= 0 || !realpath(o.dir, absdir)) {
-        gs_err_set(&err, "slurm: cannot find the absolute path of %s: %s", n <= 0 ? "this program" : o.dir,
+        gs_cli_set(err.msg, "slurm: cannot find the absolute path of %s: %s", n <= 0 ? "this program" : o.dir,
                    strerror(errno));
         goto out;
     }
     exe[n] = '\0';
     if (strpbrk(absdir, " \t\n\r'\"\\%#")) {
-        gs_err_set(&err, "slurm: the path %s holds a blank, quote, '%%' or '#', which a #SBATCH line cannot hold; "
+        gs_cli_set(err.msg, "slurm: the path %s holds a blank, quote, '%%' or '#', which a #SBATCH line cannot hold; "
                          "use a directory whose path has none", absdir);
         goto out;
     }
@@ -297,7 +298,7 @@ int gs_sweep_cmd_slurm(int argc, char **argv)
     if (mkdir(slurmdir, 0777) == 0) {
         made_dir = 1;
     } else if (errno != EEXIST) {
-        gs_err_set(&err, "cannot create the directory %s: %s", slurmdir, strerror(errno));
+        gs_cli_set(err.msg, "cannot create the directory %s: %s", slurmdir, strerror(errno));
         goto out;
     }
     /* a new script per submission: earlier ones stay as the record of what was sent */
@@ -307,14 +308,14 @@ int gs_sweep_cmd_slurm(int argc, char **argv)
         snprintf(script, sizeof script, "%s/%s.sbatch", slurmdir, name);
         fd = open(script, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
         if (fd < 0 && errno != EEXIST) {
-            gs_err_set(&err, "cannot create %s: %s", script, strerror(errno));
+            gs_cli_set(err.msg, "cannot create %s: %s", script, strerror(errno));
             goto out;
         }
     }
     if (fd < 0 || !(f = fdopen(fd, "w"))) {
         if (fd >= 0)
             close(fd);
-        gs_err_set(&err, "cannot create a script in %s", slurmdir);
+        gs_cli_set(err.msg, "cannot create a script in %s", slurmdir);
         goto out;
     }
     made = 1;
@@ -322,12 +323,12 @@ int gs_sweep_cmd_slurm(int argc, char **argv)
     const long n_tasks = (n_todo + o.per_task - 1) / o.per_task;
     char script_name[PATH_MAX + 64];
     snprintf(script_name, sizeof script_name, "%s", script);
-    int bad = write_script(f, &o, absdir, exe, pattern, plan, todo, n_todo, n_tasks, script_name) != 0;
+    int bad = write_script(f, &o, absdir, exe, pattern, sw, todo, n_todo, n_tasks, script_name) != 0;
     bad |= fflush(f) != 0 || (fsync(fileno(f)) != 0 && errno != EINVAL);
     bad |= fclose(f) != 0;
     f = NULL;
     if (bad) {
-        gs_err_set(&err, "cannot write %s: %s", script, strerror(errno));
+        gs_cli_set(err.msg, "cannot write %s: %s", script, strerror(errno));
         goto out;
     }
     if (o.dry_run) {
@@ -339,7 +340,7 @@ int gs_sweep_cmd_slurm(int argc, char **argv)
         goto out;
     }
     char jobid[64];
-    if (submit(sbatch, script, jobid, sizeof jobid, &err) != 0)
+    if (submit(sbatch, script, jobid, sizeof jobid, err.msg) != 0)
         goto out;
     made = 0;
     printf("submitted Slurm job array %s: %ld task%s of up to %ld point%s (%ld points to train); script %s\n",
@@ -354,6 +355,6 @@ out:
     if (rc != 0 && made_dir)
         rmdir(slurmdir);
     free(todo);
-    gs_sweep_dir_close(&s);
-    return rc == 0 ? 0 : gs_sweep_fail(&err);
+    grokscope_sweep_free(sw);
+    return rc == 0 ? 0 : gs_sweep_fail(err.msg);
 }

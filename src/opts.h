@@ -1,8 +1,8 @@
 /* Strict command-line parsing: a value is accepted only if the whole string is a
  * number in range; otherwise one error line names the option and the value. The
- * command line's own error line (gs_cli_err) is a buffer of GS_CLI_MSG characters, the
- * size of the internal modules' gs_err.msg, so the sweep commands (still on them, see
- * docs/api.md) pass theirs to the same functions. */
+ * command line's own error line (gs_cli_err) is a buffer of GS_CLI_MSG characters, as
+ * long as the library's messages (one line naming the file and object), so a handle's
+ * message always fits. */
 #ifndef GS_OPTS_H
 #define GS_OPTS_H
 
