@@ -174,7 +174,8 @@ static int measure_row(pass *ps, int ck, const gs_analysis_keys *keys, gs_analys
     const int p = gs_run_dims(ps->run)->p;
     gs_probe_measures me;
     if (gs_run_read_checkpoint(ps->run, ck, ps->params, err) != 0 ||
-        gs_probe_measure(&ps->probe, ps->params, keys->key_freqs, keys->n_key, &me, err) != 0)
+        gs_probe_measure_grid(&ps->probe, ps->params, keys->key_freqs, keys->n_key, ps->have_sig, &me,
+                              err) != 0)
         return -1;
     *row = (gs_analysis_row){
         .epoch = ps->epochs[ck],

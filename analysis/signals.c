@@ -1,4 +1,5 @@
 /* Per-checkpoint lazy-vs-rich measures and the LLC (signals.h). */
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,7 +145,7 @@ int gs_signals_measure(gs_signals *s, const float *params, int ck, int with_llc,
     }
     row->init_distance = s->w0_norm > 0.0 ? sqrt(d2) / s->w0_norm : NAN;
 
-    gs_probe_forward(pr, params, 1, NULL);
+    assert(pr->have_grid); /* of params: the caller's forward (signals.h) */
     center_grid(s, s->xc);
     const double xx = gs_cka_cross(s->xc, M, s->xc, M, s->n_rows, s->scratch);
     const double x0 = gs_cka_cross(s->xc, M, s->x0c, M, s->n_rows, s->scratch);

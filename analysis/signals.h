@@ -60,7 +60,9 @@ int gs_signals_create(gs_signals *s, gs_probe *pr, const float *w0, const gs_sig
 void gs_signals_free(gs_signals *s);
 
 /* Measures checkpoint params (ck: its index, for llc_every) into row->init_distance,
- * cka_init, cka_label, llc (NaN when not estimated at ck or with_llc = 0). */
+ * cka_init, cka_label, llc (NaN when not estimated at ck or with_llc = 0). The CKA reads
+ * the probe's activation grid, which must be that of params: the caller's last
+ * gs_probe_forward or gs_probe_measure_grid on params had want_grid = 1. */
 int gs_signals_measure(gs_signals *s, const float *params, int ck, int with_llc,
                        gs_analysis_row *row, gs_err *err);
 

@@ -235,7 +235,13 @@ void gs_probe_forward(gs_probe *pr, const float *params, int want_grid,
 int gs_probe_measure(gs_probe *pr, const float *params, const int *key_freqs, int n_key,
                      gs_probe_measures *out, gs_err *err)
 {
-    gs_probe_forward(pr, params, 0, &out->metrics);
+    return gs_probe_measure_grid(pr, params, key_freqs, n_key, 0, out, err);
+}
+
+int gs_probe_measure_grid(gs_probe *pr, const float *params, const int *key_freqs, int n_key,
+                          int want_grid, gs_probe_measures *out, gs_err *err)
+{
+    gs_probe_forward(pr, params, want_grid, &out->metrics);
     out->restricted_loss = out->excluded_loss = NAN;
     if (gs_probe_has_circuit(pr) &&
         gs_probe_restricted(pr, key_freqs, n_key, &out->restricted_loss, &out->excluded_loss, err) != 0)

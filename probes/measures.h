@@ -150,6 +150,10 @@ typedef struct {
  * Ginis and weight norm. Errors only on bad key frequencies. */
 int gs_probe_measure(gs_probe *pr, const float *params, const int *key_freqs, int n_key,
                      gs_probe_measures *out, gs_err *err);
+/* The same, with the activation grid filled by the same forward when want_grid (for a
+ * caller that needs it next, e.g. the early-warning CKA: one forward, not two). */
+int gs_probe_measure_grid(gs_probe *pr, const float *params, const int *key_freqs, int n_key,
+                          int want_grid, gs_probe_measures *out, gs_err *err);
 
 /* Neuron clusters (docs/science.md §4) from the activation grid of the last
  * gs_probe_forward(..., want_grid = 1), in the circuit basis. When the op has no basis,
