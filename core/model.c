@@ -12,6 +12,20 @@
 #define P(m, id) ((m)->params + (m)->info[id].offset)
 #define G(m, id) ((m)->grads + (m)->info[id].offset)
 
+/* The one allocation of parameters and gradients (one block, gradients after the
+ * parameters) and the one of activations (m->n_acts floats), for every model kind. */
+static int alloc_buffers(gs_model *m, gs_err *err)
+{
+    m->params = calloc(2 * m->n_params, sizeof(float));
+    m->acts = calloc(m->n_acts, sizeof(float));
+    if (!m->params || !m->acts) {
+        gs_model_free(m);
+        return gs_err_set(err, "out of memory allocating the model (%zu activations)", m->n_acts);
+    }
+    m->grads = m->params + m->n_params;
+    return 0;
+}
+
 int gs_model_create(gs_model *m, const gs_dims *d, int max_batch, gs_path path, gs_err *err)
 {
     memset(m, 0, sizeof *m);
@@ -25,26 +39,16 @@ int gs_model_create(gs_model *m, const gs_dims *d, int max_batch, gs_path path, 
         m->deep_fast = path == GS_PATH_FAST;
         m->n_tab = m->deep_fast ? gs_deep_fast_tables_size(d, max_batch) : 0;
         m->n_acts = gs_deep_acts_size(d, max_batch) + m->n_tab;
-        m->params = calloc(2 * m->n_params, sizeof(float));
-        m->acts = calloc(m->n_acts, sizeof(float));
-        if (!m->params || !m->acts) {
-            gs_model_free(m);
-            return gs_err_set(err, "out of memory allocating the model (%zu activations)", m->n_acts);
-        }
-        m->grads = m->params + m->n_params;
+        if (alloc_buffers(m, err) != 0)
+            return -1;
         gs_deep_carve(m);
         m->tab = m->deep_fast ? m->acts + (m->n_acts - m->n_tab) : NULL;
         return 0;
     }
     if (d->kind == GS_MODEL_MLP) {
         m->n_acts = gs_mlp_acts_size(d, max_batch);
-        m->params = calloc(2 * m->n_params, sizeof(float));
-        m->acts = calloc(m->n_acts, sizeof(float));
-        if (!m->params || !m->acts) {
-            gs_model_free(m);
-            return gs_err_set(err, "out of memory allocating the model (%zu activations)", m->n_acts);
-        }
-        m->grads = m->params + m->n_params;
+        if (alloc_buffers(m, err) != 0)
+            return -1;
         gs_mlp_carve(m, m->acts);
         return 0;
     }
@@ -73,13 +77,8 @@ int gs_model_create(gs_model *m, const gs_dims *d, int max_batch, gs_path path, 
     m->n_acts = 0;
     for (size_t i = 0; i < n_views; i++)
         m->n_acts += sizes[i];
-    m->params = calloc(2 * m->n_params, sizeof(float));
-    m->acts = calloc(m->n_acts, sizeof(float));
-    if (!m->params || !m->acts) {
-        gs_model_free(m);
-        return gs_err_set(err, "out of memory allocating the model (%zu activations)", m->n_acts);
-    }
-    m->grads = m->params + m->n_params;
+    if (alloc_buffers(m, err) != 0)
+        return -1;
     float *at = m->acts;
     for (size_t i = 0; i < n_views; i++) {
         *views[i] = at;
