@@ -98,6 +98,30 @@ void gs_k_combine(float *out, int n, const float *base, const float *const *rows
     }
 }
 
+/* In blocks of 8: what -O2's cheap vectorizer takes (it leaves a loop of unknown length
+ * with a select scalar). */
+GS_CLONES
+void gs_k_relu(float *restrict post, const float *restrict pre, size_t len)
+{
+    size_t j0 = 0;
+    for (; j0 + 8 <= len; j0 += 8)
+        for (size_t j = j0; j < j0 + 8; j++)
+            post[j] = pre[j] > 0.0f ? pre[j] : 0.0f;
+    for (size_t j = j0; j < len; j++)
+        post[j] = pre[j] > 0.0f ? pre[j] : 0.0f;
+}
+
+GS_CLONES
+void gs_k_relu_mask(float *restrict d, const float *restrict pre, size_t len)
+{
+    size_t j0 = 0;
+    for (; j0 + 8 <= len; j0 += 8)
+        for (size_t j = j0; j < j0 + 8; j++)
+            d[j] = pre[j] > 0.0f ? d[j] : 0.0f;
+    for (size_t j = j0; j < len; j++)
+        d[j] = pre[j] > 0.0f ? d[j] : 0.0f;
+}
+
 GS_CLONES
 void gs_k_dots(float *out, const float *x, int n, const float *const *rows, int k)
 {

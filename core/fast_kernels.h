@@ -13,6 +13,12 @@
 void gs_k_combine(float *out, int n, const float *base, const float *const *rows,
                   const float *w, int k, int relu);
 
+/* The ReLU of every model and path: post[j] = pre[j] > 0 ? pre[j] : 0 (NaN becomes 0),
+ * and its backward: d[j] = pre[j] > 0 ? d[j] : 0. Branch-free (a branch per neuron
+ * mispredicts half the time); the same expression everywhere, so the same bits. */
+void gs_k_relu(float *post, const float *pre, size_t len);
+void gs_k_relu_mask(float *d, const float *pre, size_t len);
+
 /* out[j] = sum_c x[c] * rows[j][c] for j < k. */
 void gs_k_dots(float *out, const float *x, int n, const float *const *rows, int k);
 

@@ -89,7 +89,7 @@ static void act_rows(gs_act a, float *restrict post, const float *restrict pre, 
 {
     switch (a) {
     case GS_ACT_RELU:
-        BLOCKS_OF_8(len, post[j] = pre[j] > 0.0f ? pre[j] : 0.0f);
+        gs_k_relu(post, pre, len);
         break;
     case GS_ACT_GELU:
         for (size_t j = 0; j < len; j++)
@@ -105,7 +105,7 @@ static void act_grad_rows(gs_act a, float *restrict dh, const float *restrict pr
 {
     switch (a) {
     case GS_ACT_RELU:
-        BLOCKS_OF_8(len, dh[j] = pre[j] > 0.0f ? dh[j] : 0.0f);
+        gs_k_relu_mask(dh, pre, len);
         break;
     case GS_ACT_GELU:
         for (size_t j = 0; j < len; j++) {

@@ -1,5 +1,6 @@
 /* The reference forward/backward of the one-layer transformer (docs/science.md §2).
  * Layouts are row-major; a "row" of x0/x1/q/k/v/z is one (input, position). */
+#include "fast_kernels.h"
 #include "model.h"
 #include "pool.h"
 
@@ -296,8 +297,7 @@ gs_eval gs_model_head_forward(gs_model *m, const float *xl, int ld, const int32_
         memcpy(m->pre + (size_t)i * M, b_in, (size_t)M * sizeof(float));
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, M, D, 1.0f, xl, ld,
                 P(m, GS_W_IN), M, 1.0f, m->pre, M);
-    for (size_t j = 0; j < (size_t)n * M; j++)
-        m->post[j] = m->pre[j] > 0.0f ? m->pre[j] : 0.0f;
+    gs_k_relu(m->post, m->pre, (size_t)n * M);
     for (int i = 0; i < n; i++)
         for (int c = 0; c < D; c++)
             m->x2[(size_t)i * D + c] = xl[(size_t)i * ld + c] + b_out[c];

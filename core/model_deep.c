@@ -4,6 +4,7 @@
  * below), the unembedding at the last position. Block l's tensors are
  * gs_tf_block(id, l) (params.h). Layouts as in model.c: rows are (input, position).
  * Both passes run on the pool (core/pool.h); the results do not depend on its size. */
+#include "fast_kernels.h"
 #include "model.h"
 #include "pool.h"
 
@@ -101,8 +102,7 @@ static void forward_rows(void *arg, int lo, int hi, int thread)
             memcpy(pre + (size_t)r * M, b_in, (size_t)M * sizeof(float));
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, M, D, 1.0f, mid, D,
                     P(m, gs_tf_block(GS_W_IN, l)), M, 1.0f, pre, M);
-        for (size_t j = 0; j < (size_t)rows * M; j++)
-            post[j] = pre[j] > 0.0f ? pre[j] : 0.0f;
+        gs_k_relu(post, pre, (size_t)rows * M);
         for (int r = 0; r < rows; r++)
             for (int col = 0; col < D; col++)
                 out[(size_t)r * D + col] = mid[(size_t)r * D + col] + b_out[col];

@@ -70,19 +70,6 @@ int gs_deep_fast_row_block(int n)
     return per > ROW_BLOCK ? per : ROW_BLOCK;
 }
 
-/* The ReLU, branch-free in blocks of 8 (what -O2's cheap vectorizer takes; a branch
- * per neuron mispredicts half the time): the reference path's expression, so the same
- * bits. */
-static void relu_rows(float *restrict post, const float *restrict pre, size_t len)
-{
-    size_t j0 = 0;
-    for (; j0 + 8 <= len; j0 += 8)
-        for (size_t j = j0; j < j0 + 8; j++)
-            post[j] = pre[j] > 0.0f ? pre[j] : 0.0f;
-    for (size_t j = j0; j < len; j++)
-        post[j] = pre[j] > 0.0f ? pre[j] : 0.0f;
-}
-
 /* the MLP's output half: post = relu(pre), out = mid + b_out + post W_out, for rows
  * contiguous rows (row stride D, or M for pre and post) */
 static void mlp_out(const gs_model *m, int l, const float *mid, const float *pre, float *post,
@@ -90,7 +77,7 @@ static void mlp_out(const gs_model *m, int l, const float *mid, const float *pre
 {
     const int D = m->d.d_model, M = m->d.d_mlp;
     const float *b_out = WB(m, GS_B_OUT, l);
-    relu_rows(post, pre, (size_t)rows * M);
+    gs_k_relu(post, pre, (size_t)rows * M);
     for (int r = 0; r < rows; r++)
         for (int c = 0; c < D; c++)
             out[(size_t)r * D + c] = mid[(size_t)r * D + c] + b_out[c];

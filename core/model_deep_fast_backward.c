@@ -13,17 +13,6 @@
 #include <math.h>
 #include <string.h>
 
-/* The ReLU's backward, branch-free in blocks of 8 (as the forward's relu_rows). */
-static void relu_mask(float *restrict dpost, const float *restrict pre, size_t len)
-{
-    size_t j0 = 0;
-    for (; j0 + 8 <= len; j0 += 8)
-        for (size_t j = j0; j < j0 + 8; j++)
-            dpost[j] = pre[j] > 0.0f ? dpost[j] : 0.0f;
-    for (size_t j = j0; j < len; j++)
-        dpost[j] = pre[j] > 0.0f ? dpost[j] : 0.0f;
-}
-
 /* the attention's backward of inputs [lo, hi) for query positions qlo..2 (dz read
  * there only): dq at those positions, dk and dv at all three, overwritten */
 static void attn_backward(float *dq, float *dk, float *dv, const float *dz, const float *att,
@@ -133,7 +122,7 @@ static void dpost_rows(void *arg, int lo, int hi, int thread)
         const float *pre = m->blk_pre[c->l] + o * M;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, hi - lo, M, D, 1.0f, c->dX + o * D, D,
                     WB(m, GS_W_OUT, c->l), D, 0.0f, dpost, M);
-        relu_mask(dpost, pre, (size_t)(hi - lo) * M);
+        gs_k_relu_mask(dpost, pre, (size_t)(hi - lo) * M);
     }
 }
 
@@ -427,7 +416,7 @@ static void tab_backward_rows(void *arg, int lo, int hi, int thread)
                 float *dpost = t->dpost[l] + oM;
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, M, D, 1.0f, gout, D,
                             WB(m, GS_W_OUT, l), D, 0.0f, dpost, M);
-                relu_mask(dpost, pre, (size_t)rows * M);
+                gs_k_relu_mask(dpost, pre, (size_t)rows * M);
                 memcpy(dres, gout, (size_t)rows * D * sizeof(float));
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, D, M, 1.0f, dpost, M,
                             WB(m, GS_W_IN, l), M, 1.0f, dres, D);
