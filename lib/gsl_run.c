@@ -47,6 +47,19 @@ static int need_file(grokscope_run *run)
     return run->run ? GROKSCOPE_OK : GSL_SET(run, GROKSCOPE_ERR_INVALID, "the run file is not open");
 }
 
+/* An open file and a checkpoint index it holds. */
+static int need_checkpoint(grokscope_run *run, int index)
+{
+    int rc = need_file(run);
+    if (rc != GROKSCOPE_OK)
+        return rc;
+    const int n = gs_run_n_checkpoints(run->run);
+    if (index < 0 || index >= n)
+        return GSL_SET(run, GROKSCOPE_ERR_INVALID, "checkpoint %d: the run has checkpoints 0..%d",
+                       index, n - 1);
+    return GROKSCOPE_OK;
+}
+
 const grokscope_config *grokscope_run_config(const grokscope_run *run)
 {
     return &run->config;
@@ -121,14 +134,10 @@ int grokscope_run_n_checkpoints(const grokscope_run *run)
 
 int grokscope_run_checkpoint_epoch(grokscope_run *run, int index, long *epoch)
 {
-    int rc = need_file(run);
+    int rc = need_checkpoint(run, index);
     if (rc != GROKSCOPE_OK)
         return rc;
-    const int n = gs_run_n_checkpoints(run->run);
-    if (index < 0 || index >= n)
-        return GSL_SET(run, GROKSCOPE_ERR_INVALID, "checkpoint %d: the run has checkpoints 0..%d",
-                       index, n - 1);
-    long *epochs = malloc((size_t)n * sizeof *epochs);
+    long *epochs = malloc((size_t)gs_run_n_checkpoints(run->run) * sizeof *epochs);
     if (!epochs)
         return GSL_SET(run, GROKSCOPE_ERR_NOMEM, "out of memory");
     gs_err err = {0};
@@ -187,13 +196,9 @@ size_t grokscope_run_param_count(const grokscope_run *run, const char *key)
  * checkpoint reads the file once). */
 int gsl_run_load(grokscope_run *run, int index)
 {
-    int rc = need_file(run);
+    int rc = need_checkpoint(run, index);
     if (rc != GROKSCOPE_OK)
         return rc;
-    const int n = gs_run_n_checkpoints(run->run);
-    if (index < 0 || index >= n)
-        return GSL_SET(run, GROKSCOPE_ERR_INVALID, "checkpoint %d: the run has checkpoints 0..%d",
-                       index, n - 1);
     if (run->params_index == index)
         return GROKSCOPE_OK;
     if (!run->params && !(run->params = malloc(run->n_params * sizeof *run->params)))
