@@ -10,12 +10,15 @@
 # directory, removed unless given], P [97: Power et al.'s modulus; S5 ops use 120],
 # FRAC [0.5], EPOCHS [20000], EVERY [250], SEED [0], THREADS [2], STOP [0.01: stop once
 # the test loss is below this], TRAIN_OPTS [none: more train options, e.g. another
-# model: TRAIN_OPTS="--model mlp --embed onehot --no-bias --lr 3e-3", docs/models.md].
+# model: TRAIN_OPTS="--model mlp --embed onehot --no-bias --lr 3e-3", docs/models.md],
+# RESUME [0; 1: continue OUT/OP.h5, written by an earlier call, to EPOCHS epochs instead
+# of training afresh; the other options are then the file's own]. bench/tasks_ladder.sh
+# climbs docs/tasks.md's ladder of these configurations.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 GS=${GS:-$here/../build/src/grokscope}
 P=${P:-97} FRAC=${FRAC:-0.5} EPOCHS=${EPOCHS:-20000} EVERY=${EVERY:-250}
-SEED=${SEED:-0} THREADS=${THREADS:-2} STOP=${STOP:-0.01} TRAIN_OPTS=${TRAIN_OPTS:-}
+SEED=${SEED:-0} THREADS=${THREADS:-2} STOP=${STOP:-0.01} TRAIN_OPTS=${TRAIN_OPTS:-} RESUME=${RESUME:-0}
 if [ -n "${OUT:-}" ]; then
     mkdir -p "$OUT"
 else
@@ -29,6 +32,7 @@ echo "grokscope $("$GS" --version | cut -d' ' -f2), $(nproc) CPUs ($THREADS thre
 echo "d_model 128, 4 heads, d_mlp 512, AdamW lr 1e-3, wd 1, full batch; frac $FRAC, seed $SEED;"
 echo "at most $EPOCHS epochs, stopping once the test loss is below $STOP"
 [ -z "$TRAIN_OPTS" ] || echo "with the train options $TRAIN_OPTS (they override the above)"
+[ "$RESUME" != 1 ] || echo "each run resumed from $OUT/OP.h5 (its own configuration) to $EPOCHS epochs"
 echo
 echo "| op | p | train acc >= 99% | test acc >= 99% | stopped at | test acc there | wall time | key freqs | final restricted loss |"
 echo "|---|---|---|---|---|---|---|---|---|"
@@ -37,8 +41,12 @@ for op in "${ops[@]}"; do
     case $op in s5-*) p=120 ;; esac
     run="$OUT/$op.h5"
     start=$(date +%s)
-    "$GS" train --out "$run" --op "$op" --p "$p" --frac "$FRAC" --seed "$SEED" --epochs "$EPOCHS" \
-        --every "$EVERY" --stop-test-loss "$STOP" --threads "$THREADS" --quiet --force $TRAIN_OPTS
+    if [ "$RESUME" = 1 ]; then
+        "$GS" train --resume "$run" --epochs "$EPOCHS" --threads "$THREADS" --quiet
+    else
+        "$GS" train --out "$run" --op "$op" --p "$p" --frac "$FRAC" --seed "$SEED" --epochs "$EPOCHS" \
+            --every "$EVERY" --stop-test-loss "$STOP" --threads "$THREADS" --quiet --force $TRAIN_OPTS
+    fi
     secs=$(( $(date +%s) - start ))
     "$GS" analyze "$run" --quiet --threads "$THREADS" >/dev/null
     "$GS" info "$run" >"$OUT/$op.info"
