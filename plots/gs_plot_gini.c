@@ -18,11 +18,8 @@ int gs_plot_fig_gini(const gs_plot_env *env, const gs_plot_data *d, const char *
         gs_plot_value(&fig.dat, r->gini_neuron_logit);
         gs_plot_printf(&fig.dat, "\n");
     }
-    const long last = d->rows[d->n_rows - 1].epoch;
     gs_plot_file *g = &fig.gp;
-    gs_plot_title(g, "Sparsity in the Fourier basis: Gini coefficients of W_E and W_L = W_out W_U", d);
-    gs_plot_epoch_axis(g, last);
-    gs_plot_phases(g, d, 0, (double)(last > 0 ? last : 1));
+    gs_plot_checkpoint_frame(g, "Sparsity in the Fourier basis: Gini coefficients of W_E and W_L = W_out W_U", d);
     gs_plot_printf(g, "set ylabel 'Gini coefficient (1 = one component)'\n"
                       "set yrange [0:1]\n\n");
     const int have_e = gs_plot_rows_finite(d, offsetof(gs_analysis_row, gini_embed));

@@ -24,11 +24,8 @@ int gs_plot_fig_progress(const gs_plot_env *env, const gs_plot_data *d, const ch
     const int have_circuit = d->have_circuit &&
                              (gs_plot_rows_finite(d, offsetof(gs_analysis_row, restricted_loss)) ||
                               gs_plot_rows_finite(d, offsetof(gs_analysis_row, excluded_loss)));
-    const long last = d->rows[d->n_rows - 1].epoch;
     gs_plot_file *g = &fig.gp;
-    gs_plot_title(g, "Progress measures: train, test, restricted and excluded loss", d);
-    gs_plot_epoch_axis(g, last);
-    gs_plot_phases(g, d, 0, (double)(last > 0 ? last : 1));
+    gs_plot_checkpoint_frame(g, "Progress measures: train, test, restricted and excluded loss", d);
     gs_plot_printf(g,
                    "set ylabel 'cross-entropy loss (nats, log scale)'\n"
                    "set logscale y\n"

@@ -51,6 +51,14 @@ void gs_plot_epoch_axis(gs_plot_file *gp, long last_epoch)
                    last_epoch > 0 ? last_epoch : 1);
 }
 
+void gs_plot_checkpoint_frame(gs_plot_file *gp, const char *what, const gs_plot_data *d)
+{
+    const long last = d->rows[d->n_rows - 1].epoch;
+    gs_plot_title(gp, what, d);
+    gs_plot_epoch_axis(gp, last);
+    gs_plot_phases(gp, d, 0, (double)(last > 0 ? last : 1));
+}
+
 int gs_plot_rows_finite(const gs_plot_data *d, size_t field)
 {
     for (long i = 0; i < d->n_rows; i++) {

@@ -14,11 +14,8 @@ int gs_plot_fig_weight_norm(const gs_plot_env *env, const gs_plot_data *d, const
         gs_plot_value(&fig.dat, d->rows[i].weight_norm);
         gs_plot_printf(&fig.dat, "\n");
     }
-    const long last = d->rows[d->n_rows - 1].epoch;
     gs_plot_file *g = &fig.gp;
-    gs_plot_title(g, "Total sum of squared weights", d);
-    gs_plot_epoch_axis(g, last);
-    gs_plot_phases(g, d, 0, (double)(last > 0 ? last : 1));
+    gs_plot_checkpoint_frame(g, "Total sum of squared weights", d);
     gs_plot_printf(g, "set ylabel 'sum of squared weights, all parameters'\n"
                       "\n"
                       "plot data using 1:2 with %s lc rgb '%s' "

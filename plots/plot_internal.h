@@ -88,6 +88,9 @@ void gs_plot_phase_keys(gs_plot_file *gp, const gs_plot_data *d);
 const char *gs_plot_loss_label(const gs_config *cfg);
 /* `set xrange [0:last]` and the epoch axis label. */
 void gs_plot_epoch_axis(gs_plot_file *gp, long last_epoch);
+/* The frame of a per-checkpoint (/analysis) figure: its title, the epoch axis up to the
+ * last analysed checkpoint, and the phases shaded over it. */
+void gs_plot_checkpoint_frame(gs_plot_file *gp, const char *what, const gs_plot_data *d);
 /* 1 if the double at byte offset `field` of any analysis row is finite. */
 int gs_plot_rows_finite(const gs_plot_data *d, size_t field);
 
