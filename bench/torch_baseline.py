@@ -29,41 +29,6 @@ import torch
 import torch.nn as nn
 
 
-class OneLayer(nn.Module):
-    def __init__(self, p, d_model=128, n_heads=4, d_mlp=512):
-        super().__init__()
-        d_head = d_model // n_heads
-        self.n_heads, self.d_head = n_heads, d_head
-
-        def param(*shape, std=1.0 / d_model ** 0.5):
-            return nn.Parameter(torch.randn(*shape) * std)
-
-        self.W_E = param(p + 1, d_model)
-        self.W_pos = param(3, d_model)
-        self.W_Q = param(n_heads, d_model, d_head)
-        self.W_K = param(n_heads, d_model, d_head)
-        self.W_V = param(n_heads, d_model, d_head)
-        self.W_O = param(n_heads, d_head, d_model)
-        self.W_in = param(d_model, d_mlp)
-        self.b_in = nn.Parameter(torch.zeros(d_mlp))
-        self.W_out = param(d_mlp, d_model)
-        self.b_out = nn.Parameter(torch.zeros(d_model))
-        self.W_U = param(d_model, p + 1, std=1.0 / (p + 1) ** 0.5)
-        self.register_buffer("mask", torch.tril(torch.ones(3, 3, dtype=torch.bool)))
-
-    def forward(self, tokens):
-        x = self.W_E[tokens] + self.W_pos  # [n, 3, d]
-        q = torch.einsum("npd,hde->nhpe", x, self.W_Q)
-        k = torch.einsum("npd,hde->nhpe", x, self.W_K)
-        v = torch.einsum("npd,hde->nhpe", x, self.W_V)
-        scores = q @ k.transpose(-1, -2) / self.d_head ** 0.5
-        scores = scores.masked_fill(~self.mask, float("-inf"))
-        z = scores.softmax(dim=-1) @ v  # [n, h, 3, e]
-        x = x + torch.einsum("nhpe,hed->npd", z, self.W_O)
-        x = x + torch.relu(x @ self.W_in + self.b_in) @ self.W_out + self.b_out
-        return x @ self.W_U  # [n, 3, p + 1]
-
-
 class Block(nn.Module):
     def __init__(self, d_model, n_heads, d_mlp):
         super().__init__()
@@ -95,9 +60,11 @@ class Block(nn.Module):
 
 
 class Stacked(nn.Module):
-    """The paper's block stacked `layers` times (Power et al.'s 2-layer model: 2)."""
+    """The paper's block stacked `layers` times: the paper's model with 1, Power et al.'s
+    2-layer model with 2. (The parameters are drawn in the order W_E, W_pos, each block's,
+    W_U, as a one-layer class listing them in that order would draw them.)"""
 
-    def __init__(self, p, d_model=128, n_heads=4, d_mlp=512, layers=2):
+    def __init__(self, p, d_model=128, n_heads=4, d_mlp=512, layers=1):
         super().__init__()
         self.W_E = nn.Parameter(torch.randn(p + 1, d_model) / d_model ** 0.5)
         self.W_pos = nn.Parameter(torch.randn(3, d_model) / d_model ** 0.5)
@@ -161,7 +128,7 @@ def main():
     if args.model == "mlp":
         model = MLP(p)
     else:
-        model = OneLayer(p) if args.layers == 1 else Stacked(p, layers=args.layers)
+        model = Stacked(p, layers=args.layers)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1.0, betas=(0.9, 0.98))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: min(step / 10, 1))
 
