@@ -192,16 +192,20 @@ int grokscope_train_create(grokscope_train *t, const char *path, const grokscope
     return rc == 0 ? GROKSCOPE_OK : GSL_FAIL(t, &err);
 }
 
-/* The resume under the lock: reads the file's config, split, initial weights (checkpoint
- * 0), last checkpoint, optimizer state and Grokfast filter state. */
-static int resume_locked(grokscope_train *t, long *step, gs_err *err)
+/* The resume's reading, under the lock, through `from` (opened read-only): the split,
+ * the data, the initial weights (checkpoint 0), the last checkpoint, the optimizer state
+ * and the Grokfast filter state, into a trainer for cfg (the file's, with the new epoch
+ * count). */
+static int resume_read_locked(grokscope_train *t, gs_run *from, const gs_config *cfg, long *step,
+                              gs_err *err)
 {
-    const gs_config *cfg = gs_run_config(t->run);
-    const int n_ck = gs_run_n_checkpoints(t->run);
+    const int n_ck = gs_run_n_checkpoints(from);
+    if (n_ck < 1)
+        return gs_err_set(err, "%s: has no complete checkpoint to resume from", t->path);
     long *epochs = malloc((size_t)n_ck * sizeof *epochs);
     if (!epochs)
         return gs_err_set(err, "out of memory");
-    if (gs_run_checkpoint_epochs(t->run, epochs, err) != 0) {
+    if (gs_run_checkpoint_epochs(from, epochs, err) != 0) {
         free(epochs);
         return -1;
     }
@@ -211,20 +215,19 @@ static int resume_locked(grokscope_train *t, long *step, gs_err *err)
         return gs_err_set(err, "%s: the run already has %ld epochs; pass --epochs N with N > %ld to continue it",
                           t->path, t->first, t->first);
     gs_split split = {0};
-    if (gs_run_read_split(t->run, &split, err) != 0 || trainer_init(t, cfg, &split, err) != 0) {
+    if (gs_run_read_split(from, &split, err) != 0 || trainer_init(t, cfg, &split, err) != 0) {
         gs_split_free(&split);
         return -1;
     }
     /* theta_0 (checkpoint 0) for the decay toward init and the fixed norm; the params
      * buffer holds it until the last checkpoint is read over it */
-    if (gs_run_read_checkpoint(t->run, 0, t->tr.model.params, err) != 0)
+    if (gs_run_read_checkpoint(from, 0, t->tr.model.params, err) != 0)
         return -1;
     gs_trainer_set_init(&t->tr, t->tr.model.params);
-    if (gs_run_read_checkpoint(t->run, n_ck - 1, t->tr.model.params, err) != 0 ||
-        gs_run_read_resume(t->run, t->tr.adam_m, t->tr.adam_v, step, err) != 0 ||
-        (t->tr.optim.gf.buf && gs_run_read_filter(t->run, t->tr.optim.gf.buf, err) != 0))
+    if (gs_run_read_checkpoint(from, n_ck - 1, t->tr.model.params, err) != 0 ||
+        gs_run_read_resume(from, t->tr.adam_m, t->tr.adam_v, step, err) != 0 ||
+        (t->tr.optim.gf.buf && gs_run_read_filter(from, t->tr.optim.gf.buf, err) != 0))
         return -1;
-    gs_run_attach_filter(t->run, t->tr.optim.gf.buf);
     return 0;
 }
 
@@ -237,26 +240,30 @@ int grokscope_train_resume(grokscope_train *t, const char *path, long new_epochs
         return GSL_SET(t, GROKSCOPE_ERR_INVALID, "new_epochs %ld is negative", new_epochs);
     gs_err err = {0};
     gs_run *look;
-    /* Look before touching: a refused resume must leave the file as it was. */
+    /* Everything the resume needs is read and checked through a read-only handle first:
+     * a refused resume (a damaged checkpoint, data gone or changed, a bad epoch count)
+     * must leave the file as it was, its epoch count and status included. Only then is
+     * the file opened for writing. */
     if (gsl_run_open_locked(&look, path, GS_RUN_READ, 0, &err) != 0)
         return GSL_FAIL(t, &err);
-    const long target = new_epochs > 0 ? new_epochs : gs_run_config(look)->epochs;
+    gs_config cfg = *gs_run_config(look);
     const long done = gs_run_n_metrics(look) - 1;
-    const gs_config seen = *gs_run_config(look); /* its data, if any, must be there */
+    if (new_epochs > 0)
+        cfg.epochs = new_epochs;
+    long step = 0;
+    gs_err inner = {0};
+    if (done >= cfg.epochs)
+        rc = gs_err_set(&err, "%s: the run already has %ld epochs; pass --epochs N with N > %ld to continue it",
+                        path, done, done);
+    else if (gs_config_validate(&cfg, &inner) != 0)
+        rc = gs_err_set(&err, "%s: %s", path, inner.msg);
+    else if ((rc = gs_config_check_data(&cfg, &err)) == 0) {
+        gsl_h5_lock();
+        rc = resume_read_locked(t, look, &cfg, &step, &err);
+        gsl_h5_unlock();
+    }
     gsl_h5_lock();
     gs_run_close(look, NULL);
-    gsl_h5_unlock();
-    if (gs_config_check_data(&seen, &err) != 0)
-        return GSL_FAIL(t, &err);
-    if (done >= target)
-        return GSL_SET(t, GROKSCOPE_ERR_INVALID,
-                       "%s: the run already has %ld epochs; pass --epochs N with N > %ld to continue it",
-                       path, done, done);
-    if (gsl_run_open_locked(&t->run, path, GS_RUN_RESUME, new_epochs, &err) != 0)
-        return GSL_FAIL(t, &err);
-    long step = 0;
-    gsl_h5_lock();
-    rc = resume_locked(t, &step, &err);
     gsl_h5_unlock();
     if (rc != 0)
         return GSL_FAIL(t, &err);
@@ -264,6 +271,13 @@ int grokscope_train_resume(grokscope_train *t, const char *path, long new_epochs
         return GSL_SET(t, GROKSCOPE_ERR_FAILED,
                        "%s: optimizer state is for step %ld but the last checkpoint is epoch %ld",
                        path, step, t->first);
+    if (gsl_run_open_locked(&t->run, path, GS_RUN_RESUME, new_epochs, &err) != 0)
+        return GSL_FAIL(t, &err);
+    /* Another process could have written between the look and the lock. */
+    if (gs_run_n_metrics(t->run) - 1 != done)
+        return GSL_SET(t, GROKSCOPE_ERR_FAILED, "%s: changed while it was being read for the resume; try again",
+                       path);
+    gs_run_attach_filter(t->run, t->tr.optim.gf.buf);
     t->tr.step = step;
     t->config.cfg = *gs_run_config(t->run); /* new_epochs may have grown it */
     return GROKSCOPE_OK;

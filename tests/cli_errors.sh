@@ -75,6 +75,27 @@ expect_error "existing file" "already exists \(use --force to overwrite\)" -- tr
 [ "$(md5sum <"$T/run.h5")" = "$sum" ] && ok || bad "existing file changed"
 expect_error "resume a finished run" "already has 3 epochs" -- train --resume "$T/run.h5" --quiet
 [ "$(md5sum <"$T/run.h5")" = "$sum" ] && ok || bad "finished run changed by a refused resume"
+# a damaged last checkpoint (a flipped byte fails its checksum): the resume is refused
+# before the file is opened for writing, so even its epoch count and status stay as they were
+if have_h5py; then
+    cp "$T/run.h5" "$T/damaged.h5"
+    $PY - "$T/damaged.h5" <<'PY' || bad "damaging damaged.h5"
+import h5py, sys
+with h5py.File(sys.argv[1], "r") as f:
+    d = f["checkpoints/embed.W_E"]
+    info = d.id.get_chunk_info(d.id.get_num_chunks() - 1)
+with open(sys.argv[1], "r+b") as raw:
+    raw.seek(info.byte_offset + info.size // 2)
+    b = raw.read(1)
+    raw.seek(info.byte_offset + info.size // 2)
+    raw.write(bytes([b[0] ^ 0x55]))
+PY
+    dsum=$(md5sum <"$T/damaged.h5")
+    expect_error "resume from a damaged checkpoint" "damaged.h5" -- train --resume "$T/damaged.h5" --epochs 6 --quiet
+    [ "$(md5sum <"$T/damaged.h5")" = "$dsum" ] && ok || bad "a refused resume of a damaged file changed it"
+else
+    skip "$PY lacks h5py: no damaged checkpoint to try"
+fi
 # --init with a shape mismatch (d_model 8 run into the default 128 model)
 expect_error "init shape mismatch" "d_model=8.*expected" -- train $O --p 7 --init "$T/run.h5"
 # a run file from a newer grokscope

@@ -124,7 +124,19 @@ rc=$?
 [ $rc -ne 0 ] && [ "$(wc -l <"$T/err")" -eq 1 ] && grep -qF "the run's images (data_dir $T/d)" "$T/err" \
     && cmp -s "$T/moved.h5" "$T/moved0.h5" && ok \
     || { bad "resume without the images: exit $rc"; cat "$T/err"; }
-mv "$T/d2" "$T/d"
+# --- a labels file cut short after training: refused, the file untouched (its epoch
+# count and status too: the images are read before the file is opened for writing)
+mkdir "$T/d"   # where the run's data_dir points (its own files are in d2 meanwhile)
+for f in "$DATA"/*; do ln -s "$f" "$T/d/"; done
+labels=$(cd "$T/d" && ls train-labels*)
+rm "$T/d/$labels"
+head -c 1000 "$DATA/$labels" >"$T/d/$labels"
+"$GS" train --resume "$T/moved.h5" --epochs 20 --quiet >"$T/err" 2>&1
+rc=$?
+[ $rc -ne 0 ] && [ "$(wc -l <"$T/err")" -eq 1 ] && grep -q "$labels: truncated" "$T/err" \
+    && cmp -s "$T/moved.h5" "$T/moved0.h5" && ok \
+    || { bad "resume with truncated labels: exit $rc, file changed: $(cmp -s "$T/moved.h5" "$T/moved0.h5" || echo yes)"; cat "$T/err"; }
+rm -r "$T/d" && mv "$T/d2" "$T/d"
 "$GS" train --resume "$T/moved.h5" --epochs 20 --threads 1 --quiet >"$T/err" 2>&1 && ok \
     || { bad "resume with the images back: exit $?"; cat "$T/err"; }
 finish
