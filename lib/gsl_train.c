@@ -252,21 +252,26 @@ int grokscope_train_resume(grokscope_train *t, const char *path, long new_epochs
         cfg.epochs = new_epochs;
     long step = 0;
     gs_err inner = {0};
+    int invalid = 1; /* a wrong request, not a failure of the file or the data */
     if (done >= cfg.epochs)
         rc = gs_err_set(&err, "%s: the run already has %ld epochs; pass --epochs N with N > %ld to continue it",
                         path, done, done);
     else if (gs_config_validate(&cfg, &inner) != 0)
         rc = gs_err_set(&err, "%s: %s", path, inner.msg);
-    else if ((rc = gs_config_check_data(&cfg, &err)) == 0) {
-        gsl_h5_lock();
-        rc = resume_read_locked(t, look, &cfg, &step, &err);
-        gsl_h5_unlock();
+    else {
+        invalid = 0;
+        rc = gs_config_check_data(&cfg, &err);
+        if (rc == 0) {
+            gsl_h5_lock();
+            rc = resume_read_locked(t, look, &cfg, &step, &err);
+            gsl_h5_unlock();
+        }
     }
     gsl_h5_lock();
     gs_run_close(look, NULL);
     gsl_h5_unlock();
     if (rc != 0)
-        return GSL_FAIL(t, &err);
+        return invalid ? GSL_SET(t, GROKSCOPE_ERR_INVALID, "%s", err.msg) : GSL_FAIL(t, &err);
     if (step != t->first)
         return GSL_SET(t, GROKSCOPE_ERR_FAILED,
                        "%s: optimizer state is for step %ld but the last checkpoint is epoch %ld",
