@@ -104,10 +104,23 @@ static long levelled(const gs_analysis_row *ck, long m, long s, int k, double *s
     return ck[at].epoch;
 }
 
-static int checkpoint_finite(const gs_analysis_row *r)
+/* A measure that has no meaning for the model (the MLP has no neuron-logit map W_L, the
+ * one-hot MLP no embedding either) is NaN from the first checkpoint on; it takes no part
+ * in cleanup's rule. */
+static int defined(const gs_analysis_row *ck, long m, int k)
+{
+    return m > 0 && gs_phases_level_defined(&ck[0], k);
+}
+
+int gs_phases_level_defined(const gs_analysis_row *first, int k)
+{
+    return isfinite(measure(first, k));
+}
+
+static int checkpoint_finite(const gs_analysis_row *ck, long m, long i)
 {
     for (int k = 0; k < GS_N_LEVELS; k++)
-        if (!isfinite(measure(r, k)))
+        if (defined(ck, m, k) && !isfinite(measure(&ck[i], k)))
             return 0;
     return 1;
 }
@@ -125,7 +138,7 @@ int gs_phases_find(const gs_metrics_row *rows, long n, const gs_analysis_row *ck
     if (n_ok == 0)
         return 0;
     out->through = rows[n_ok - 1].epoch;
-    while (m_ok < m && checkpoint_finite(&ck[m_ok]) && ck[m_ok].epoch <= out->through)
+    while (m_ok < m && checkpoint_finite(ck, m, m_ok) && ck[m_ok].epoch <= out->through)
         m_ok++;
     out->fitted = gs_phases_first_acc(rows, n_ok, 0);
     out->grokked = gs_phases_first_acc(rows, n_ok, 1);
@@ -169,6 +182,8 @@ int gs_phases_find(const gs_metrics_row *rows, long n, const gs_analysis_row *ck
         return gs_err_set(err, "out of memory finding the phases");
     long end = out->circuit_end;
     for (int k = 0; k < GS_N_LEVELS; k++) {
+        if (!defined(ck, m_ok, k))
+            continue; /* levelled[k] stays -1 */
         out->levelled[k] = levelled(ck, m_ok, s, k, scratch);
         if (out->levelled[k] < 0 || end < 0)
             end = -1;

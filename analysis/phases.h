@@ -52,6 +52,11 @@ long gs_phases_first_acc(const gs_metrics_row *rows, long n, int test);
 int gs_phases_find(const gs_metrics_row *rows, long n, const gs_analysis_row *ck, long m,
                    gs_analysis_phases *out, gs_err *err);
 
+/* 1 if cleanup measure k (GS_LEVEL_*) is defined for the run whose first analysed
+ * checkpoint is `first`: a measure without meaning for the model (Gini W_L of an MLP) is
+ * NaN there, takes no part in the rule, and keeps levelled[k] at -1. */
+int gs_phases_level_defined(const gs_analysis_row *first, int k);
+
 /* Names of the measures of gs_analysis_phases.levelled, for messages. */
 extern const char *const gs_phases_level_names[GS_N_LEVELS];
 

@@ -26,7 +26,8 @@ static void print_crossing(FILE *out, const char *what, long epoch)
 
 /* The phases in words: each that ended with its epochs, the one still going on with
  * where it began and how far the data go, and when the measures of cleanup levelled. */
-static void print_phases(gs_run *run, const gs_analysis_phases *ph, FILE *out)
+static void print_phases(gs_run *run, const gs_analysis_phases *ph, const gs_analysis_row *first,
+                         FILE *out)
 {
     const char *path = gs_run_path(run);
     if (ph->outdated) {
@@ -61,8 +62,10 @@ static void print_phases(gs_run *run, const gs_analysis_phases *ph, FILE *out)
                 ph->cleanup_end);
     if (ph->circuit_end >= 0) {
         fprintf(out, "levelled  ");
-        for (int k = 0; k < GS_N_LEVELS; k++) {
-            fprintf(out, "%s %s ", k ? "," : "", gs_phases_level_names[k]);
+        for (int k = 0, shown = 0; k < GS_N_LEVELS; k++) {
+            if (!gs_phases_level_defined(first, k))
+                continue; /* no such measure for this model (the measures line says why) */
+            fprintf(out, "%s %s ", shown++ ? "," : "", gs_phases_level_names[k]);
             if (ph->levelled[k] >= 0)
                 fprintf(out, "at %ld", ph->levelled[k]);
             else
@@ -141,7 +144,9 @@ int gs_analysis_print_summary(gs_run *run, FILE *out, gs_err *err)
         fprintf(out, "restricted loss %.3g, excluded loss %.3g, ", row.restricted_loss,
                 row.excluded_loss);
     if (!isnan(row.gini_embed))
-        fprintf(out, "Gini W_E %.3f, Gini W_L %.3f, ", row.gini_embed, row.gini_neuron_logit);
+        fprintf(out, "Gini W_E %.3f, ", row.gini_embed);
+    if (!isnan(row.gini_neuron_logit))
+        fprintf(out, "Gini W_L %.3f, ", row.gini_neuron_logit);
     fprintf(out, "sum sq. weights %.1f (from %.1f)\n", row.weight_norm, first.weight_norm);
     if (!isnan(row.restricted_loss) && ph.memorization_end >= 0) {
         /* At init every loss is near log p, so crossings count from memorization on. */
@@ -158,7 +163,7 @@ int gs_analysis_print_summary(gs_run *run, FILE *out, gs_err *err)
         print_crossing(out, "excluded loss > log p (worse than chance)", crossing(epoch, excluded, n, from, chance, 0));
         print_crossing(out, "test loss < 0.1", crossing(epoch, test, n, from, 0.1, 1));
     }
-    print_phases(run, &ph, out);
+    print_phases(run, &ph, &first, out);
     rc = 0;
 out:
     free(epoch);

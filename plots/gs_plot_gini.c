@@ -19,15 +19,21 @@ int gs_plot_fig_gini(const gs_plot_env *env, const gs_plot_data *d, const char *
         gs_plot_printf(&fig.dat, "\n");
     }
     gs_plot_file *g = &fig.gp;
-    gs_plot_checkpoint_frame(g, "Sparsity in the Fourier basis: Gini coefficients of W_E and W_L = W_out W_U", d);
-    gs_plot_printf(g, "set ylabel 'Gini coefficient (1 = one component)'\n"
-                      "set yrange [0:1]\n\n");
     const int have_e = gs_plot_rows_finite(d, offsetof(gs_analysis_row, gini_embed));
     const int have_l = gs_plot_rows_finite(d, offsetof(gs_analysis_row, gini_neuron_logit));
     if (!have_e && !have_l) {
         gs_plot_figure_discard(&fig);
         return gs_err_set(err, "%s: the Gini coefficients are undefined at every checkpoint", d->path);
     }
+    /* the title names what is drawn, and why a curve is missing (the MLP has no
+     * neuron-logit map; `info` has the run file's full reason) */
+    gs_plot_checkpoint_frame(g,
+                             have_e && have_l ? "Sparsity in the Fourier basis: Gini coefficients of W_E and W_L = W_out W_U"
+                             : have_e ? "Sparsity in the Fourier basis: Gini coefficient of W_E\n(this model has no neuron-logit map W_L)"
+                                      : "Sparsity in the Fourier basis: Gini coefficient of W_L = W_out W_U\n(this model has no learned embedding W_E)",
+                             d);
+    gs_plot_printf(g, "set ylabel 'Gini coefficient (1 = one component)'\n"
+                      "set yrange [0:1]\n\n");
     /* points mark the checkpoints while they are few enough to see */
     const int few = d->n_rows <= 60;
     gs_plot_printf(g, "plot ");

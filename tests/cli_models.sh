@@ -92,6 +92,15 @@ PYEOF
 grep -q "gini and embed_freqs are not drawn: mlp:" "$T/err" && ok || { bad "plot does not say why"; cat "$T/err"; }
 "$GS" plot "$T/learned-a.h5" --out "$T/figs2" >/dev/null 2>&1 && [ -f "$T/figs2/gini.png" ] \
     && [ -f "$T/figs2/embed_freqs.png" ] && ok || bad "plot: figures of learned MLP"
+# the learned-embedding MLP has W_E but no W_L: info prints no NaN for it (final line,
+# levelled line), and the Gini figure's title says why its second curve is missing
+for f in learned-a onehot-a; do
+    "$GS" info "$T/$f.h5" >"$T/info"
+    ! grep -qw "nan" "$T/info" && ! grep -q "Gini W_L" "$T/info" && ok || { bad "info $f prints a NaN measure"; cat "$T/info"; }
+done
+grep -q "Gini W_E [0-9.]*," <("$GS" info "$T/learned-a.h5") && ok || bad "info: the learned MLP's Gini W_E is missing"
+grep -qF 'Gini coefficient of W_E\n(this model has no neuron-logit map W_L)' "$T/figs2/gini.gp" \
+    && ! grep -q "using 1:3" "$T/figs2/gini.gp" && ok || { bad "gini figure of the learned MLP"; grep title "$T/figs2/gini.gp"; }
 
 # bad options: one line, non-zero, nothing written
 err_is() { # EXPECTED OPTIONS...

@@ -216,6 +216,31 @@ static void test_diverged(void)
     CHECK(ph.cleanup_end == -1);
 }
 
+/* A model without some measures (the MLP has no W_L; with one-hot inputs no learned
+ * embedding either): NaN at every checkpoint, they take no part in cleanup's rule, which
+ * then ends where the others have levelled: the clean run's boundaries, with W_L's
+ * levelled epoch -1 (and W_E's too for the one-hot case, ending at the weight norm's
+ * 540). A measure that turns NaN later (the diverged run above) still stops the rule. */
+static void test_undefined_measures(void)
+{
+    static run r;
+    gs_analysis_phases ph;
+    gs_err err;
+    make_run(&r, 1000, 1);
+    for (long i = 0; i < r.m; i++)
+        r.ck[i].gini_neuron_logit = NAN;
+    CHECK(gs_phases_find(r.rows, r.n, r.ck, r.m, &ph, &err) == 0);
+    check_levelled(&ph, 490, 540, 670, -1);
+    CHECK(ph.cleanup_end == 670);
+    CHECK(gs_phases_level_defined(&r.ck[0], GS_LEVEL_GINI_EMBED) &&
+          !gs_phases_level_defined(&r.ck[0], GS_LEVEL_GINI_NEURON_LOGIT));
+    for (long i = 0; i < r.m; i++)
+        r.ck[i].gini_embed = NAN;
+    CHECK(gs_phases_find(r.rows, r.n, r.ck, r.m, &ph, &err) == 0);
+    check_levelled(&ph, 490, 540, -1, -1);
+    CHECK(ph.cleanup_end == 540);
+}
+
 /* Runs that stop earlier in the story. */
 static void test_unfinished(void)
 {
@@ -260,6 +285,7 @@ int main(void)
     test_noisy();
     test_cut_short();
     test_diverged();
+    test_undefined_measures();
     test_unfinished();
     return check_report("phases");
 }
