@@ -41,6 +41,12 @@ static void print_embed(const double *fn, int n_freq, const int *keys, int n_key
 static int report(grokscope_run *run, const char *path, long epoch, int best, double threshold,
                   char *msg)
 {
+    char task[16];
+    if (grokscope_config_get(grokscope_run_config(run), "task", task, sizeof task) == GROKSCOPE_OK &&
+        strcmp(task, "mnist") == 0) {
+        gs_cli_set(msg, "%s: the image task has no Fourier basis, so no frequencies to report", path);
+        return -1;
+    }
     grokscope_probe *pr;
     if (grokscope_probe_open(run, 0, &pr) != GROKSCOPE_OK) {
         gs_cli_set(msg, "%s", pr ? grokscope_probe_error(pr) : "out of memory");

@@ -89,6 +89,16 @@ grep -q "^key freqs  none (the task has no Fourier basis)" "$T/info" && ok \
     && [ ! -e "$T/plots/gini.png" ] && grep -q "progress_measures, gini, embed_freqs and neuron_clusters are not drawn" "$T/err" \
     && grep -q "mnist,  train 200,  test 500" "$T/plots/loss.gp" && ok \
     || { bad "plot of the mnist run"; ls "$T/plots"; cat "$T/err"; }
+# freqs and analyze --key-freqs have no basis to work in: one line, exit 2, file untouched
+sum=$(md5sum <"$T/run.h5")
+"$GS" freqs "$T/run.h5" >/dev/null 2>"$T/err"
+rc=$?
+[ $rc -eq 2 ] && [ "$(wc -l <"$T/err")" -eq 1 ] && grep -q "the image task has no Fourier basis, so no frequencies" "$T/err" \
+    && ok || { bad "freqs of the mnist run: exit $rc"; cat "$T/err"; }
+"$GS" analyze "$T/run.h5" --key-freqs 3 >/dev/null 2>"$T/err"
+rc=$?
+[ $rc -eq 2 ] && [ "$(wc -l <"$T/err")" -eq 1 ] && grep -q "no Fourier basis, so --key-freqs does not apply" "$T/err" \
+    && [ "$(md5sum <"$T/run.h5")" = "$sum" ] && ok || { bad "analyze --key-freqs of the mnist run: exit $rc"; cat "$T/err"; }
 
 # --- errors: one line naming the problem, no file left behind
 refuse() { # WHAT EXPECTED-TEXT OPTIONS...

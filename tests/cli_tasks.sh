@@ -70,6 +70,10 @@ grep -q "^measures   none: S5 is not a cyclic group" "$T/info" && grep -q "^key 
     && ok || { bad "info of s5"; cat "$T/info"; }
 "$GS" freqs "$T/s5.h5" >/dev/null 2>"$T/err"
 [ $? -eq 2 ] && grep -q "op s5-conjugate has no Fourier basis" "$T/err" && ok || { bad "freqs of s5"; cat "$T/err"; }
+sum=$(md5sum <"$T/s5.h5")
+"$GS" analyze "$T/s5.h5" --key-freqs 3 >/dev/null 2>"$T/err"
+[ $? -eq 2 ] && [ "$(wc -l <"$T/err")" -eq 1 ] && grep -q "s5-conjugate has no Fourier basis, so --key-freqs does not apply" "$T/err" \
+    && [ "$(md5sum <"$T/s5.h5")" = "$sum" ] && ok || { bad "analyze --key-freqs of s5"; cat "$T/err"; }
 "$GS" freqs "$T/mul.h5" >"$T/out" && grep -q "^basis: Fourier basis of Z_22 by discrete log" "$T/out" && ok \
     || { bad "freqs of mul"; cat "$T/out"; }
 
