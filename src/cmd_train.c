@@ -267,7 +267,7 @@ static int check_task_options(int argc, char **argv, grokscope_config *c, const 
                           "Fashion-MNIST IDX files (e.g. /usr/share/datasets/fashion-mnist)");
     char *abs = realpath(data, NULL);
     if (!abs)
-        return gs_cli_set(msg, "--data %s: %s", data, strerror(errno));
+        return gs_cli_set(msg, "--data %s: %s", data, errno == ENOENT ? "no such directory" : strerror(errno));
     const int rc = grokscope_config_set(c, "data_dir", abs);
     free(abs);
     if (rc != GROKSCOPE_OK)

@@ -120,6 +120,7 @@ refuse "transformer" "--task mnist needs --model mlp" --task mnist --data $DATA
 refuse "--data without mnist" "--data does not apply to --task modular" --data $DATA
 refuse "--train-size without mnist" "--train-size does not apply to --task modular" --train-size 10
 refuse "too many test images" "holds only 10000" --task mnist --model mlp --data $DATA --test-size 20000 --epochs 1
+refuse "missing data directory" "--data /nonexistent-gs: no such directory" --task mnist --model mlp --data /nonexistent-gs
 refuse "unknown task" "--task: unknown choice 'cifar'" --task cifar
 
 # --- the data directory gone at resume: refused, the file untouched
