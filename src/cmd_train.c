@@ -279,8 +279,31 @@ static int check_task_options(int argc, char **argv, grokscope_config *c, const 
     return set_key(c, "d_embed", "0", msg);
 }
 
+/* Each setting once: a repeated option, or two switches of one setting (--bias and
+ * --no-bias), is refused rather than letting the last one win unseen. `what` names the
+ * setting (a config key, or the option itself). */
+typedef struct {
+    const char *what[96], *by[96];
+    int n;
+} given_set;
+
+static int given_once(given_set *g, const char *what, const char *flag, char *msg)
+{
+    for (int i = 0; i < g->n; i++)
+        if (strcmp(g->what[i], what) == 0)
+            return strcmp(g->by[i], flag) == 0
+                       ? gs_cli_set(msg, "%s is given twice (give each option once)", flag)
+                       : gs_cli_set(msg, "%s and %s contradict each other (give one)", g->by[i], flag);
+    if (g->n < (int)(sizeof g->what / sizeof *g->what)) {
+        g->what[g->n] = what;
+        g->by[g->n++] = flag;
+    }
+    return 0;
+}
+
 static int parse(int argc, char **argv, gs_train_job *job, char *msg)
 {
+    given_set given = {.n = 0};
     const char *data = NULL, *p_text = NULL;
     grokscope_config *c = job->cfg;
     int onehot = 0, gf_given[3] = {0};
@@ -296,7 +319,7 @@ static int parse(int argc, char **argv, gs_train_job *job, char *msg)
             const train_opt *o = &train_opts[k];
             if ((r = gs_opt_value(argv, argc, &i, o->flag, &val, msg)) == 0)
                 continue;
-            if (r < 0 || set_opt(c, o, val, msg) != 0)
+            if (r < 0 || given_once(&given, o->flag, o->flag, msg) != 0 || set_opt(c, o, val, msg) != 0)
                 return -1;
             if (strcmp(o->flag, "--p") == 0)
                 p_text = val;
@@ -304,13 +327,17 @@ static int parse(int argc, char **argv, gs_train_job *job, char *msg)
         }
         for (size_t k = 0; k < sizeof train_switches / sizeof *train_switches && !matched; k++)
             if (strcmp(a, train_switches[k].flag) == 0) {
-                if (set_key(c, train_switches[k].key, train_switches[k].value, msg) != 0)
+                if (given_once(&given, train_switches[k].key, train_switches[k].flag, msg) != 0 ||
+                    set_key(c, train_switches[k].key, train_switches[k].value, msg) != 0)
                     return -1;
                 matched = 1;
             }
         if (matched)
             continue;
-#define OPT(name) ((r = gs_opt_value(argv, argc, &i, name, &val, msg)) < 0 ? -1 : r)
+#define OPT(name)                                                                          \
+    ((r = gs_opt_value(argv, argc, &i, name, &val, msg)) < 0 ? -1                          \
+     : r && given_once(&given, name, name, msg) != 0          ? -1                          \
+                                                               : r)
         if ((r = OPT("--threads")) != 0) {
             long v;
             if (r < 0 || gs_parse_long("--threads", val, 1, 256, &v, msg) != 0)

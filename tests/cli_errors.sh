@@ -65,6 +65,10 @@ for f in $files; do
     expect_error "init $f" "$f" -- train $O --init "$T/$f"
 done
 expect_error "info without file" "expected one run file" -- info
+# each setting once: the last of two would otherwise win unseen
+expect_error "an option twice" "--p is given twice" -- train $O --p 7 --p 11
+expect_error "a choice twice" "--model is given twice" -- train $O --model mlp --model transformer
+expect_error "contradicting switches" "--bias and --no-bias contradict" -- train $O --model mlp --bias --no-bias
 expect_error "resume with a config option" "cannot be combined with --resume" -- train --resume "$T/x.h5" --p 7
 
 # an existing file is never overwritten without --force

@@ -55,9 +55,9 @@ grep -q "^model      mlp, one-hot inputs, hidden 24,16, relu, biases; full batch
     && ok || { bad "info: model line"; cat "$T/info"; }
 
 # a batch as large as the training set is full batch: the same bits
-"$GS" train --out "$T/full.h5" --p 13 --frac 0.5 $MLP --epochs 10 $T2 && \
-"$GS" train --out "$T/big.h5" --p 13 --frac 0.5 $MLP --epochs 10 --batch 84 $T2 && \
-"$GS" train --out "$T/small.h5" --p 13 --frac 0.5 $MLP --epochs 10 --batch 40 $T2 || bad "batch runs failed"
+"$GS" train --out "$T/full.h5" $MLP --epochs 10 $T2 && \
+"$GS" train --out "$T/big.h5" $MLP --epochs 10 --batch 84 $T2 && \
+"$GS" train --out "$T/small.h5" $MLP --epochs 10 --batch 40 $T2 || bad "batch runs failed"
 $PY "$SRC/tests/runs_equal.py" "$T/full.h5" "$T/big.h5" >/dev/null && ok || bad "--batch n_train differs from full batch"
 $PY "$SRC/tests/runs_equal.py" "$T/full.h5" "$T/small.h5" >/dev/null && bad "--batch 40 equals full batch" || ok
 # the model line names a non-default model, its batch and its path
