@@ -8,45 +8,83 @@
 
 #include "plot_internal.h"
 
-#define N_FIELDS 28
 #define LABEL_SIZE 400
 
+/* The fields of a run's label, in the order a label reads: what was trained, on what,
+ * then how. */
+enum {
+    F_TASK, F_MODEL, F_LAYERS, F_HIDDEN, F_EMBED, F_ACT, F_BIAS, F_P, F_OP, F_FRAC, F_TRAIN_SIZE,
+    F_SEED, F_D_MODEL, F_N_HEADS, F_D_MLP, F_BATCH, F_LR, F_WD, F_BETA1, F_BETA2, F_EPS, F_WARMUP,
+    F_EPOCHS, F_STOP, F_OPTIMIZER, F_MOMENTUM, F_WD_TO_INIT, F_GROKFAST, F_GF_ALPHA, F_GF_LAMBDA,
+    F_GF_WINDOW, F_LOSS, F_LOSS_PRECISION, F_ORTHOGRAD, F_INIT_SCALE, F_FIX_NORM, F_OUTPUT_SCALE,
+    N_FIELDS
+};
+
 /* "name=value" of config field f; the fields that define a run's curves (every, the
- * checkpoint interval, does not change them and is left out). An intervention's
- * parameter that the run does not use (SGD's momentum in an Adam run, the filter's in a
- * run without one) is "". */
+ * checkpoint interval, does not change them and is left out). A field the run does not
+ * use is "": an intervention's parameter the run does not use (SGD's momentum in an
+ * Adam run, the filter's in a run without one), the other model's shape, and p, op and
+ * frac for images (train_size for modular runs). */
 static void field(const gs_config *c, int f, char *out, size_t size)
 {
+    const int images = c->task == GS_TASK_MNIST, mlp = c->model == GS_MODEL_MLP;
     out[0] = '\0';
     switch (f) {
-    case 0: snprintf(out, size, "p=%d", c->p); break;
-    case 1: snprintf(out, size, "op=%s", gs_op_name(c->op)); break;
-    case 2: snprintf(out, size, "frac=%g", c->frac); break;
-    case 3: snprintf(out, size, "seed=%lld", (long long)c->seed); break;
-    case 4: snprintf(out, size, "d_model=%d", c->d_model); break;
-    case 5: snprintf(out, size, "n_heads=%d", c->n_heads); break;
-    case 6: snprintf(out, size, "d_mlp=%d", c->d_mlp); break;
-    case 7: snprintf(out, size, "lr=%g", c->lr); break;
-    case 8: snprintf(out, size, "wd=%g", c->wd); break;
-    case 9: snprintf(out, size, "beta1=%g", c->beta1); break;
-    case 10: snprintf(out, size, "beta2=%g", c->beta2); break;
-    case 11: snprintf(out, size, "eps=%g", c->eps); break;
-    case 12: snprintf(out, size, "warmup=%d", c->warmup); break;
-    case 13: snprintf(out, size, "epochs=%ld", c->epochs); break;
-    case 14: snprintf(out, size, "stop_test_loss=%g", c->stop_test_loss); break;
+    case F_TASK: snprintf(out, size, "task=%s", images ? "mnist" : "modular"); break;
+    case F_MODEL: snprintf(out, size, "model=%s", gs_model_kind_name(c->model)); break;
+    case F_LAYERS: if (!mlp) snprintf(out, size, "layers=%d", c->n_layers); break;
+    case F_HIDDEN:
+        if (mlp) {
+            size_t len = (size_t)snprintf(out, size, "hidden=");
+            for (int i = 0; i < c->n_hidden && len < size; i++)
+                len += (size_t)snprintf(out + len, size - len, "%s%d", i ? "," : "", c->hidden[i]);
+        }
+        break;
+    case F_EMBED:
+        if (mlp && !images) {
+            if (c->d_embed)
+                snprintf(out, size, "d_embed=%d", c->d_embed);
+            else
+                snprintf(out, size, "embed=onehot");
+        }
+        break;
+    case F_ACT: if (mlp) snprintf(out, size, "act=%s", gs_act_name(c->act)); break;
+    case F_BIAS: if (mlp) snprintf(out, size, "bias=%d", c->bias); break;
+    case F_P: if (!images) snprintf(out, size, "p=%d", c->p); break;
+    case F_OP: if (!images) snprintf(out, size, "op=%s", gs_op_name(c->op)); break;
+    case F_FRAC: if (!images) snprintf(out, size, "frac=%g", c->frac); break;
+    case F_TRAIN_SIZE: if (images) snprintf(out, size, "train_size=%d", c->train_size); break;
+    case F_SEED: snprintf(out, size, "seed=%lld", (long long)c->seed); break;
+    case F_D_MODEL: if (!mlp) snprintf(out, size, "d_model=%d", c->d_model); break;
+    case F_N_HEADS: if (!mlp) snprintf(out, size, "n_heads=%d", c->n_heads); break;
+    case F_D_MLP: if (!mlp) snprintf(out, size, "d_mlp=%d", c->d_mlp); break;
+    case F_BATCH:
+        if (c->batch)
+            snprintf(out, size, "batch=%d", c->batch);
+        else
+            snprintf(out, size, "batch=full");
+        break;
+    case F_LR: snprintf(out, size, "lr=%g", c->lr); break;
+    case F_WD: snprintf(out, size, "wd=%g", c->wd); break;
+    case F_BETA1: snprintf(out, size, "beta1=%g", c->beta1); break;
+    case F_BETA2: snprintf(out, size, "beta2=%g", c->beta2); break;
+    case F_EPS: snprintf(out, size, "eps=%g", c->eps); break;
+    case F_WARMUP: snprintf(out, size, "warmup=%d", c->warmup); break;
+    case F_EPOCHS: snprintf(out, size, "epochs=%ld", c->epochs); break;
+    case F_STOP: snprintf(out, size, "stop_test_loss=%g", c->stop_test_loss); break;
     /* the interventions (docs/interventions.md) */
-    case 15: snprintf(out, size, "optimizer=%s", gs_optimizer_name(c->optimizer)); break;
-    case 16: if (c->optimizer == GS_OPT_SGD) snprintf(out, size, "momentum=%g", c->momentum); break;
-    case 17: snprintf(out, size, "wd_to_init=%d", c->wd_to_init); break;
-    case 18: snprintf(out, size, "grokfast=%s", gs_grokfast_name(c->grokfast)); break;
-    case 19: if (c->grokfast == GS_GF_EMA) snprintf(out, size, "gf_alpha=%g", c->gf_alpha); break;
-    case 20: if (c->grokfast) snprintf(out, size, "gf_lambda=%g", c->gf_lambda); break;
-    case 21: if (c->grokfast == GS_GF_MA) snprintf(out, size, "gf_window=%d", c->gf_window); break;
-    case 22: snprintf(out, size, "loss=%s", gs_loss_name(c->loss)); break;
-    case 23: snprintf(out, size, "loss_precision=%d", c->loss_precision); break;
-    case 24: snprintf(out, size, "orthograd=%d", c->orthograd); break;
-    case 25: snprintf(out, size, "init_scale=%g", c->init_scale); break;
-    case 26: snprintf(out, size, "fix_norm=%d", c->fix_norm); break;
+    case F_OPTIMIZER: snprintf(out, size, "optimizer=%s", gs_optimizer_name(c->optimizer)); break;
+    case F_MOMENTUM: if (c->optimizer == GS_OPT_SGD) snprintf(out, size, "momentum=%g", c->momentum); break;
+    case F_WD_TO_INIT: snprintf(out, size, "wd_to_init=%d", c->wd_to_init); break;
+    case F_GROKFAST: snprintf(out, size, "grokfast=%s", gs_grokfast_name(c->grokfast)); break;
+    case F_GF_ALPHA: if (c->grokfast == GS_GF_EMA) snprintf(out, size, "gf_alpha=%g", c->gf_alpha); break;
+    case F_GF_LAMBDA: if (c->grokfast) snprintf(out, size, "gf_lambda=%g", c->gf_lambda); break;
+    case F_GF_WINDOW: if (c->grokfast == GS_GF_MA) snprintf(out, size, "gf_window=%d", c->gf_window); break;
+    case F_LOSS: snprintf(out, size, "loss=%s", gs_loss_name(c->loss)); break;
+    case F_LOSS_PRECISION: snprintf(out, size, "loss_precision=%d", c->loss_precision); break;
+    case F_ORTHOGRAD: snprintf(out, size, "orthograd=%d", c->orthograd); break;
+    case F_INIT_SCALE: snprintf(out, size, "init_scale=%g", c->init_scale); break;
+    case F_FIX_NORM: snprintf(out, size, "fix_norm=%d", c->fix_norm); break;
     default: snprintf(out, size, "output_scale=%g", c->output_scale); break;
     }
 }
@@ -77,11 +115,41 @@ static void make_labels(const gs_plot_data *runs, int n, char (*labels)[LABEL_SI
                 snprintf(labels[i] + len, LABEL_SIZE - len, "%s%s", len ? ", " : "", v);
             }
     }
+    /* Runs that differ in much (another task, another model) would get labels longer
+     * than a key entry can be (gnuplot then draws no key): the file name and what was
+     * trained then, as much as fits, "..." for the rest (`info` has the whole config). */
+    enum { KEY_CHARS = 72 };
+    int long_labels = 0;
+    for (int i = 0; i < n; i++)
+        long_labels |= strlen(labels[i]) > KEY_CHARS;
+    /* what was trained, most telling first; a modular run's op says its task */
+    static const int telling[] = {F_OP, F_TASK, F_MODEL, F_LAYERS, F_HIDDEN, F_EMBED, F_P, F_FRAC,
+                                  F_TRAIN_SIZE};
+    if (long_labels)
+        for (int i = 0; i < n; i++) {
+            size_t len = (size_t)snprintf(labels[i], LABEL_SIZE, "%s:", runs[i].name);
+            int shown = 0, full = 0;
+            for (size_t k = 0; k < sizeof telling / sizeof *telling && !full; k++) {
+                char v[100];
+                const int f = telling[k];
+                if (!differs[f] || (f == F_TASK && runs[i].cfg.task != GS_TASK_MNIST))
+                    continue;
+                field(&runs[i].cfg, f, v, sizeof v);
+                if (!v[0])
+                    continue;
+                if (len + strlen(v) + 2 > KEY_CHARS - 5)
+                    full = 1;
+                else
+                    len += (size_t)snprintf(labels[i] + len, LABEL_SIZE - len, "%s %s", shown++ ? "," : "", v);
+            }
+            if (len < LABEL_SIZE)
+                snprintf(labels[i] + len, LABEL_SIZE - len, ", ...");
+        }
     int distinct = 1;
     for (int i = 0; i < n && distinct; i++)
         for (int j = i + 1; j < n && distinct; j++)
             distinct = strcmp(labels[i], labels[j]) != 0;
-    if (!distinct || labels[0][0] == '\0')
+    if (!long_labels && (!distinct || labels[0][0] == '\0'))
         for (int i = 0; i < n; i++) {
             char v[LABEL_SIZE];
             memcpy(v, labels[i], LABEL_SIZE);
@@ -89,13 +157,17 @@ static void make_labels(const gs_plot_data *runs, int n, char (*labels)[LABEL_SI
                      (int)(LABEL_SIZE / 2), v);
         }
     common[0] = '\0';
+    static const int shared[4] = {F_P, F_OP, F_FRAC, F_SEED};
     static const char *const spaced[4] = {"p = ", "op = ", "frac = ", "seed = "};
-    for (int f = 0; f < 4; f++)
-        if (!differs[f]) {
+    for (int k = 0; k < 4; k++)
+        if (!differs[shared[k]]) {
+            const int f = shared[k];
             char v[100];
             field(&runs[0].cfg, f, v, sizeof v);
+            if (!v[0])
+                continue;
             size_t len = strlen(common);
-            snprintf(common + len, common_size - len, "%s%s%s", len ? ",  " : "", spaced[f],
+            snprintf(common + len, common_size - len, "%s%s%s", len ? ",  " : "", spaced[k],
                      strchr(v, '=') + 1);
         }
 }
@@ -161,7 +233,20 @@ static int has_measures(const gs_plot_data *d)
     return 0;
 }
 
-/* compare_measures: four stacked panels, one colour per run (the loss figure's) */
+/* Long or many labels do not fit a key inside the plot (gnuplot then draws none): they
+ * go below it, one run per line. */
+static int key_below(char (*labels)[LABEL_SIZE], int n)
+{
+    if (n > 3)
+        return 1;
+    for (int i = 0; i < n; i++)
+        if (strlen(labels[i]) > 36)
+            return 1;
+    return 0;
+}
+
+/* compare_measures: four stacked panels, one colour per run (the loss figure's); with
+ * a key too big for a panel, a fifth row holds the key alone */
 static int compare_measures(const gs_plot_env *env, const gs_plot_data *runs, int n, const char *dir,
                             char (*labels)[LABEL_SIZE], const char *common, const char *source,
                             gs_err *err)
@@ -173,15 +258,17 @@ static int compare_measures(const gs_plot_env *env, const gs_plot_data *runs, in
                                 " test_acc_%d collapse_frac_%d grad_norm_%d grad_cos_%d", i + 1, i + 1,
                                 i + 1, i + 1);
     gs_plot_figure fig;
+    const int below = key_below(labels, n);
     if (gs_plot_figure_begin_tall(&fig, env, dir, "compare_measures",
                                   "test accuracy, softmax collapse, gradient norm and cos(gradient, "
-                                  "weights) of several runs overlaid", source, columns, 2.2, err) != 0)
+                                  "weights) of several runs overlaid", source, columns,
+                                  below ? 2.2 * 5 / 4 : 2.2, err) != 0)
         return -1;
     const long last = write_merged(&fig.dat, runs, n, measures_columns, 4);
     gs_plot_file *g = &fig.gp;
     char title[900];
     snprintf(title, sizeof title, "Per-epoch measures of %d runs\n%s", n, common[0] ? common : "runs of different tasks");
-    gs_plot_printf(g, "set multiplot layout 4,1 title ");
+    gs_plot_printf(g, "set multiplot layout %d,1 title ", below ? 5 : 4);
     gs_plot_quoted(g, title);
     gs_plot_printf(g, " noenhanced\n");
     gs_plot_epoch_axis(g, last);
@@ -194,10 +281,23 @@ static int compare_measures(const gs_plot_env *env, const gs_plot_data *runs, in
         else
             gs_plot_printf(g, "unset logscale y\nset format y '%%g'\nset yrange [%s]\n",
                            panel == 3 ? "-1:1" : "0:1");
-        gs_plot_printf(g, panel ? "set key off\n" : "set key inside bottom right\n");
+        gs_plot_printf(g, panel || below ? "set key off\n" : "set key inside bottom right\n");
         for (int i = 0; i < n; i++) {
             gs_plot_printf(g, "%s data using 1:%d with lines lw 2 lc rgb '%s' title ", i ? ", \\\n    " : "plot",
                            2 + 4 * i + panel, colours[i % 8]);
+            gs_plot_quoted(g, labels[i]);
+            gs_plot_printf(g, " noenhanced");
+        }
+        gs_plot_printf(g, "\n");
+    }
+    if (below) {
+        gs_plot_printf(g, "\n# the key alone\n"
+                          "unset border\nunset tics\nunset xlabel\nunset ylabel\nunset grid\n"
+                          "unset logscale y\nset yrange [0:1]\n"
+                          "set key inside center center vertical Left reverse maxcols 1\n");
+        for (int i = 0; i < n; i++) {
+            gs_plot_printf(g, "%s NaN with lines lw 2 lc rgb '%s' title ", i ? ", \\\n    " : "plot",
+                           colours[i % 8]);
             gs_plot_quoted(g, labels[i]);
             gs_plot_printf(g, " noenhanced");
         }
@@ -223,8 +323,9 @@ int gs_plot_compare_figure(const gs_plot_env *env, const gs_plot_data *runs, int
         slen += (size_t)snprintf(source + slen, sizeof source - slen, "%s%s (run %d)", i ? ", " : "",
                                  runs[i].path, i + 1);
     gs_plot_figure fig;
-    if (gs_plot_figure_begin(&fig, env, dir, "compare_loss", "train and test loss of several runs overlaid",
-                             source, columns, err) != 0)
+    const int below = key_below(labels, n);
+    if (gs_plot_figure_begin_tall(&fig, env, dir, "compare_loss", "train and test loss of several runs overlaid",
+                                  source, columns, below ? 1.05 + 0.07 * n : 1.0, err) != 0)
         return -1;
     const long last = write_merged(&fig.dat, runs, n, loss_columns, 2);
     gs_plot_file *g = &fig.gp;
@@ -242,7 +343,10 @@ int gs_plot_compare_figure(const gs_plot_env *env, const gs_plot_data *runs, int
             ylabel = "training loss of each run (log scale)";
     gs_plot_printf(g, "set ylabel '%s'\n", ylabel);
     gs_plot_printf(g, "set logscale y\n"
-                      "set format y '10^{%%L}'\n\n");
+                      "set format y '10^{%%L}'\n");
+    if (below)
+        gs_plot_printf(g, "set key outside bottom center vertical Left reverse maxcols 1\n");
+    gs_plot_printf(g, "\n");
     for (int i = 0; i < n; i++) {
         const char *c = colours[i % 8];
         gs_plot_printf(g, "%s data using 1:%d with lines lw 2 lc rgb '%s' title ", i ? ", \\\n    " : "plot",

@@ -92,6 +92,16 @@ PYEOF
 grep -q "gini and embed_freqs are not drawn: mlp:" "$T/err" && ok || { bad "plot does not say why"; cat "$T/err"; }
 "$GS" plot "$T/learned-a.h5" --out "$T/figs2" >/dev/null 2>&1 && [ -f "$T/figs2/gini.png" ] \
     && [ -f "$T/figs2/embed_freqs.png" ] && ok || bad "plot: figures of learned MLP"
+# runs of different models overlaid: each label says the model (and, when the runs differ
+# in too much for a key entry, starts with the file name and ends in "..."); with four
+# runs the key goes below the plot, where it fits
+"$GS" plot "$T/tf-2-a.h5" "$T/learned-a.h5" "$T/onehot-a.h5" "$T/fit.h5" --out "$T/ov" >"$T/err" 2>&1 \
+    || { bad "plot of four runs exited $?"; cat "$T/err"; }
+grep -o 'title "[^"]*" noenhanced' "$T/ov/compare_loss.gp" | tail -n +2 >"$T/labels"
+[ "$(wc -l <"$T/labels")" -eq 4 ] && ! awk 'length($0) > 72 + 20 { bad = 1 } END { exit !bad }' "$T/labels" \
+    && grep -q 'tf-2-a.h5.*model=transformer, layers=2' "$T/labels" && grep -q 'learned-a.h5.*model=mlp' "$T/labels" \
+    && grep -q "^set key outside bottom" "$T/ov/compare_loss.gp" && grep -q "^# the key alone" "$T/ov/compare_measures.gp" \
+    && ok || { bad "overlay labels of four models"; cat "$T/labels"; }
 # the learned-embedding MLP has W_E but no W_L: info prints no NaN for it (final line,
 # levelled line), and the Gini figure's title says why its second curve is missing
 for f in learned-a onehot-a; do
