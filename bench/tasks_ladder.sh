@@ -23,16 +23,7 @@ export P=${P:-59} SEED=${SEED:-0} THREADS=${THREADS:-1} STOP=${STOP:-0.01} TRAIN
 MODEL=${MODEL:-transformer} RUNGS=${RUNGS:-A B C D E}
 RUNG_A=${RUNG_A:-0.5:6000} RUNG_B=${RUNG_B:-0.8:10000} RUNG_C=${RUNG_C:-resume:30000}
 RUNG_D=${RUNG_D:-0.95:20000} RUNG_E=${RUNG_E:-resume:50000}
-if [ -n "${OUT:-}" ]; then
-    mkdir -p "$OUT"
-else
-    OUT=$(mktemp -d)
-    trap 'rm -rf "$OUT"' EXIT
-fi
-ops=("$@")
-[ ${#ops[@]} -gt 0 ] || mapfile -t ops < <("$GS" train --list-ops | sed -n 's/^  \([a-z0-9][a-z0-9-]*\)  .*/\1/p')
-
-echo "grokscope $("$GS" --version | cut -d' ' -f2), $(nproc) CPUs ($THREADS threads), $(date -u +%Y-%m-%d)"
+. "$here/tasks_lib.sh"
 echo "model: $MODEL${TRAIN_OPTS:+ ($TRAIN_OPTS)}; p $P (S5: 120), seed $SEED; stopping once the test loss is below $STOP"
 for rung in $RUNGS; do
     spec_var=RUNG_$rung

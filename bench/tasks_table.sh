@@ -19,16 +19,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 GS=${GS:-$here/../build/src/grokscope}
 P=${P:-97} FRAC=${FRAC:-0.5} EPOCHS=${EPOCHS:-20000} EVERY=${EVERY:-250}
 SEED=${SEED:-0} THREADS=${THREADS:-2} STOP=${STOP:-0.01} TRAIN_OPTS=${TRAIN_OPTS:-} RESUME=${RESUME:-0}
-if [ -n "${OUT:-}" ]; then
-    mkdir -p "$OUT"
-else
-    OUT=$(mktemp -d)
-    trap 'rm -rf "$OUT"' EXIT
-fi
-ops=("$@")
-[ ${#ops[@]} -gt 0 ] || mapfile -t ops < <("$GS" train --list-ops | sed -n 's/^  \([a-z0-9][a-z0-9-]*\)  .*/\1/p')
-
-echo "grokscope $("$GS" --version | cut -d' ' -f2), $(nproc) CPUs ($THREADS threads), $(date -u +%Y-%m-%d)"
+. "$here/tasks_lib.sh"
 echo "d_model 128, 4 heads, d_mlp 512, AdamW lr 1e-3, wd 1, full batch; frac $FRAC, seed $SEED;"
 echo "at most $EPOCHS epochs, stopping once the test loss is below $STOP"
 [ -z "$TRAIN_OPTS" ] || echo "with the train options $TRAIN_OPTS (they override the above)"
