@@ -180,6 +180,25 @@ static void lock_range(struct flock *fl, short type, gs_h5_lock_kind kind)
     fl->l_len = kind == GS_H5_LOCK_ANALYZE ? GS_H5_ANALYZE_LOCK_LEN : 0;
 }
 
+/* Who holds the conflicting lock: its length tells a trainer from an analysis. */
+static gs_h5_lock_kind lock_holder(int fd)
+{
+    struct flock fl;
+    lock_range(&fl, F_WRLCK, GS_H5_LOCK_TRAIN);
+    if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK && fl.l_len != 0)
+        return GS_H5_LOCK_ANALYZE;
+    return GS_H5_LOCK_TRAIN;
+}
+
+static int busy(const char *path, gs_h5_lock_kind who, gs_err *err)
+{
+    if (who == GS_H5_LOCK_ANALYZE)
+        return gs_err_set(err, "%s: is being written by another process (grokscope analyze is "
+                          "storing its results in it)", path);
+    return gs_err_set(err, "%s: is being written by another process (is a training run "
+                      "still going on it?)", path);
+}
+
 int gs_h5_lock_file(const char *path, gs_h5_lock_kind kind, gs_h5_lock_kind *holder,
                     gs_err *err)
 {
@@ -199,23 +218,27 @@ int gs_h5_lock_file(const char *path, gs_h5_lock_kind kind, gs_h5_lock_kind *hol
             gs_err_set(err, "%s: cannot lock: %s", path, strerror(e));
             return -1;
         }
-        /* Ask who: the conflicting lock's length tells a trainer from an analysis. */
-        gs_h5_lock_kind who = GS_H5_LOCK_TRAIN;
-        lock_range(&fl, F_WRLCK, GS_H5_LOCK_TRAIN);
-        if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK && fl.l_len != 0)
-            who = GS_H5_LOCK_ANALYZE;
+        const gs_h5_lock_kind who = lock_holder(fd);
         close(fd);
         if (holder)
             *holder = who;
-        if (who == GS_H5_LOCK_ANALYZE)
-            gs_err_set(err, "%s: is being written by another process (grokscope analyze is "
-                       "storing its results in it)", path);
-        else
-            gs_err_set(err, "%s: is being written by another process (is a training run "
-                       "still going on it?)", path);
-        return -1;
+        return busy(path, who, err);
     }
     return fd;
+}
+
+int gs_h5_lock_check(const char *path, gs_h5_lock_kind kind, gs_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return gs_err_set(err, "%s: cannot open: %s", path, strerror(errno));
+    struct flock fl;
+    lock_range(&fl, F_WRLCK, kind);
+    const int asked = fcntl(fd, F_GETLK, &fl);
+    const int held = asked == 0 && fl.l_type != F_UNLCK;
+    const gs_h5_lock_kind who = held ? lock_holder(fd) : GS_H5_LOCK_NONE;
+    close(fd); /* this process holds no lock on the file here, so closing drops none */
+    return held ? busy(path, who, err) : 0;
 }
 
 void gs_h5_unlock_file(int *fd)

@@ -49,6 +49,10 @@ typedef enum { GS_H5_LOCK_NONE = -1, GS_H5_LOCK_TRAIN = 0, GS_H5_LOCK_ANALYZE = 
 int gs_h5_lock_file(const char *path, gs_h5_lock_kind kind, gs_h5_lock_kind *holder,
                     gs_err *err);
 void gs_h5_unlock_file(int *fd);
+/* Whether another process holds the writer lock, without taking it: 0 if nobody does,
+ * else -1 with gs_h5_lock_file's message (or why the file could not be opened). Lets a
+ * process that reads before it writes say "busy" rather than fail on a file in motion. */
+int gs_h5_lock_check(const char *path, gs_h5_lock_kind kind, gs_err *err);
 
 /* ---- attributes (scalar) ---- */
 int gs_h5_attr_write_str(hid_t obj, const char *name, const char *value, const char *where,

@@ -80,6 +80,13 @@ int gs_run_set_status(gs_run *run, gs_run_status status, long epoch, gs_err *err
  * file is switched to SWMR writing. A second writer on the same file is refused. */
 int gs_run_open(gs_run **out, const char *path, gs_run_mode mode, long new_epochs, gs_err *err);
 
+/* gs_run_open in GS_RUN_RESUME mode for a caller that has read the file before: under
+ * the writer lock and before anything is written, the file must still hold n_metrics
+ * rows of metrics and its last complete checkpoint must be at last_epoch, else it is
+ * refused ("changed while it was being read") and left as it was. */
+int gs_run_open_resume(gs_run **out, const char *path, long new_epochs, long n_metrics, long last_epoch,
+                       gs_err *err);
+
 const char *gs_run_path(const gs_run *run);
 const gs_config *gs_run_config(const gs_run *run);
 const gs_dims *gs_run_dims(const gs_run *run);

@@ -195,7 +195,9 @@ static int prepare_resume(gs_run *run, long new_epochs, gs_err *err)
     return 0;
 }
 
-int gs_run_open(gs_run **out, const char *path, gs_run_mode mode, long new_epochs, gs_err *err)
+/* expect: {n_metrics, last checkpoint epoch} the resume was read with, or NULL */
+static int open_run(gs_run **out, const char *path, gs_run_mode mode, long new_epochs,
+                    const long *expect, gs_err *err)
 {
     gs_h5_init();
     if (!out || !path)
@@ -221,6 +223,9 @@ int gs_run_open(gs_run **out, const char *path, gs_run_mode mode, long new_epoch
         rc = gs_run_open_objects(run, err);
     if (rc == 0)
         rc = gs_run_scan(run, err);
+    if (rc == 0 && expect &&
+        (run->n_metrics != expect[0] || run->n_ckpt < 1 || run->ck_epochs[run->n_ckpt - 1] != expect[1]))
+        rc = gs_err_set(err, "%s: changed while it was being read for the resume; try again", path);
     if (rc == 0 && mode == GS_RUN_RESUME)
         rc = prepare_resume(run, new_epochs, err);
     if (rc < 0) {
@@ -229,6 +234,18 @@ int gs_run_open(gs_run **out, const char *path, gs_run_mode mode, long new_epoch
     }
     *out = run;
     return 0;
+}
+
+int gs_run_open(gs_run **out, const char *path, gs_run_mode mode, long new_epochs, gs_err *err)
+{
+    return open_run(out, path, mode, new_epochs, NULL, err);
+}
+
+int gs_run_open_resume(gs_run **out, const char *path, long new_epochs, long n_metrics, long last_epoch,
+                       gs_err *err)
+{
+    const long expect[2] = {n_metrics, last_epoch};
+    return open_run(out, path, GS_RUN_RESUME, new_epochs, expect, err);
 }
 
 int gs_run_refresh(gs_run *run, gs_err *err)

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
+#include "gs_h5.h"
 #include "pool.h"
 
 struct grokscope_train {
@@ -244,6 +245,8 @@ int grokscope_train_resume(grokscope_train *t, const char *path, long new_epochs
      * a refused resume (a damaged checkpoint, data gone or changed, a bad epoch count)
      * must leave the file as it was, its epoch count and status included. Only then is
      * the file opened for writing. */
+    if (gs_h5_lock_check(path, GS_H5_LOCK_TRAIN, &err) != 0) /* busy, not "damaged" */
+        return GSL_FAIL(t, &err);
     if (gsl_run_open_locked(&look, path, GS_RUN_READ, 0, &err) != 0)
         return GSL_FAIL(t, &err);
     gs_config cfg = *gs_run_config(look);
@@ -276,12 +279,13 @@ int grokscope_train_resume(grokscope_train *t, const char *path, long new_epochs
         return GSL_SET(t, GROKSCOPE_ERR_FAILED,
                        "%s: optimizer state is for step %ld but the last checkpoint is epoch %ld",
                        path, step, t->first);
-    if (gsl_run_open_locked(&t->run, path, GS_RUN_RESUME, new_epochs, &err) != 0)
+    /* Another process could have written between the look and the lock: the file is
+     * checked again under the lock, before anything is written. */
+    gsl_h5_lock();
+    rc = gs_run_open_resume(&t->run, path, new_epochs, done + 1, t->first, &err);
+    gsl_h5_unlock();
+    if (rc != 0)
         return GSL_FAIL(t, &err);
-    /* Another process could have written between the look and the lock. */
-    if (gs_run_n_metrics(t->run) - 1 != done)
-        return GSL_SET(t, GROKSCOPE_ERR_FAILED, "%s: changed while it was being read for the resume; try again",
-                       path);
     gs_run_attach_filter(t->run, t->tr.optim.gf.buf);
     t->tr.step = step;
     t->config.cfg = *gs_run_config(t->run); /* new_epochs may have grown it */

@@ -138,6 +138,16 @@ bpid=$!
 for _ in $(seq 100); do "$GS" info "$T/busy.h5" 2>/dev/null | grep -q "^progress .* checkpoints (epochs" && break; sleep 0.1; done
 "$GS" analyze "$T/busy.h5" --quiet >"$T/out" 2>"$T/err"
 brc=$?
+# a resume of it: refused as busy each time, not as a file that looks damaged while it
+# is being written (the resume reads the file before it takes the writer lock)
+rbad=0
+for _ in 1 2 3 4 5; do
+    "$GS" train --resume "$T/busy.h5" --epochs 200000 --quiet >/dev/null 2>"$T/rerr"
+    rrc=$?
+    [ $rrc -ne 0 ] && [ "$(wc -l <"$T/rerr")" -eq 1 ] && grep -q "busy.h5: is being written by another process" "$T/rerr" \
+        || { rbad=1; cat "$T/rerr"; }
+done
+[ $rbad -eq 0 ] && ok || bad "a resume of a run being trained was not refused as busy"
 kill $bpid 2>/dev/null
 wait $bpid 2>/dev/null
 if [ $brc -eq 2 ] && [ "$(wc -l <"$T/err")" -eq 1 ] \
