@@ -4,7 +4,7 @@
 # run groks (test accuracy >= 99%). Each rung is one bench/tasks_table.sh call; a rung
 # whose run does not grok is noted in the last column. Prints one Markdown row per op:
 #   | op | model | groks at rung | train acc >= 99% | test acc >= 99% | wall | key freqs | if not: ... |
-# "wall" is the grokking rung's training plus analysis (a resumed rung adds the run it
+# "wall" is the grokking rung's training time (a resumed rung adds the run it
 # continued). Usage:
 #   bench/tasks_ladder.sh [OP ...]
 # Environment (defaults in brackets): GS, OUT [a temporary directory, removed unless
@@ -37,7 +37,11 @@ for op in "${ops[@]}"; do
     for rung in $RUNGS; do
         spec_var=RUNG_$rung
         spec=${!spec_var:-}
+        form=$spec
         case $spec in
+        *[!0-9.:resum]* | *:*:* | :* | *: | resume:*[!0-9]* | [0-9]*:*[!0-9]*) form=bad ;;
+        esac
+        case $form in
         resume:[0-9]*)
             [ -n "$prev_dir" ] || { echo "tasks_ladder.sh: rung $rung resumes, but no rung ran before it" >&2; exit 2; }
             dir=$prev_dir resume=1 ;;
@@ -51,6 +55,10 @@ for op in "${ops[@]}"; do
         else
             line=$(OUT=$dir FRAC=$frac EPOCHS=$epochs "$here/tasks_table.sh" "$op" | tail -n 1)
         fi
+        case $line in
+        "| $op |"*) ;;
+        *) echo "tasks_ladder.sh: rung $rung of $op failed (see above)" >&2; exit 1 ;;
+        esac
         # tasks_table.sh's row: | op | p | fit | grok | stopped at | test acc there | wall | keys | restricted |
         IFS='|' read -r _ _ _ fit grok stopped acc wall keys _ <<<"$line"
         fit=$(echo $fit) grok=$(echo $grok) stopped=$(echo $stopped) acc=$(echo $acc)

@@ -10,7 +10,8 @@
 # directory, removed unless given], P [97: Power et al.'s modulus; S5 ops use 120],
 # FRAC [0.5], EPOCHS [20000], EVERY [250], SEED [0], THREADS [2], STOP [0.01: stop once
 # the test loss is below this], TRAIN_OPTS [none: more train options, e.g. another
-# model: TRAIN_OPTS="--model mlp --embed onehot --no-bias --lr 3e-3", docs/models.md],
+# model: TRAIN_OPTS="--model mlp --embed onehot --no-bias --lr 3e-3", docs/models.md;
+# not those set above, which train refuses to take twice],
 # RESUME [0; 1: continue OUT/OP.h5, written by an earlier call, to EPOCHS epochs instead
 # of training afresh; the other options are then the file's own]. bench/tasks_ladder.sh
 # climbs docs/tasks.md's ladder of these configurations.
@@ -19,10 +20,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 GS=${GS:-$here/../build/src/grokscope}
 P=${P:-97} FRAC=${FRAC:-0.5} EPOCHS=${EPOCHS:-20000} EVERY=${EVERY:-250}
 SEED=${SEED:-0} THREADS=${THREADS:-2} STOP=${STOP:-0.01} TRAIN_OPTS=${TRAIN_OPTS:-} RESUME=${RESUME:-0}
+if [ "$RESUME" = 1 ] && [ -z "${OUT:-}" ]; then
+    echo "tasks_table.sh: RESUME=1 continues OUT/OP.h5: give OUT" >&2
+    exit 2
+fi
 . "$here/tasks_lib.sh"
 echo "d_model 128, 4 heads, d_mlp 512, AdamW lr 1e-3, wd 1, full batch; frac $FRAC, seed $SEED;"
 echo "at most $EPOCHS epochs, stopping once the test loss is below $STOP"
-[ -z "$TRAIN_OPTS" ] || echo "with the train options $TRAIN_OPTS (they override the above)"
+[ -z "$TRAIN_OPTS" ] || echo "with the train options $TRAIN_OPTS"
 [ "$RESUME" != 1 ] || echo "each run resumed from $OUT/OP.h5 (its own configuration) to $EPOCHS epochs"
 echo
 echo "| op | p | train acc >= 99% | test acc >= 99% | stopped at | test acc there | wall time | key freqs | final restricted loss |"

@@ -122,33 +122,44 @@ static void make_labels(const gs_plot_data *runs, int n, char (*labels)[LABEL_SI
     int long_labels = 0;
     for (int i = 0; i < n; i++)
         long_labels |= strlen(labels[i]) > KEY_CHARS;
-    /* what was trained, most telling first; a modular run's op says its task */
+    /* what was trained, most telling first (a modular run's op says its task), then the
+     * other differing fields in their order, as many as fit */
     static const int telling[] = {F_OP, F_TASK, F_MODEL, F_LAYERS, F_HIDDEN, F_EMBED, F_P, F_FRAC,
                                   F_TRAIN_SIZE};
+    const int n_telling = (int)(sizeof telling / sizeof *telling);
     if (long_labels)
         for (int i = 0; i < n; i++) {
             size_t len = (size_t)snprintf(labels[i], LABEL_SIZE, "%s:", runs[i].name);
-            int shown = 0, full = 0;
-            for (size_t k = 0; k < sizeof telling / sizeof *telling && !full; k++) {
-                char v[100];
-                const int f = telling[k];
-                if (!differs[f] || (f == F_TASK && runs[i].cfg.task != GS_TASK_MNIST))
+            int shown = 0, dropped = 0;
+            for (int k = 0; k < n_telling + N_FIELDS; k++) {
+                const int f = k < n_telling ? telling[k] : k - n_telling;
+                int again = 0;
+                for (int j = 0; j < n_telling && k >= n_telling; j++)
+                    again |= telling[j] == f;
+                if (again || !differs[f] || (f == F_TASK && runs[i].cfg.task != GS_TASK_MNIST))
                     continue;
+                char v[100];
                 field(&runs[i].cfg, f, v, sizeof v);
                 if (!v[0])
                     continue;
                 if (len + strlen(v) + 2 > KEY_CHARS - 5)
-                    full = 1;
+                    dropped = 1;
                 else
                     len += (size_t)snprintf(labels[i] + len, LABEL_SIZE - len, "%s %s", shown++ ? "," : "", v);
             }
-            if (len < LABEL_SIZE)
-                snprintf(labels[i] + len, LABEL_SIZE - len, ", ...");
+            if (dropped && len < LABEL_SIZE)
+                snprintf(labels[i] + len, LABEL_SIZE - len, shown ? ", ..." : " ...");
         }
     int distinct = 1;
     for (int i = 0; i < n && distinct; i++)
         for (int j = i + 1; j < n && distinct; j++)
             distinct = strcmp(labels[i], labels[j]) != 0;
+    if (long_labels && !distinct) /* the same file name in two directories */
+        for (int i = 0; i < n; i++) {
+            char v[LABEL_SIZE];
+            memcpy(v, labels[i], LABEL_SIZE);
+            snprintf(labels[i], LABEL_SIZE, "%d. %.*s", i + 1, LABEL_SIZE - 8, v);
+        }
     if (!long_labels && (!distinct || labels[0][0] == '\0'))
         for (int i = 0; i < n; i++) {
             char v[LABEL_SIZE];

@@ -102,6 +102,13 @@ grep -o 'title "[^"]*" noenhanced' "$T/ov/compare_loss.gp" | tail -n +2 >"$T/lab
     && grep -q 'tf-2-a.h5.*model=transformer, layers=2' "$T/labels" && grep -q 'learned-a.h5.*model=mlp' "$T/labels" \
     && grep -q "^set key outside bottom" "$T/ov/compare_loss.gp" && grep -q "^# the key alone" "$T/ov/compare_measures.gp" \
     && ok || { bad "overlay labels of four models"; cat "$T/labels"; }
+# two runs that differ in many optimizer settings only: their long labels keep those
+"$GS" train --out "$T/o1.h5" --p 11 --d-model 8 --n-heads 2 --d-mlp 8 --epochs 5 --every 5 $T2 &&
+"$GS" train --out "$T/o2.h5" --p 11 --d-model 8 --n-heads 2 --d-mlp 8 --epochs 5 --every 5 $T2 \
+    --optimizer adam --grokfast ema --loss stablemax --orthograd --init-scale 2 || bad "training o1, o2"
+"$GS" plot "$T/o1.h5" "$T/o2.h5" --out "$T/ov2" >/dev/null 2>&1 || bad "plot o1 o2 exited $?"
+grep -q 'title "o2.h5: optimizer=adam, grokfast=ema' "$T/ov2/compare_loss.gp" && ! grep -q 'h5:, \.\.\.' "$T/ov2/compare_loss.gp" \
+    && ok || { bad "labels of runs differing in their optimizer"; grep -o 'title "[^"]*"' "$T/ov2/compare_loss.gp"; }
 # the learned-embedding MLP has W_E but no W_L: info prints no NaN for it (final line,
 # levelled line), and the Gini figure's title says why its second curve is missing
 for f in learned-a onehot-a; do
