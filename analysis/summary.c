@@ -120,8 +120,7 @@ int gs_analysis_print_summary(gs_run *run, FILE *out, gs_err *err)
         goto out;
     fprintf(out, "analysis   %ld of %d checkpoints analysed\n", n, n_ck);
     fprintf(out, "key freqs ");
-    const int no_basis = gs_run_config(run)->task == GS_TASK_MNIST ||
-                         gs_circuit_order(gs_run_config(run)->op, d->p) == 0;
+    const int no_basis = gs_run_basis_order(run) == 0;
     if (keys.n_key <= 0)
         fprintf(out, no_basis ? " none (the task has no Fourier basis)"
                               : " none (no frequency holds 1%% of the neurons)");

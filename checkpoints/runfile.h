@@ -97,6 +97,9 @@ const char *gs_run_created_by(const gs_run *run);
  * has no Fourier circuit). Files written before it existed (format < 1.2) get what this
  * grokscope says for their op and p. */
 const char *gs_run_circuit_note(const gs_run *run);
+/* The group order of the run's Fourier basis (core/circuit.h): 0 when it has none, for
+ * an image task or an op without one (S5). */
+int gs_run_basis_order(const gs_run *run);
 /* /analysis attribute model_measures (format 1.3; core/config.h gs_config_model_note):
  * which measures the model has; files without it are the transformer's ("all: ..."). */
 const char *gs_run_model_note(const gs_run *run);

@@ -22,6 +22,11 @@ static void circuit_note_of(gs_run *run)
         gs_circuit_describe(run->cfg.op, run->cfg.p, run->circuit_note, sizeof run->circuit_note);
 }
 
+int gs_run_basis_order(const gs_run *run)
+{
+    return run->cfg.task == GS_TASK_MNIST ? 0 : gs_circuit_order(run->cfg.op, run->cfg.p);
+}
+
 /* /analysis attribute circuit_measures (format 1.2): written with the file, since
  * attributes cannot be added once SWMR writing starts; a function of op and p. */
 static int write_circuit_note(gs_run *run, gs_err *err)

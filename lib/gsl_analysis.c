@@ -178,7 +178,7 @@ static int check_request(grokscope_analysis *a, gs_run *run, gs_err *err)
     const int n_freq = gs_fourier_n_freq(gs_run_dims(run)->p);
     a->o.n_user_keys = -1;
     const gs_config *cfg = gs_run_config(run);
-    if (a->keys && (cfg->task == GS_TASK_MNIST || gs_circuit_order(cfg->op, gs_run_dims(run)->p) == 0))
+    if (a->keys && gs_run_basis_order(run) == 0)
         return gs_err_set(err, "%s: %s has no Fourier basis, so %s does not apply", gs_run_path(run),
                           cfg->task == GS_TASK_MNIST ? "the image task" : gs_op_name(cfg->op),
                           a->keys_name ? a->keys_name : "key frequencies");

@@ -49,7 +49,7 @@ static int read_all(gs_run *run, gs_plot_data *d, gs_err *err)
     d->d_mlp = dims->d_mlp;
     /* images have no Fourier basis (the run file's circuit_measures says why) */
     const int images = d->cfg.task == GS_TASK_MNIST;
-    d->n_basis = images ? 0 : gs_circuit_order(d->cfg.op, d->p);
+    d->n_basis = gs_run_basis_order(run);
     d->n_freq = d->n_basis / 2;
     d->have_circuit = !images && gs_circuit_exists(d->cfg.op, d->p);
     snprintf(d->circuit_note, sizeof d->circuit_note, "%s", gs_run_circuit_note(run));
