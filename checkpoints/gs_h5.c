@@ -234,11 +234,10 @@ int gs_h5_lock_check(const char *path, gs_h5_lock_kind kind, gs_err *err)
         return gs_err_set(err, "%s: cannot open: %s", path, strerror(errno));
     struct flock fl;
     lock_range(&fl, F_WRLCK, kind);
-    const int asked = fcntl(fd, F_GETLK, &fl);
-    const int held = asked == 0 && fl.l_type != F_UNLCK;
-    const gs_h5_lock_kind who = held ? lock_holder(fd) : GS_H5_LOCK_NONE;
+    const int held = fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
     close(fd); /* this process holds no lock on the file here, so closing drops none */
-    return held ? busy(path, who, err) : 0;
+    /* F_GETLK described the lock held: its length tells who (lock_holder) */
+    return held ? busy(path, fl.l_len != 0 ? GS_H5_LOCK_ANALYZE : GS_H5_LOCK_TRAIN, err) : 0;
 }
 
 void gs_h5_unlock_file(int *fd)
