@@ -126,17 +126,21 @@ static void make_labels(const gs_plot_data *runs, int n, char (*labels)[LABEL_SI
      * other differing fields in their order, as many as fit */
     static const int telling[] = {F_OP, F_TASK, F_MODEL, F_LAYERS, F_HIDDEN, F_EMBED, F_P, F_FRAC,
                                   F_TRAIN_SIZE};
-    const int n_telling = (int)(sizeof telling / sizeof *telling);
+    int order[N_FIELDS], placed[N_FIELDS] = {0}, n_order = 0;
+    for (size_t k = 0; k < sizeof telling / sizeof *telling; k++) {
+        order[n_order++] = telling[k];
+        placed[telling[k]] = 1;
+    }
+    for (int f = 0; f < N_FIELDS; f++)
+        if (!placed[f])
+            order[n_order++] = f;
     if (long_labels)
         for (int i = 0; i < n; i++) {
             size_t len = (size_t)snprintf(labels[i], LABEL_SIZE, "%s:", runs[i].name);
             int shown = 0, dropped = 0;
-            for (int k = 0; k < n_telling + N_FIELDS; k++) {
-                const int f = k < n_telling ? telling[k] : k - n_telling;
-                int again = 0;
-                for (int j = 0; j < n_telling && k >= n_telling; j++)
-                    again |= telling[j] == f;
-                if (again || !differs[f] || (f == F_TASK && runs[i].cfg.task != GS_TASK_MNIST))
+            for (int k = 0; k < N_FIELDS; k++) {
+                const int f = order[k];
+                if (!differs[f] || (f == F_TASK && runs[i].cfg.task != GS_TASK_MNIST))
                     continue;
                 char v[100];
                 field(&runs[i].cfg, f, v, sizeof v);
