@@ -402,9 +402,8 @@ static int parse(int argc, char **argv, gs_train_job *job, char *msg)
         if (onehot && strncmp(argv[i], "--d-embed", 9) == 0)
             return gs_cli_set(msg, "--d-embed does not apply to --embed onehot");
     }
-    /* p: the last --p given (an S5 task's own p is then refused by validation), else
-     * the token count the last --op fixes, else the default (setting op sets p to the
-     * count it fixes; a later op that fixes none puts the default back) */
+    /* p: the --p given (an S5 task's own p is then refused by validation), else the
+     * token count --op fixes, else the default */
     char op[32], p_buf[32];
     choice(c, "op", op, sizeof op);
     if (!p_text && grokscope_op_fixed_p(op)) {
